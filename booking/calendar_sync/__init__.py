@@ -1,0 +1,1 @@
+"""CalDAV / iCalendar synchronisation of agents' calendars."""

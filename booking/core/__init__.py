@@ -1,0 +1,1 @@
+"""Pure core: no Flask, no database, no network; ``now`` is always a parameter."""

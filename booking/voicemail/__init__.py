@@ -1,0 +1,1 @@
+"""Twilio phone line: routing, voicemail, callbacks."""

@@ -1,1 +1,98 @@
-"""Dedicated-agent scheduling service."""
+"""Dedicated-agent scheduling service: book calls, sync CalDAV calendars, after-hours voicemail.
+
+``create_app`` is the factory used by the CLI, by ``gunicorn 'booking:create_app()'`` and by every
+test (a fresh app per test, configuration from the environment or an explicit mapping).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask_openapi3 import Info, OpenAPI
+
+from booking.config import ConfigError, Settings, load_settings
+from booking.extensions import csrf, db, migrate
+
+__all__ = ["ConfigError", "Settings", "create_app"]
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+MIGRATIONS_DIR = PACKAGE_DIR / "migrations"
+
+
+def _resource_dir(name: str) -> str:
+    """Top-level ``templates/`` in a checkout; ``booking/<name>`` inside an installed wheel."""
+    installed = PACKAGE_DIR / name
+    if installed.is_dir():
+        return str(installed)
+    return str(PACKAGE_DIR.parent / name)
+
+
+def create_app(config: Mapping[str, Any] | None = None, *, env: Mapping[str, str] | None = None) -> OpenAPI:
+    """Build the app. ``env`` replaces ``os.environ`` (tests); ``config`` overrides Flask config keys.
+
+    Raises ConfigError (one printable line) when a ``BOOKING_*`` variable is unusable.
+    """
+    from booking.routes.errors import validation_error_response
+    from booking.routes.schemas import ErrorResponse
+
+    app = OpenAPI(
+        __name__,
+        info=Info(
+            title="booking",
+            version="1.0.0",
+            description="Book calls with your dedicated support agent. Errors are always "
+            '`{"error": {"code", "message"}}`.',
+        ),
+        security_schemes={"bearer": {"type": "http", "scheme": "bearer"}},
+        validation_error_status=400,
+        validation_error_model=ErrorResponse,
+        validation_error_callback=validation_error_response,
+        doc_prefix="/api",
+        doc_url="/openapi.json",
+        instance_path=os.environ.get("BOOKING_INSTANCE_PATH") or None,
+        template_folder=_resource_dir("templates"),
+        static_folder=_resource_dir("static"),
+    )
+    settings = load_settings(env, instance_path=app.instance_path)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SQLALCHEMY_DATABASE_URI=settings.database_url,
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        JSON_SORT_KEYS=False,
+        WTF_CSRF_TIME_LIMIT=None,
+    )
+    if config:
+        app.config.update(config)
+    app.extensions["booking.settings"] = settings
+    # Response validation catches schema drift in tests; in production a drift must not become a 500.
+    app.validate_response = bool(app.config.get("TESTING"))
+
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
+    csrf.init_app(app)
+    with app.app_context():
+        from booking.db_guards import install_sqlite_pragmas
+
+        install_sqlite_pragmas(db.engine)
+
+    _register_blueprints(app)
+    from booking.cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _register_blueprints(app: OpenAPI) -> None:
+    from booking.routes import admin, api, errors
+
+    errors.register(app)
+    for module in (api, admin):
+        csrf.exempt(module.bp)  # JSON API: token/bearer auth, no cookies, so no CSRF surface
+        app.register_api(module.bp)

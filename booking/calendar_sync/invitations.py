@@ -1,0 +1,61 @@
+"""A booking as an iCalendar object: the e-mail invitation (METHOD) and the CalDAV copy (no METHOD).
+
+One mapping for both, so the contact's calendar and the agent's calendar hold the same UID, times and
+SEQUENCE: a reschedule (SEQUENCE+1) or a cancel updates the existing event instead of adding one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from booking.calendar_sync.ics import EventSpec, build_calendar
+from booking.config import Settings
+from booking.models import Booking
+
+TOPIC_LABELS = {
+    "help": "Help",
+    "training": "Feature training",
+    "setup-changes": "Setup changes",
+    "callback": "Callback",
+}
+
+
+def event_spec(booking: Booking, settings: Settings) -> EventSpec:
+    customer = booking.customer
+    topic = TOPIC_LABELS.get(booking.topic, booking.topic)
+    if booking.kind == "callback":
+        summary = f"Callback: {customer.name if customer else booking.contact_name}"
+    else:
+        summary = f"{topic} call: {customer.name} with {booking.agent.name}"
+    description_lines = [f"Topic: {topic}", f"Contact: {booking.contact_name} <{booking.contact_email}>"]
+    if booking.notes:
+        description_lines += ["", booking.notes]
+    url = None
+    if settings.public_url and booking.kind == "call":
+        url = f"{settings.public_url}/bookings/{booking.id}/manage?token={booking.manage_token}"
+    return EventSpec(
+        uid=booking.uid,
+        sequence=booking.sequence,
+        start=booking.start_at,
+        end=booking.end_at,
+        summary=summary,
+        description="\n".join(description_lines),
+        organizer_name=booking.agent.name,
+        organizer_email=booking.agent.email,
+        attendee_name=booking.contact_name,
+        attendee_email=booking.contact_email,
+        status="CANCELLED" if booking.status == "cancelled" else "CONFIRMED",
+        url=url,
+        booking_id=booking.id,
+    )
+
+
+def invitation_ics(booking: Booking, settings: Settings, now: datetime, alarm_minutes: int = 15) -> bytes:
+    """METHOD:REQUEST while confirmed, METHOD:CANCEL once cancelled (same UID)."""
+    method = "CANCEL" if booking.status == "cancelled" else "REQUEST"
+    return build_calendar(event_spec(booking, settings), method=method, alarm_minutes=alarm_minutes, now=now)
+
+
+def calendar_object_ics(booking: Booking, settings: Settings, now: datetime) -> bytes:
+    """The object stored in the agent's CalDAV collection (RFC 4791: no METHOD property)."""
+    return build_calendar(event_spec(booking, settings), method=None, now=now)

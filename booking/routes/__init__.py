@@ -1,0 +1,1 @@
+"""Thin Flask blueprints: parse and validate, call one service, serialize."""

@@ -1,0 +1,174 @@
+"""Pydantic models of the JSON API: they validate requests and responses and generate the OpenAPI doc.
+
+Names and shapes follow ``shared/interface.md``; anything added beyond it is documented here in the
+field descriptions (which end up in ``/api/openapi.json``).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from typing_extensions import Annotated
+
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
+E164 = Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$")]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Tier = Literal["dedicated", "senior"]
+Topic = Literal["help", "training", "setup-changes"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(description="stable machine-readable reason, e.g. slot_unavailable")
+    message: str = Field(description="human-readable explanation")
+    details: list[dict[str, object]] | None = None
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+
+
+# --- admin: agents ---------------------------------------------------------------------------------
+
+
+class AgentCreate(Strict):
+    slug: Slug
+    name: Name
+    email: EmailStr
+    phone: E164
+    timezone: str | None = Field(None, description="IANA zone; defaults to BOOKING_TIMEZONE")
+    tier: Tier = "dedicated"
+    working_hours: dict[str, list[str]] | None = Field(
+        None,
+        description='weekly hours in the agent\'s zone, e.g. {"mon": ["09:00-12:00", "13:00-17:00"]}; '
+        "null = the business hours",
+    )
+    on_call: bool = Field(False, description="senior agent paged by SMS for after-hours critical calls")
+
+
+class AgentOut(BaseModel):
+    slug: str
+    name: str
+    email: str
+    phone: str
+    timezone: str
+    tier: Tier
+    working_hours: dict[str, list[str]] | None
+    on_call: bool
+    feed_url: str = Field(description="private iCalendar feed of the agent's bookings and callbacks")
+    calendar: dict[str, object] | None = Field(
+        None, description="CalDAV connection and last sync (url, username, last_sync_at, status, error)"
+    )
+
+
+class AgentPath(BaseModel):
+    slug: str
+
+
+# --- admin: customers ------------------------------------------------------------------------------
+
+
+class CustomerCreate(Strict):
+    name: Name
+    plan: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    dedicated_support: bool = False
+    agent: Slug | None = None
+    phones: list[E164] = Field(default_factory=list, max_length=20)
+    emails: list[EmailStr] = Field(default_factory=list, max_length=20)
+
+
+class CustomerOut(BaseModel):
+    id: int
+    name: str
+    plan: str
+    dedicated_support: bool
+    eligible: bool = Field(description="All-inclusive plan with the dedicated-support add-on and an agent")
+    agent: str | None
+    phones: list[str]
+    emails: list[str]
+    booking_token: str
+    booking_url: str | None = Field(description="the customer's private booking page; null when not eligible")
+
+
+# --- customer API: availability --------------------------------------------------------------------
+
+
+class AvailabilityQuery(BaseModel):
+    start: date
+    end: date
+    tz: str | None = Field(None, description="IANA zone for the window and the slot times")
+    duration: int | None = Field(None, description="minutes; defaults to the slot step")
+
+
+class SlotOut(BaseModel):
+    start: str
+    end: str
+
+
+class AvailabilityOut(BaseModel):
+    agent: str
+    timezone: str
+    duration: int
+    slots: list[SlotOut]
+
+
+# --- customer API: bookings ------------------------------------------------------------------------
+
+
+class BookingCreate(Strict):
+    token: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    start: AwareDatetime
+    duration: int | None = None
+    topic: Topic
+    name: Name
+    email: EmailStr
+    notes: Annotated[str, StringConstraints(max_length=4000)] | None = None
+    locale: Literal["fr", "en"] | None = Field(None, description="language of the invitation e-mails")
+
+
+class IdempotencyHeader(BaseModel):
+    idempotency_key: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = Field(
+        None, alias="Idempotency-Key"
+    )
+
+
+class BookingPath(BaseModel):
+    booking_id: int
+
+
+class ManageToken(Strict):
+    token: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class BookingReschedule(Strict):
+    token: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    start: AwareDatetime
+    duration: int | None = None
+
+
+class IcsQuery(BaseModel):
+    token: str = ""
+
+
+class BookingOut(BaseModel):
+    id: int
+    uid: str
+    agent: str
+    agent_name: str
+    start: str
+    end: str
+    duration: int
+    topic: str
+    status: Literal["confirmed", "cancelled"]
+    sequence: int
+    name: str
+    email: str
+    notes: str | None
+    ics_url: str
+    manage_url: str
+    manage_token: str

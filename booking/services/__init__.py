@@ -1,0 +1,1 @@
+"""Use cases: one function per use case, owning its transaction; no Flask imports."""

@@ -1,0 +1,234 @@
+"""Book, cancel and reschedule calls: the only code that writes customer bookings.
+
+Each function owns its transaction. Between the availability check and the insert the write lock is
+held (SQLite ``BEGIN IMMEDIATE``; PostgreSQL ``SELECT ... FOR UPDATE`` on the agent row), and the
+database's own overlap guard (``booking.db_guards``) is the last word: if anything slips past the
+check, the insert fails and the caller gets a clean 409, never a double booking. Side effects
+(calendar push, e-mails) are queued in the outbox inside the same transaction and run after commit.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from booking.config import Settings
+from booking.db_guards import is_overlap_error, write_transaction
+from booking.models import Agent, Booking, Customer
+from booking.services import outbox
+from booking.services.availability import is_offered, validate_duration
+from booking.services.errors import Conflict, Forbidden, NotEligible, NotFound, SlotUnavailable, TooLate
+
+TOPICS = ("help", "training", "setup-changes")
+
+EVENT_CONFIRMED = "booking.confirmed"
+EVENT_RESCHEDULED = "booking.rescheduled"
+EVENT_CANCELLED = "booking.cancelled"
+
+
+@dataclass(frozen=True)
+class BookingRequest:
+    token: str
+    start: datetime
+    duration_minutes: int | None
+    topic: str
+    name: str
+    email: str
+    notes: str | None = None
+    locale: str | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class BookResult:
+    booking: Booking
+    created: bool  # False when an Idempotency-Key replay returned the first result
+    outbox_ids: list[int]
+
+
+def customer_by_token(session: Session, token: str) -> Customer:
+    customer = session.scalar(select(Customer).where(Customer.booking_token == token))
+    if customer is None:
+        raise NotFound("no booking page for this link", code="unknown_token")
+    return customer
+
+
+def eligible_agent(session: Session, customer: Customer) -> Agent:
+    """The customer's dedicated agent, or NotEligible (403) without the add-on."""
+    if not customer.eligible:
+        raise NotEligible(
+            "dedicated calls are part of the All-inclusive plan with dedicated support; "
+            "this account does not include it"
+        )
+    agent = session.get(Agent, customer.agent_id)
+    if agent is None or not agent.active:
+        raise NotEligible("this account has no active dedicated agent")
+    return agent
+
+
+def _lock_agent(session: Session, agent_id: int) -> Agent:
+    """Serialize writers per agent on PostgreSQL; SQLite already holds its database write lock."""
+    stmt = select(Agent).where(Agent.id == agent_id)
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    agent = session.scalar(stmt)
+    assert agent is not None
+    return agent
+
+
+def _replay(session: Session, customer_id: int, key: str | None) -> Booking | None:
+    if not key:
+        return None
+    return session.scalar(
+        select(Booking).where(Booking.customer_id == customer_id, Booking.idempotency_key == key)
+    )
+
+
+def _check_replay(existing: Booking, req: BookingRequest, duration: timedelta) -> None:
+    if existing.start_at != req.start or existing.end_at - existing.start_at != duration:
+        raise Conflict(
+            "this Idempotency-Key was already used for a different booking", code="idempotency_key_reused"
+        )
+
+
+def book(session: Session, settings: Settings, req: BookingRequest, now: datetime) -> BookResult:
+    """Book a call with the customer's dedicated agent, exactly once per Idempotency-Key."""
+    duration = validate_duration(req.duration_minutes, settings)
+    customer = customer_by_token(session, req.token)
+    agent = eligible_agent(session, customer)
+    existing = _replay(session, customer.id, req.idempotency_key)
+    if existing is not None:
+        _check_replay(existing, req, duration)
+        return BookResult(existing, created=False, outbox_ids=[])
+    customer_id, agent_id = customer.id, agent.id
+    try:
+        with write_transaction(session):
+            agent = _lock_agent(session, agent_id)
+            existing = _replay(session, customer_id, req.idempotency_key)
+            if existing is not None:
+                _check_replay(existing, req, duration)
+                return BookResult(existing, created=False, outbox_ids=[])
+            if not is_offered(session, settings, agent, req.start, duration, now):
+                raise SlotUnavailable("this time is not (or no longer) available; please pick another slot")
+            booking = Booking(
+                kind="call",
+                agent_id=agent_id,
+                customer_id=customer_id,
+                start_at=req.start,
+                end_at=req.start + duration,
+                topic=req.topic,
+                status="confirmed",
+                sequence=0,
+                contact_name=req.name,
+                contact_email=req.email,
+                notes=req.notes,
+                locale=req.locale,
+                idempotency_key=req.idempotency_key,
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(booking)
+            session.flush()
+            ids = outbox.emit(
+                session, EVENT_CONFIRMED, {"booking_id": booking.id}, f"{booking.uid}:0:confirmed", now
+            )
+    except IntegrityError as exc:
+        if is_overlap_error(exc):
+            raise SlotUnavailable("this time was just taken; please pick another slot") from exc
+        replay = _replay(session, customer_id, req.idempotency_key)
+        if replay is not None:  # a concurrent retry with the same key won the race
+            _check_replay(replay, req, duration)
+            return BookResult(replay, created=False, outbox_ids=[])
+        raise
+    return BookResult(booking, created=True, outbox_ids=ids)
+
+
+def _managed(session: Session, booking_id: int, token: str | None) -> Booking:
+    booking = session.get(Booking, booking_id)
+    if booking is None or booking.kind != "call":
+        raise NotFound("no such booking", code="unknown_booking")
+    if not token or not hmac.compare_digest(booking.manage_token.encode(), token.encode()):
+        raise Forbidden("this manage link is not valid for this booking", code="bad_token")
+    return booking
+
+
+def get_managed(session: Session, booking_id: int, token: str | None) -> Booking:
+    """Load a booking for its manage page / invitation; 404 unknown id, 403 wrong token."""
+    return _managed(session, booking_id, token)
+
+
+def cancel(session: Session, booking_id: int, token: str | None, now: datetime) -> tuple[Booking, list[int]]:
+    """Cancel; the slot is free at once. Cancelling twice is harmless; after the start it is too late."""
+    booking = _managed(session, booking_id, token)
+    if booking.status == "cancelled":
+        return booking, []
+    if booking.start_at <= now:
+        raise TooLate("this call has already started or taken place and can no longer be cancelled")
+    with write_transaction(session):
+        booking = _managed(session, booking_id, token)
+        if booking.status == "cancelled":
+            return booking, []
+        booking.status = "cancelled"
+        booking.cancelled_at = now
+        booking.updated_at = now
+        booking.sequence += 1
+        ids = outbox.emit(
+            session,
+            EVENT_CANCELLED,
+            {"booking_id": booking.id},
+            f"{booking.uid}:{booking.sequence}:cancelled",
+            now,
+        )
+    return booking, ids
+
+
+def reschedule(
+    session: Session,
+    settings: Settings,
+    booking_id: int,
+    token: str | None,
+    start: datetime,
+    duration_minutes: int | None,
+    now: datetime,
+) -> tuple[Booking, list[int]]:
+    """Move a booking (same UID, SEQUENCE+1) to a slot that is offered now."""
+    booking = _managed(session, booking_id, token)
+    duration = (
+        validate_duration(duration_minutes, settings)
+        if duration_minutes is not None
+        else booking.end_at - booking.start_at
+    )
+    if booking.status != "confirmed":
+        raise Conflict("a cancelled booking cannot be moved; please book a new call", code="cancelled")
+    if booking.start_at <= now:
+        raise TooLate("this call has already started or taken place and can no longer be moved")
+    if booking.start_at == start and booking.end_at - booking.start_at == duration:
+        return booking, []
+    agent_id = booking.agent_id
+    try:
+        with write_transaction(session):
+            agent = _lock_agent(session, agent_id)
+            booking = _managed(session, booking_id, token)
+            if not is_offered(session, settings, agent, start, duration, now, exclude_booking_id=booking.id):
+                raise SlotUnavailable("this time is not (or no longer) available; please pick another slot")
+            booking.start_at = start
+            booking.end_at = start + duration
+            booking.sequence += 1
+            booking.updated_at = now
+            ids = outbox.emit(
+                session,
+                EVENT_RESCHEDULED,
+                {"booking_id": booking.id},
+                f"{booking.uid}:{booking.sequence}:rescheduled",
+                now,
+            )
+    except IntegrityError as exc:
+        if is_overlap_error(exc):
+            raise SlotUnavailable("this time was just taken; please pick another slot") from exc
+        raise
+    return booking, ids

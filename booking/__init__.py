@@ -53,7 +53,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, env: Mapping[str, str
         validation_error_callback=validation_error_response,
         doc_prefix="/api",
         doc_url="/openapi.json",
-        instance_path=os.environ.get("BOOKING_INSTANCE_PATH") or None,
+        instance_path=(os.environ if env is None else env).get("BOOKING_INSTANCE_PATH") or None,
         template_folder=_resource_dir("templates"),
         static_folder=_resource_dir("static"),
     )

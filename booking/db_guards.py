@@ -93,8 +93,7 @@ def write_transaction(session: Session) -> Iterator[Session]:
     PostgreSQL the callers additionally lock the agent row (SELECT ... FOR UPDATE) and the exclusion
     constraint stays the final word.
     """
-    if session.in_transaction():
-        session.commit()
+    session.commit()  # end any implicit read transaction (a no-op when none is open)
     session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
     try:
         yield session

@@ -127,8 +127,7 @@ class DrainResult:
 
 def drain(session: Session, now: datetime, ids: Iterable[int] | None = None, limit: int = 100) -> DrainResult:
     """Run due outbox rows (all, or only ``ids``); never raises for a handler's failure."""
-    if session.in_transaction():
-        session.commit()
+    session.commit()  # end any implicit read transaction (a no-op when none is open)
     result = DrainResult()
     for row in _claim(session, now, ids, limit):
         fn = _registry.handlers.get(row.handler)

@@ -7,6 +7,7 @@ under test); each SQLite test then gets a copy of that file, each PostgreSQL tes
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import threading
@@ -195,6 +196,7 @@ class LiveServer:
         from waitress.server import create_server
 
         self.server = create_server(app, host="127.0.0.1", port=0, threads=8, ident="booking-test")
+        logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # a queued burst is the point
         self.url = f"http://127.0.0.1:{self.server.effective_port}"  # type: ignore[union-attr]
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

@@ -106,7 +106,8 @@ def test_errors_are_json(client, make_agent, frozen):
         ({"start": "2026-12-01", "end": "2026-12-02", "tz": "../../etc/passwd"}, "bad_timezone"),
         ({"start": "2026-12-02", "end": "2026-12-02"}, "bad_window"),
         ({"start": "2026-12-01", "end": "2027-03-01"}, "bad_window"),
-        ({"start": "2026-12-01", "end": "2026-12-02", "duration": 0}, "bad_duration"),
+        ({"start": "2026-12-01", "end": "2026-12-02", "duration": 0}, "invalid_request"),
+        ({"start": "2026-12-01", "end": "2026-12-02", "duration": 7}, "bad_duration"),
         ({"start": "2026-12-01", "end": "2026-12-02", "duration": "abc"}, "invalid_request"),
     ]
     for params, code in cases:

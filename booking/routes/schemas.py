@@ -102,7 +102,7 @@ class AvailabilityQuery(BaseModel):
     start: date
     end: date
     tz: str | None = Field(None, description="IANA zone for the window and the slot times")
-    duration: int | None = Field(None, description="minutes; defaults to the slot step")
+    duration: int | None = Field(None, ge=1, le=24 * 60, description="minutes; defaults to the slot step")
 
 
 class SlotOut(BaseModel):
@@ -123,7 +123,7 @@ class AvailabilityOut(BaseModel):
 class BookingCreate(Strict):
     token: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     start: AwareDatetime
-    duration: int | None = None
+    duration: int | None = Field(None, ge=1, le=24 * 60, description="minutes (15-240, steps of 5)")
     topic: Topic
     name: Name
     email: EmailStr
@@ -138,7 +138,7 @@ class IdempotencyHeader(BaseModel):
 
 
 class BookingPath(BaseModel):
-    booking_id: int
+    booking_id: int = Field(ge=1, le=2**31 - 1)
 
 
 class ManageToken(Strict):
@@ -148,7 +148,7 @@ class ManageToken(Strict):
 class BookingReschedule(Strict):
     token: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     start: AwareDatetime
-    duration: int | None = None
+    duration: int | None = Field(None, ge=1, le=24 * 60, description="minutes; default: keep the length")
 
 
 class IcsQuery(BaseModel):

@@ -68,6 +68,10 @@ def create_app(config: Mapping[str, Any] | None = None, *, env: Mapping[str, str
     if config:
         app.config.update(config)
     app.extensions["booking.settings"] = settings
+    from booking.mail import mailer_for
+
+    # Adapters that leave the process, chosen by configuration (tests point them at local servers).
+    app.extensions["booking.mailer"] = mailer_for(settings.smtp_url, settings.mail_from)
     # Response validation catches schema drift in tests; in production a drift must not become a 500.
     app.validate_response = bool(app.config.get("TESTING"))
 

@@ -24,6 +24,8 @@ from sqlalchemy import create_engine, text
 from booking import create_app
 from booking.extensions import db
 
+pytest_plugins = ["tests.fixtures.smtp", "tests.fixtures.radicale", "tests.fixtures.twilio_rest"]
+
 ADMIN_TOKEN = "test-admin-token"
 SECRET = "test-secret-key-0123456789abcdef"
 PG_URL = os.environ.get("BOOKING_TEST_POSTGRES_URL")

@@ -1,0 +1,116 @@
+"""Outgoing e-mail behind a small Protocol: real SMTP when ``BOOKING_SMTP_URL`` is set, a logging
+sender otherwise (development), so no code path needs to know which one it has.
+
+``BOOKING_SMTP_URL`` forms: ``smtp://host:25``, ``smtp+starttls://user:pass@host:587``,
+``smtps://user:pass@host:465``. Messages are sent from outbox handlers, after the commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import formataddr, make_msgid
+from typing import Protocol
+from urllib.parse import unquote, urlsplit
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content: bytes
+    maintype: str = "text"
+    subtype: str = "calendar"
+    params: dict[str, str] = field(default_factory=dict)  # e.g. {"method": "REQUEST"}
+
+
+@dataclass(frozen=True)
+class Mail:
+    to: Sequence[str]
+    subject: str
+    text: str
+    html: str | None = None
+    attachments: Sequence[Attachment] = ()
+    cc: Sequence[str] = ()
+    reply_to: str | None = None
+    from_name: str | None = None
+
+
+class Mailer(Protocol):
+    def send(self, mail: Mail) -> str:
+        """Send and return the Message-ID; raise on failure so the outbox retries."""
+
+
+def build_message(mail: Mail, sender: str) -> EmailMessage:
+    """A multipart/alternative text + HTML message; calendar parts also inline for clients that want it."""
+    msg = EmailMessage()
+    msg["From"] = formataddr((mail.from_name, sender)) if mail.from_name else sender
+    msg["To"] = ", ".join(mail.to)
+    if mail.cc:
+        msg["Cc"] = ", ".join(mail.cc)
+    if mail.reply_to:
+        msg["Reply-To"] = mail.reply_to
+    msg["Subject"] = mail.subject
+    domain = sender.rsplit("@", 1)[-1] or "booking"
+    msg["Message-ID"] = make_msgid(domain=domain)
+    msg.set_content(mail.text)
+    if mail.html:
+        msg.add_alternative(mail.html, subtype="html")
+    for att in mail.attachments:
+        msg.add_attachment(
+            att.content, maintype=att.maintype, subtype=att.subtype, filename=att.filename, params=att.params
+        )
+    return msg
+
+
+class SmtpMailer:
+    """Plain SMTP, SMTPS or STARTTLS, with optional login; a fresh connection per message."""
+
+    def __init__(self, url: str, sender: str, timeout: float = 15.0) -> None:
+        parts = urlsplit(url)
+        self.scheme = parts.scheme
+        self.host = parts.hostname or "localhost"
+        self.port = parts.port or {"smtps": 465, "smtp+starttls": 587}.get(parts.scheme, 25)
+        self.username = unquote(parts.username) if parts.username else None
+        self.password = unquote(parts.password) if parts.password else None
+        self.sender = sender
+        self.timeout = timeout
+
+    def send(self, mail: Mail) -> str:
+        msg = build_message(mail, self.sender)
+        if self.scheme == "smtps":
+            client: smtplib.SMTP = smtplib.SMTP_SSL(
+                self.host, self.port, timeout=self.timeout, context=ssl.create_default_context()
+            )
+        else:
+            client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        with client:
+            if self.scheme == "smtp+starttls":
+                client.starttls(context=ssl.create_default_context())
+            if self.username:
+                client.login(self.username, self.password or "")
+            client.send_message(msg)
+        return str(msg["Message-ID"])
+
+
+class LoggingMailer:
+    """Development sender: logs the message instead of sending it, and keeps it for inspection."""
+
+    def __init__(self, sender: str) -> None:
+        self.sender = sender
+        self.sent: list[EmailMessage] = []
+
+    def send(self, mail: Mail) -> str:
+        msg = build_message(mail, self.sender)
+        self.sent.append(msg)
+        log.info("mail (BOOKING_SMTP_URL unset, not sent) to %s: %s", msg["To"], msg["Subject"])
+        return str(msg["Message-ID"])
+
+
+def mailer_for(smtp_url: str | None, sender: str) -> Mailer:
+    return SmtpMailer(smtp_url, sender) if smtp_url else LoggingMailer(sender)

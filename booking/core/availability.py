@@ -97,6 +97,11 @@ def free_slots(
     not None); and it overlaps no ``busy`` interval. Only the *start* must be
     in the window, so ``working_hours`` should cover the window plus one
     duration (:func:`weekly_hours_intervals` does so by not clipping).
+
+    ``min_notice`` and ``horizon`` are elapsed time: ``now`` is converted to
+    UTC before adding them, because Python adds a timedelta to a zoned
+    datetime on the wall clock, which would make a 2-day horizon 47 or 49
+    hours long across a DST change.
     """
     rules.validate()
     duration, step = rules.duration, rules.step

@@ -65,11 +65,13 @@ def _relevant_busy(
     rare). The sort needs UTC: same-zone comparisons ignore DST ``fold``.
     """
     try:
-        relevant = [iv for iv in busy if iv[0] < hi and iv[1] > lo and iv[0] < iv[1]]
+        relevant = [iv for iv in busy if iv[0] < hi and iv[1] > lo]
     except TypeError as exc:  # naive vs aware comparison
         raise ValueError(f"busy intervals must be timezone-aware: {exc}") from None
     for start, end in relevant:
-        if start.tzinfo is not UTC or end.tzinfo is not UTC:
+        # Emptiness is only decided in UTC: two wall times in one zone can
+        # look inverted inside the repeated hour of an autumn DST change.
+        if start.tzinfo is not UTC or end.tzinfo is not UTC or start >= end:
             relevant = [
                 (s, e)
                 for s, e in ((to_utc(a), to_utc(b)) for a, b in relevant)

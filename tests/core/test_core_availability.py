@@ -18,7 +18,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from booking.core.availability import SlotRules, free_slots, slot_offered
-from booking.core.business_time import BusinessCalendar, weekly_hours_intervals
+from booking.core.business_time import (
+    BusinessCalendar,
+    business_calendar,
+    weekly_hours_intervals,
+)
 from booking.core.intervals import Interval, merge, overlaps
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -227,6 +231,27 @@ def test_busy_spanning_days_and_in_other_zones(cal: BusinessCalendar) -> None:
     )
     assert local_starts(slots) == [f"{h:02d}:00" for h in range(9, 16)] + [
         f"{h:02d}:00" for h in range(10, 17)
+    ]
+
+
+def test_busy_inside_the_repeated_autumn_hour() -> None:
+    """02:30 CEST to 02:15 CET looks inverted on the wall clock but lasts 45 min."""
+    night = business_calendar("Europe/Paris", "00:00-23:00", "mon-sun", "")
+    busy = [
+        (
+            paris(2026, 10, 25, 2, 30),
+            datetime(2026, 10, 25, 2, 15, fold=1, tzinfo=PARIS),
+        )
+    ]
+    window = (utc(2026, 10, 25, 0, 0), utc(2026, 10, 25, 2, 0))
+    slots = free_slots(night, window, rules(15, 15), EARLY, busy)
+    # Busy from 00:30 to 01:15 UTC.
+    assert [f"{s:%H:%M}" for s, _ in slots] == [
+        "00:00",
+        "00:15",
+        "01:15",
+        "01:30",
+        "01:45",
     ]
 
 

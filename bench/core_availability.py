@@ -14,6 +14,7 @@ import random
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -35,7 +36,7 @@ def random_busy(
     return blocks
 
 
-def median_ms(fn, runs: int = RUNS) -> float:
+def median_ms(fn: Callable[[], object], runs: int = RUNS) -> float:
     fn()  # warm-up (holiday years, caches)
     samples = []
     for _ in range(runs):

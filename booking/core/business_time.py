@@ -137,7 +137,7 @@ class HolidayCalendar:
 
     def __init__(
         self, spec: str = "", country: str | None = None, subdiv: str | None = None
-    ):
+    ) -> None:
         self.spec = spec
         self.country = country
         self.subdiv = subdiv

@@ -94,9 +94,11 @@ def create_app(config: Mapping[str, Any] | None = None, *, env: Mapping[str, str
 
 
 def _register_blueprints(app: OpenAPI) -> None:
-    from booking.routes import admin, api, errors
+    import booking.calendar_sync.push  # noqa: F401  (subscribes the CalDAV push to booking events)
+    from booking.routes import admin, api, calendar, errors
 
     errors.register(app)
-    for module in (api, admin):
+    for module in (api, admin):  # routes.calendar adds its admin endpoints to admin.bp on import
         csrf.exempt(module.bp)  # JSON API: token/bearer auth, no cookies, so no CSRF surface
         app.register_api(module.bp)
+    app.register_blueprint(calendar.feed_bp)

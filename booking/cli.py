@@ -155,8 +155,56 @@ def customer_add(
     click.echo(f"customer {customer.id} {customer.name}: {link or 'not eligible for dedicated support'}")
 
 
+@click.command("sync")
+@click.option("--agent", "slug", default=None, help="only this agent (default: every agent with a calendar)")
+@with_appcontext
+def sync_command(slug: str | None) -> None:
+    """One calendar sync pass now, with progress; exits 1 if any agent's calendar failed."""
+    from sqlalchemy import func, select
+
+    from booking import clock
+    from booking.calendar_sync.sync import SyncCounts, sync_all
+    from booking.models import Agent, CalendarConnection
+    from booking.services import directory
+    from booking.services.errors import ServiceError
+
+    settings = current_app.extensions["booking.settings"]
+    if slug is not None:
+        try:
+            agent = directory.agent_by_slug(db.session, slug)
+        except ServiceError as exc:
+            raise click.ClickException(exc.message) from exc
+        if agent.calendar is None:
+            raise click.ClickException(f"agent {slug!r} has no CalDAV calendar")
+        total = 1
+    else:
+        total = db.session.scalar(
+            select(func.count(Agent.id)).join(CalendarConnection, CalendarConnection.agent_id == Agent.id)
+        ) or 0
+    if total == 0:
+        click.echo("no agent has a CalDAV calendar")
+        return
+    failures = 0
+    lines: list[str] = []
+    passes = sync_all(db.session, settings, clock.now(), None if slug is None else [slug])
+    with click.progressbar(passes, length=total, label="syncing calendars", file=sys.stderr) as bar:
+        for agent, outcome in bar:
+            if isinstance(outcome, SyncCounts):
+                lines.append(
+                    f"{agent.slug}: ok ({outcome.mode}) {outcome.changed} changed, {outcome.deleted} deleted, "
+                    f"{outcome.objects} events, {outcome.malformed} malformed, {outcome.duration_ms} ms"
+                )
+            else:
+                failures += 1
+                lines.append(f"{agent.slug}: {outcome.code}: {outcome.message}")
+    for line in lines:
+        click.echo(line)
+    if failures:
+        sys.exit(1)
+
+
 def register_commands(app: Flask) -> None:
-    for command in (serve_command, worker_command, demo_command, agent_group, customer_group):
+    for command in (serve_command, worker_command, demo_command, agent_group, customer_group, sync_command):
         app.cli.add_command(command)
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
-from flask import Flask
+from flask import Flask, current_app
 
 from booking import clock
 from booking.config import Settings
@@ -55,6 +55,15 @@ def drain_outbox() -> object:
     if result.retried or result.failed:
         log.info("outbox: %s", result.as_dict())
     return result
+
+
+@job("calendar_sync", seconds=lambda s: s.sync_minutes * 60)
+def sync_calendars() -> object:
+    """Every BOOKING_SYNC_MINUTES: one pass per agent with a calendar; a failing server is recorded."""
+    from booking.calendar_sync.sync import sync_all
+
+    settings: Settings = current_app.extensions["booking.settings"]
+    return list(sync_all(db.session, settings, clock.now()))
 
 
 def _wrap(app: Flask, item: Job) -> Callable[[], None]:

@@ -1,0 +1,122 @@
+"""Push bookings (calls and callback reservations) to the agent's CalDAV calendar, from the outbox.
+
+The handler pushes the booking's *current* state, not the event that triggered it: outbox rows can
+run late and out of order (a retried "confirmed" after a successful "rescheduled"), and writing the
+current state makes every run idempotent and order-independent. Confirmed → PUT the VEVENT (same UID,
+the booking's SEQUENCE); cancelled → DELETE it.
+
+Preconditions (RFC 4791 5.3.2 / RFC 7232): a create uses ``If-None-Match: *`` and an update
+``If-Match`` with the ETag we last saw (kept in ``remote_events``, the same row the sync uses, so
+the sync does not re-download what we just wrote). A 412 means the object changed on the server (the
+agent moved it in their own client, or our remembered ETag is stale): we re-read it and write the
+booking again on the fresh ETag - the booking service is the source of truth for its own events.
+
+Any calendar failure is raised: the outbox keeps the row and retries with back-off, so an outage
+never fails or loses a booking, and the push catches up once the server is back.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from booking.calendar_sync.client import CalendarClient, CalendarConflict
+from booking.calendar_sync.invitations import calendar_object_ics
+from booking.calendar_sync.sync import client_for
+from booking.config import Settings
+from booking.db_guards import write_transaction
+from booking.extensions import db
+from booking.models import Booking, CalendarConnection, RemoteEvent
+from booking.services import outbox
+from booking.services.bookings import EVENT_CANCELLED, EVENT_CONFIRMED, EVENT_RESCHEDULED
+
+__all__ = ["HANDLER_NAME", "push_booking", "push_to_caldav"]
+
+log = logging.getLogger(__name__)
+
+HANDLER_NAME = "caldav.push"
+_MAX_CONFLICTS = 3
+
+
+def _remembered(session: Session, agent_id: int, href: str) -> RemoteEvent | None:
+    return session.scalar(select(RemoteEvent).where(RemoteEvent.agent_id == agent_id, RemoteEvent.href == href))
+
+
+def _remember(session: Session, agent_id: int, href: str, uid: str, etag: str | None, now: datetime) -> None:
+    """Record (or forget, with ``etag=None``) our object's ETag.
+
+    Its own short write transaction, serialized with a sync pass by the connection row lock (on
+    PostgreSQL; SQLite has one writer anyway). If the process dies before this commits, the retry
+    writes with a stale ETag, gets 412, re-reads: still correct.
+    """
+    with write_transaction(session):
+        stmt = select(CalendarConnection.id).where(CalendarConnection.agent_id == agent_id)
+        if session.get_bind().dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
+        session.execute(stmt)
+        row = _remembered(session, agent_id, href)
+        if etag is None:
+            if row is not None:
+                session.delete(row)
+        elif row is None:
+            session.add(RemoteEvent(agent_id=agent_id, href=href, etag=etag, uid=uid, updated_at=now))
+        else:
+            row.etag, row.uid, row.updated_at = etag, uid, now
+
+
+def push_booking(session: Session, settings: Settings, booking: Booking, client: CalendarClient, now: datetime) -> str:
+    """Make the server hold the booking's current state; returns what was done ("put" / "deleted")."""
+    agent_id, uid, cancelled = booking.agent_id, booking.uid, booking.status == "cancelled"
+    href = client.href_for(uid)
+    row = _remembered(session, agent_id, href)
+    etag = row.etag if row is not None else None
+    body = None if cancelled else calendar_object_ics(booking, settings, now)
+    session.commit()  # no transaction (or SQLite lock) held across the network calls below
+    if body is None:
+        for _ in range(_MAX_CONFLICTS):
+            try:
+                client.delete(uid, etag)
+                break
+            except CalendarConflict:
+                current = client.get(uid)
+                if current is None:
+                    break
+                etag = current.etag
+        else:
+            raise CalendarConflict(href, f"still changing after {_MAX_CONFLICTS} attempts")
+        _remember(session, agent_id, href, uid, None, now)
+        return "deleted"
+    for _ in range(_MAX_CONFLICTS):
+        try:
+            new_etag = client.put(uid, body, etag)
+            break
+        except CalendarConflict:
+            # Re-read: exists (edited elsewhere, or our create's response was lost) → update on
+            # its fresh ETag; gone (deleted elsewhere) → create it again.
+            current = client.get(uid)
+            etag = current.etag if current is not None else None
+            log.info("caldav push %s: conflict, retrying on %s", uid, etag or "a fresh create")
+    else:
+        raise CalendarConflict(href, f"still changing after {_MAX_CONFLICTS} attempts")
+    _remember(session, agent_id, href, uid, new_etag, now)
+    return "put"
+
+
+@outbox.subscribe(EVENT_CONFIRMED, EVENT_RESCHEDULED, EVENT_CANCELLED, name=HANDLER_NAME)
+def push_to_caldav(payload: dict[str, Any], now: datetime) -> None:
+    """Outbox handler: a no-op for agents without a calendar; raises (→ retry) on calendar errors."""
+    session = db.session
+    settings: Settings = current_app.extensions["booking.settings"]
+    booking = session.get(Booking, payload["booking_id"])
+    if booking is None:
+        return
+    conn = session.scalar(select(CalendarConnection).where(CalendarConnection.agent_id == booking.agent_id))
+    if conn is None:
+        return
+    with client_for(conn, settings) as client:
+        push_booking(session, settings, booking, client, now)

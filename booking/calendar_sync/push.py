@@ -113,10 +113,14 @@ def push_to_caldav(payload: dict[str, Any], now: datetime) -> None:
     session = db.session
     settings: Settings = current_app.extensions["booking.settings"]
     booking = session.get(Booking, payload["booking_id"])
-    if booking is None:
-        return
-    conn = session.scalar(select(CalendarConnection).where(CalendarConnection.agent_id == booking.agent_id))
-    if conn is None:
+    conn = None
+    if booking is not None:
+        conn = session.scalar(select(CalendarConnection).where(CalendarConnection.agent_id == booking.agent_id))
+    if booking is None or conn is None:
+        # End the read transaction: on SQLite (WAL) the outbox's following UPDATE would otherwise try
+        # to upgrade a stale read snapshot and fail at once with "database is locked" whenever another
+        # request committed meanwhile, instead of waiting for the lock.
+        session.commit()
         return
     with client_for(conn, settings) as client:
         push_booking(session, settings, booking, client, now)

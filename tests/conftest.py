@@ -197,7 +197,11 @@ class LiveServer:
     def __init__(self, app: Any) -> None:
         from waitress.server import create_server
 
-        self.server = create_server(app, host="127.0.0.1", port=0, threads=8, ident="booking-test")
+        # poll() instead of select(): closing the server while the loop thread is between building its
+        # fd lists and select() made select() raise EBADF in that thread (a teardown-only flake).
+        self.server = create_server(
+            app, host="127.0.0.1", port=0, threads=8, ident="booking-test", asyncore_use_poll=True
+        )
         logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # a queued burst is the point
         self.url = f"http://127.0.0.1:{self.server.effective_port}"  # type: ignore[union-attr]
         self.thread = threading.Thread(target=self.server.run, daemon=True)

@@ -13,10 +13,12 @@ write lock held for seconds would stall every booking):
 3. in one short write transaction, check no other pass applied meanwhile, replace the blocks of the
    changed and deleted hrefs, and record the result on the connection.
 
-Recurrences are expanded by ``recurring-ical-events`` here, not by the server (``<C:expand>``): the
-server's expansion cannot be combined with sync-collection (so it would cost a full download every
-pass), it returns UTC only (losing the all-day-in-the-agent's-zone and floating rules), and it was
-slower on Radicale - see bench/sync.py and the issue note.
+Recurrences are expanded by ``recurring-ical-events`` here, not by the server (``<C:expand>``).
+Measured on Radicale 3.9 (bench/sync.py): both give the same busy spans on the real fixtures (DST
+series with EXDATE and a moved occurrence, all-day, floating, foreign zones), but a 30-day expanded
+REPORT over 2,000 events took ~4.7 s against ~1.1 s for the raw REPORT plus our expansion; and the
+server's expansion only exists in calendar-query/multiget, not in sync-collection, so it would force
+a full download on every pass instead of transferring only what changed.
 
 Incremental sync only re-parses what changed, but the window moves with ``now``: a weekly meeting
 parsed last month has no occurrences stored for the days that have since entered the horizon. So

@@ -165,3 +165,19 @@ def test_callback_reservations_are_pushed_the_same_way(client, admin, make_agent
     assert outbox.drain(db.session, MONDAY).done == 1
     status, _, body = on_server(radicale, reservation.uid)
     assert status == 200 and "SUMMARY:Callback: " in body and "DTSTART:20261201T080000Z" in body
+
+
+def test_connecting_a_calendar_pushes_the_upcoming_bookings(client, admin, make_agent, make_customer, radicale, frozen):
+    agent = make_agent()
+    customer = make_customer(agent["slug"])
+    upcoming = book(client, customer, "2026-11-30T10:00:00+01:00")
+    cancelled = book(client, customer, "2026-11-30T11:00:00+01:00")
+    client.post(f"/api/bookings/{cancelled['id']}/cancel", json={"token": cancelled["manage_token"]})
+    connect(client, admin, agent["slug"], radicale)
+    assert on_server(radicale, upcoming["uid"])[0] == 200
+    assert on_server(radicale, cancelled["uid"])[0] == 404
+    # No second confirmation for the customer: only the CalDAV push listens to this event.
+    rows = db.session.scalars(
+        select(OutboxMessage.handler).where(OutboxMessage.payload["event"].as_string() == "calendar.connected")
+    )
+    assert set(rows) == {"caldav.push"}

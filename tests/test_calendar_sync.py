@@ -213,3 +213,17 @@ def test_password_is_encrypted_at_rest_and_a_new_url_resets_the_state(client, ad
     assert db.session.scalar(select(func.count()).select_from(BusyBlock)) == 0
     assert sync(client, admin, slug)["objects"] == 0
     radicale.server.delete_collection(other)
+
+
+def test_password_that_cannot_be_decrypted_is_reported_as_rejected(client, admin, make_agent, radicale, frozen):
+    frozen(NOW)
+    slug = make_agent()["slug"]
+    connect(client, admin, slug, radicale)
+    conn = db.session.scalar(select(CalendarConnection))
+    conn.password_encrypted = "gAAAAAB-encrypted-under-another-secret-key"
+    db.session.commit()
+    response = client.post(f"/api/agents/{slug}/sync", headers=admin)
+    assert response.status_code == 502
+    error = response.get_json()["error"]
+    assert error["code"] == "calendar_rejected"
+    assert "cannot be decrypted" in error["message"]

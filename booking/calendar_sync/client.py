@@ -401,13 +401,9 @@ class CalDAVClient:
         self.stats.wire_bytes_received += int(wire()) if callable(wire) else len(content)
         status = resp.status_code
         if status >= 500 or status in (408, 425, 429):
-            raise CalendarTransportError(
-                f"{method} {url}: server answered {status} {_error_body(resp)}", status=status
-            )
+            raise CalendarTransportError(f"{method} {url}: server answered {status} {_error_body(resp)}", status=status)
         if status == 401:
-            raise CalendarConnectionError(
-                f"bad credentials: {method} {url} answered 401 Unauthorized", status=401
-            )
+            raise CalendarConnectionError(f"bad credentials: {method} {url} answered 401 Unauthorized", status=401)
         if 300 <= status < 400 and status != 304:
             raise CalendarConnectionError(
                 f"{url} redirects ({status}) to {resp.headers.get('Location')!r}: configure that URL",
@@ -677,9 +673,7 @@ class CalDAVClient:
             raise self._collection_error(resp, "PROPFIND")
         responses, _ = _parse_multistatus(resp.content)
         present = {
-            r.href: r.etag
-            for r in responses
-            if not self._is_collection(r) and (r.status is None or r.status == 200)
+            r.href: r.etag for r in responses if not self._is_collection(r) and (r.status is None or r.status == 200)
         }
         to_fetch = [h for h, e in present.items() if e is None or known.get(h) != e]
         changed, gone = self._multiget(to_fetch) if to_fetch else ([], [])
@@ -717,9 +711,7 @@ class CalDAVClient:
                 )
             raise self._collection_error(resp, "PUT")
         if status not in (200, 201, 204):
-            raise CalendarRequestError(
-                f"PUT {href} refused with {status}: {_error_body(resp)}", status=status
-            )
+            raise CalendarRequestError(f"PUT {href} refused with {status}: {_error_body(resp)}", status=status)
         new_etag = resp.headers.get("ETag")
         if new_etag:
             return new_etag

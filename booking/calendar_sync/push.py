@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from booking.calendar_sync.client import CalendarClient, CalendarConflict
 from booking.calendar_sync.invitations import calendar_object_ics
-from booking.calendar_sync.sync import client_for
+from booking.calendar_sync.sync import EVENT_CALENDAR_CONNECTED, client_for
 from booking.config import Settings
 from booking.db_guards import write_transaction
 from booking.extensions import db
@@ -107,7 +107,7 @@ def push_booking(session: Session, settings: Settings, booking: Booking, client:
     return "put"
 
 
-@outbox.subscribe(EVENT_CONFIRMED, EVENT_RESCHEDULED, EVENT_CANCELLED, name=HANDLER_NAME)
+@outbox.subscribe(EVENT_CONFIRMED, EVENT_RESCHEDULED, EVENT_CANCELLED, EVENT_CALENDAR_CONNECTED, name=HANDLER_NAME)
 def push_to_caldav(payload: dict[str, Any], now: datetime) -> None:
     """Outbox handler: a no-op for agents without a calendar; raises (→ retry) on calendar errors."""
     session = db.session

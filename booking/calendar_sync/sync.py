@@ -53,9 +53,11 @@ from booking.calendar_sync.secrets import PasswordUndecryptable, decrypt_passwor
 from booking.config import Settings
 from booking.db_guards import write_transaction
 from booking.models import Agent, Booking, BusyBlock, CalendarConnection, RemoteEvent
+from booking.services import outbox
 from booking.services.errors import Conflict, InvalidInput, ServiceError
 
 __all__ = [
+    "EVENT_CALENDAR_CONNECTED",
     "EXPANSION_MARGIN",
     "CalendarCheckFailed",
     "CalendarSyncFailed",
@@ -141,13 +143,20 @@ def _reset_remote_state(session: Session, agent_id: int) -> None:
     session.execute(delete(BusyBlock).where(BusyBlock.agent_id == agent_id, BusyBlock.source == "caldav"))
 
 
+#: Outbox event queued per upcoming booking when a calendar is (re)connected; only the CalDAV push
+#: subscribes to it (re-using ``booking.confirmed`` would re-send the customers' confirmations).
+EVENT_CALENDAR_CONNECTED = "calendar.connected"
+
+
 def connect_calendar(
     session: Session, settings: Settings, agent: Agent, url: str, username: str, password: str, now: datetime
-) -> CalendarConnection:
-    """Check the collection, then store it with the password encrypted.
+) -> tuple[CalendarConnection, list[int]]:
+    """Check the collection, then store it with the password encrypted; returns (connection, outbox ids).
 
     The check comes first so a typo never replaces a working configuration. A different URL or user
-    is another calendar: the previous one's busy blocks and sync state are dropped.
+    is another calendar: the previous one's busy blocks and sync state are dropped. Every upcoming
+    confirmed booking is queued for a push, so the new calendar holds the bookings made before it was
+    connected too (the caller drains the returned outbox rows after the commit).
     """
     try:
         client = CalDAVClient(url, username, password, timeout=(5.0, 15.0))
@@ -174,8 +183,15 @@ def connect_calendar(
         conn.url = client.collection_url
         conn.username = username
         conn.password_encrypted = encrypt_password(settings.secret_key, password)
+        upcoming = session.scalars(
+            select(Booking.id).where(Booking.agent_id == agent_id, Booking.status == "confirmed", Booking.end_at > now)
+        ).all()
+        ids: list[int] = []
+        for booking_id in upcoming:
+            key = f"{booking_id}:{now.isoformat()}"
+            ids += outbox.emit(session, EVENT_CALENDAR_CONNECTED, {"booking_id": booking_id}, key, now)
     session.refresh(agent)
-    return conn
+    return conn, ids
 
 
 # --------------------------------------------------------------------------- #
@@ -386,3 +402,9 @@ def sync_all(
         except CalendarSyncFailed as exc:
             log.warning("calendar sync %s failed: %s", agent.slug, exc.message)
             yield agent, exc
+        except Exception as exc:  # a bug or a database error for one agent must not starve the others
+            session.rollback()
+            log.exception("calendar sync %s crashed", agent.slug)
+            failure = CalendarSyncFailed(f"calendar sync crashed: {type(exc).__name__}: {exc}")
+            failure.code = "sync_error"
+            yield agent, failure

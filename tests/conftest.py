@@ -24,7 +24,12 @@ from sqlalchemy import create_engine, text
 from booking import create_app
 from booking.extensions import db
 
-pytest_plugins = ["tests.fixtures.smtp", "tests.fixtures.radicale", "tests.fixtures.twilio_rest"]
+pytest_plugins = [
+    "tests.fixtures.smtp",
+    "tests.fixtures.radicale",
+    "tests.fixtures.xandikos",
+    "tests.fixtures.twilio_rest",
+]
 
 ADMIN_TOKEN = "test-admin-token"
 SECRET = "test-secret-key-0123456789abcdef"

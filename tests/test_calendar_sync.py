@@ -17,12 +17,13 @@ from booking.models import Agent, BusyBlock, CalendarConnection, RemoteEvent
 from tests.calendar_helpers import connect, paris, retimed, slots, sync, whole_day
 from tests.calendar_sync._support import ics
 from tests.fixtures.radicale import RadicaleCalendar
+from tests.fixtures.xandikos import XandikosCalendar
 
 NOW = datetime(2026, 10, 19, 8, 0, tzinfo=UTC)
 WEEK = (date(2026, 10, 26), date(2026, 10, 31))
 
 
-def seed(cal: RadicaleCalendar) -> None:
+def seed(cal: RadicaleCalendar | XandikosCalendar) -> None:
     """Real fixtures; the one-off events moved onto days the all-day absence does not already cover."""
     cal.put("weekly", ics("weekly_exdate_moved_dst_paris.ics"))  # Wed 10:00 Paris, EXDATE, moved, cancelled
     cal.put("absence", ics("allday_absence_dst_autumn.ics"))  # Sat 24 - Mon 26 Oct, all day
@@ -47,19 +48,19 @@ EXPECTED_GONE = (
 )
 
 
-def test_synced_calendar_removes_exactly_the_busy_slots(client, admin, make_agent, radicale, frozen):
+def test_synced_calendar_removes_exactly_the_busy_slots(client, admin, make_agent, any_caldav, frozen):
     frozen(NOW)
     agent = make_agent()
     slug = agent["slug"]
     before = slots(client, slug, *WEEK)
-    seed(radicale)
-    body = connect(client, admin, slug, radicale)
-    assert body["calendar"]["url"] == radicale.collection_url
+    seed(any_caldav)
+    body = connect(client, admin, slug, any_caldav)
+    assert body["calendar"]["url"] == any_caldav.collection_url
     assert "password" not in str(body)
     counts = sync(client, admin, slug)
     assert counts["mode"] == "full"
     assert counts["objects"] == 10
-    assert counts["malformed"] == 1 and counts["malformed_hrefs"] == [radicale.path("broken")]
+    assert counts["malformed"] == 1 and counts["malformed_hrefs"] == [any_caldav.path("broken")]
     assert counts["own"] == 1
     after = slots(client, slug, *WEEK)
     assert before - after == EXPECTED_GONE
@@ -79,21 +80,21 @@ def test_synced_calendar_removes_exactly_the_busy_slots(client, admin, make_agen
     assert shown["last_sync_counts"]["objects"] == 10
 
 
-def test_edits_moves_and_deletions_on_the_server_are_picked_up(client, admin, make_agent, radicale, frozen):
+def test_edits_moves_and_deletions_on_the_server_are_picked_up(client, admin, make_agent, any_caldav, frozen):
     frozen(NOW)
     slug = make_agent()["slug"]
     before = slots(client, slug, *WEEK)
-    seed(radicale)
-    connect(client, admin, slug, radicale)
+    seed(any_caldav)
+    connect(client, admin, slug, any_caldav)
     sync(client, admin, slug)
 
-    radicale.put("utc", retimed("utc_event.ics", "20261029", "120000", "124500"))  # moved to 13:00 Paris
-    radicale.delete("tokyo")
+    any_caldav.put("utc", retimed("utc_event.ics", "20261029", "120000", "124500"))  # moved to 13:00 Paris
+    any_caldav.delete("tokyo")
     opaque = retimed("transparent_event.ics", "20261030", "130000", "140000").replace(
         b"TRANSP:TRANSPARENT", b"TRANSP:OPAQUE"
     )
-    radicale.put("transparent", opaque)  # now busy, 14:00 Paris
-    radicale.put("weekly", ics("weekly_exdate_moved_dst_paris.ics").replace(b"BYDAY=WE", b"BYDAY=TH"))
+    any_caldav.put("transparent", opaque)  # now busy, 14:00 Paris
+    any_caldav.put("weekly", ics("weekly_exdate_moved_dst_paris.ics").replace(b"BYDAY=WE", b"BYDAY=TH"))
     frozen(NOW + timedelta(minutes=5))
     counts = sync(client, admin, slug)
     assert counts["mode"] == "incremental"
@@ -109,18 +110,18 @@ def test_edits_moves_and_deletions_on_the_server_are_picked_up(client, admin, ma
     assert before - slots(client, slug, *WEEK) == expected
 
 
-def test_sync_after_the_horizon_moves_re_expands_recurring_events(app, client, admin, make_agent, radicale, frozen):
+def test_sync_after_the_horizon_moves_re_expands_recurring_events(app, client, admin, make_agent, any_caldav, frozen):
     """A weekly series parsed once must still block weeks that only later enter the horizon."""
     frozen(NOW)
     slug = make_agent()["slug"]
-    radicale.put(
+    any_caldav.put(
         "standup",
         b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:standup@t\r\n"
         b"DTSTAMP:20261001T000000Z\r\nDTSTART;TZID=Europe/Paris:20261020T090000\r\n"
         b"DTEND;TZID=Europe/Paris:20261020T093000\r\nRRULE:FREQ=WEEKLY;BYDAY=TU\r\n"
         b"END:VEVENT\r\nEND:VCALENDAR\r\n",
     )
-    connect(client, admin, slug, radicale)
+    connect(client, admin, slug, any_caldav)
     assert sync(client, admin, slug)["mode"] == "full"
     later = NOW + sync_service.EXPANSION_MARGIN + timedelta(days=1)
     frozen(later)
@@ -134,15 +135,15 @@ def test_sync_after_the_horizon_moves_re_expands_recurring_events(app, client, a
 
 
 def test_unreachable_server_is_a_502_recorded_on_the_connection_and_blocks_stay(
-    client, admin, make_agent, radicale, frozen
+    client, admin, make_agent, any_caldav, frozen
 ):
     frozen(NOW)
     slug = make_agent()["slug"]
-    seed(radicale)
-    connect(client, admin, slug, radicale)
+    seed(any_caldav)
+    connect(client, admin, slug, any_caldav)
     sync(client, admin, slug)
     busy = slots(client, slug, *WEEK)
-    radicale.stop()
+    any_caldav.stop()
     frozen(NOW + timedelta(minutes=5))
     response = client.post(f"/api/agents/{slug}/sync", headers=admin)
     assert response.status_code == 502
@@ -152,7 +153,7 @@ def test_unreachable_server_is_a_502_recorded_on_the_connection_and_blocks_stay(
     assert "ConnectionError" in shown["last_sync_error"]
     assert shown["last_sync_at"].startswith("2026-10-19T08:05")
     assert slots(client, slug, *WEEK) == busy  # the last good busy time still applies
-    radicale.start()
+    any_caldav.start()
     frozen(NOW + timedelta(minutes=10))
     assert sync(client, admin, slug)["mode"] == "incremental"
 

@@ -90,3 +90,13 @@ def test_scheduler_job_syncs_every_agent_every_sync_minutes(app, client, admin, 
     shown = client.get(f"/api/agents/{slug}", headers=admin).get_json()["calendar"]
     assert shown["last_sync_status"] == "ok"
     assert shown["last_sync_counts"]["mode"] == "full"
+
+
+def test_calendar_endpoints_are_in_the_openapi_document(client):
+    paths = client.get("/api/openapi.json").get_json()["paths"]
+    assert "put" in paths["/api/agents/{slug}/calendar"]
+    assert "post" in paths["/api/agents/{slug}/sync"]
+    assert "post" in paths["/api/agents/{slug}/feed-key"]
+    sync_op = paths["/api/agents/{slug}/sync"]["post"]
+    assert {"200", "409", "502"} <= set(sync_op["responses"])
+    assert sync_op["security"] == [{"bearer": []}]

@@ -158,6 +158,8 @@ def connect_calendar(
     confirmed booking is queued for a push, so the new calendar holds the bookings made before it was
     connected too (the caller drains the returned outbox rows after the commit).
     """
+    agent_id = agent.id
+    session.commit()  # no transaction held open while the server is checked (up to 15 s)
     try:
         client = CalDAVClient(url, username, password, timeout=(5.0, 15.0))
     except ValueError as exc:
@@ -169,7 +171,6 @@ def connect_calendar(
             raise CalendarCheckFailed(exc.reason) from exc
         except CalendarError as exc:
             raise CalendarCheckFailed(str(exc)) from exc
-    agent_id = agent.id
     with write_transaction(session):
         conn = session.scalar(select(CalendarConnection).where(CalendarConnection.agent_id == agent_id))
         if conn is None:
@@ -304,12 +305,11 @@ def sync_agent(
         }
     own_uids = set(session.scalars(select(Booking.uid).where(Booking.agent_id == agent_id)))
     counts = SyncCounts(mode="full" if full else "incremental")
-    session.commit()  # end the read transaction before the network
-
     owned_client = client is None
     try:
         if client is None:
             client = client_for(conn, settings)
+        session.commit()  # end the read transaction before the network (no idle-in-transaction)
         before = client.stats.snapshot()
         try:
             # Full: no known ETags, so every object comes back with its data and is re-expanded.

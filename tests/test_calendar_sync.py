@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from booking.calendar_sync import sync as sync_service
+from booking.calendar_sync.client import CalDAVClient
 from booking.extensions import db
 from booking.models import Agent, BusyBlock, CalendarConnection, RemoteEvent
 from tests.calendar_helpers import connect, paris, retimed, slots, sync, whole_day
@@ -228,3 +229,32 @@ def test_password_that_cannot_be_decrypted_is_reported_as_rejected(client, admin
     error = response.get_json()["error"]
     assert error["code"] == "calendar_rejected"
     assert "cannot be decrypted" in error["message"]
+
+
+def test_expired_token_and_servers_without_sync_collection_fall_back_to_etags(
+    app, client, admin, make_agent, radicale, frozen
+):
+    """Only what changed is downloaded, even when the token is refused or RFC 6578 is unsupported."""
+    frozen(NOW)
+    slug = make_agent()["slug"]
+    seed(radicale)
+    connect(client, admin, slug, radicale)
+    sync(client, admin, slug)
+    settings = app.extensions["booking.settings"]
+    agent = db.session.scalar(select(Agent).where(Agent.slug == slug))
+
+    radicale.put("utc", retimed("utc_event.ics", "20261029", "120000", "124500"))
+    conn = db.session.scalar(select(CalendarConnection))
+    conn.sync_token = "http://radicale.org/ns/sync/0000-expired"
+    db.session.commit()
+    counts = sync_service.sync_agent(db.session, settings, agent, NOW + timedelta(minutes=5))
+    assert (counts.mode, counts.changed, counts.deleted, counts.objects) == ("incremental", 1, 0, 10)
+    assert db.session.scalar(select(CalendarConnection.sync_token)) != "http://radicale.org/ns/sync/0000-expired"
+
+    radicale.put("utc", retimed("utc_event.ics", "20261029", "130000", "134500"))
+    radicale.delete("tokyo")
+    with CalDAVClient(radicale.collection_url, radicale.username, radicale.password, sync_mode="etag") as etag_only:
+        counts = sync_service.sync_agent(db.session, settings, agent, NOW + timedelta(minutes=10), etag_only)
+        assert etag_only.stats.by_method == {"PROPFIND": 1, "REPORT": 1}  # ETag listing + one multiget
+    assert (counts.changed, counts.deleted, counts.objects) == (1, 1, 9)
+    assert paris("2026-10-29", "14:00", "14:30").isdisjoint(slots(client, slug, *WEEK))

@@ -1,7 +1,7 @@
 """Pull: a real Radicale calendar → POST /api/agents/<slug>/sync → exactly the right slots disappear.
 
-"Now" is Monday 19 Oct 2026, the week before Paris leaves summer time (25 Oct), so the window covers
-occurrences on both sides of the change.
+"Now" is Monday 12 Oct 2026, two weeks before Paris leaves summer time (25 Oct), so the sync window
+covers the weekly series' EXDATE (14 Oct), its moved occurrence and occurrences on both sides of the change.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from tests.calendar_sync._support import ics
 from tests.fixtures.radicale import RadicaleCalendar
 from tests.fixtures.xandikos import XandikosCalendar
 
-NOW = datetime(2026, 10, 19, 8, 0, tzinfo=UTC)
+NOW = datetime(2026, 10, 12, 8, 0, tzinfo=UTC)
 WEEK = (date(2026, 10, 26), date(2026, 10, 31))
 
 
@@ -73,11 +73,14 @@ def test_synced_calendar_removes_exactly_the_busy_slots(client, admin, make_agen
     assert paris("2026-11-18", "09:30", "11:00") <= nov
     # The cancelled occurrence (4 Nov) and the EXDATE'd / moved-away ones leave their slot free.
     assert paris("2026-11-04", "10:00", "10:30") <= slots(client, slug, date(2026, 11, 2), date(2026, 11, 7))
-    assert paris("2026-10-21", "10:00", "10:30") <= slots(client, slug, date(2026, 10, 21), date(2026, 10, 22))
+    october = slots(client, slug, date(2026, 10, 12), date(2026, 10, 24))
+    assert paris("2026-10-14", "10:00", "10:30") <= october  # EXDATE
+    assert paris("2026-10-21", "10:00", "10:30") <= october  # moved to the 27th
+    assert len(october) == 12 + 9 * 16  # nothing busy: today from 11:00 (notice), then 9 full days
 
     shown = client.get(f"/api/agents/{slug}", headers=admin).get_json()["calendar"]
     assert shown["last_sync_status"] == "ok"
-    assert shown["last_sync_at"].startswith("2026-10-19T08:00")
+    assert shown["last_sync_at"].startswith("2026-10-12T08:00")
     assert shown["last_sync_counts"]["objects"] == 10
 
 
@@ -152,7 +155,7 @@ def test_unreachable_server_is_a_502_recorded_on_the_connection_and_blocks_stay(
     shown = client.get(f"/api/agents/{slug}", headers=admin).get_json()["calendar"]
     assert shown["last_sync_status"] == "error"
     assert "ConnectionError" in shown["last_sync_error"]
-    assert shown["last_sync_at"].startswith("2026-10-19T08:05")
+    assert shown["last_sync_at"].startswith("2026-10-12T08:05")
     assert slots(client, slug, *WEEK) == busy  # the last good busy time still applies
     any_caldav.start()
     frozen(NOW + timedelta(minutes=10))

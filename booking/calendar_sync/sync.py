@@ -15,11 +15,12 @@ write lock held for seconds would stall every booking):
 
 Recurrences are expanded by ``recurring-ical-events`` here, not by the server (``<C:expand>``).
 Measured on Radicale 3.9 (bench/sync.py): both give the same busy spans on the real fixtures (DST
-series with EXDATE and a moved occurrence, all-day, floating, foreign zones), but a 30-day expanded
-REPORT over 2,000 events took 2.2-4.7 s against 0.5-1.1 s for the raw REPORT plus our expansion,
-Radicale refuses an expanded REPORT beyond 10,000 occurrences (``max_expand_occurrence``); and the
-server's expansion only exists in calendar-query/multiget, not in sync-collection, so it would force
-a full download on every pass instead of transferring only what changed.
+series with EXDATE and a moved occurrence, all-day, floating, foreign zones), but:
+
+* a 30-day expanded REPORT over 2,000 events took 2.2-4.7 s, the raw REPORT plus our expansion 0.5-1.1 s;
+* Radicale refuses an expanded REPORT beyond 10,000 occurrences (``max_expand_occurrence``): 400;
+* the server's expansion only exists in calendar-query/multiget, not in sync-collection, so it would
+  force a full download on every pass instead of transferring only what changed.
 
 Incremental sync only re-parses what changed, but the window moves with ``now``: a weekly meeting
 parsed last month has no occurrences stored for the days that have since entered the horizon. So

@@ -94,9 +94,13 @@ def create_app(config: Mapping[str, Any] | None = None, *, env: Mapping[str, str
 
 
 def _register_blueprints(app: OpenAPI) -> None:
-    from booking.routes import admin, api, errors
+    from booking import i18n, notifications
+    from booking.routes import admin, api, errors, pages
 
+    i18n.init_app(app)
+    notifications.register()
     errors.register(app)
     for module in (api, admin):
         csrf.exempt(module.bp)  # JSON API: token/bearer auth, no cookies, so no CSRF surface
         app.register_api(module.bp)
+    app.register_blueprint(pages.bp)  # HTML pages: cookie session, so CSRF-protected forms

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from babel import dates as babel_dates
 from flask import Flask, Response, request
-from flask_babel import Babel, get_locale
+from flask_babel import Babel, get_locale, refresh
 from flask_babel import lazy_gettext as _l
 
 LOCALES = ("fr", "en")
@@ -115,6 +115,9 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
     babel.init_app(app, locale_selector=select_locale)
+    # Flask-Babel caches the locale on the app context, which a request reuses when one is already
+    # pushed (tests, CLI); start every request from its own headers and cookie.
+    app.before_request(refresh)
     app.after_request(remember_locale)
     app.jinja_env.globals.update(
         current_locale=current_locale,

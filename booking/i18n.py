@@ -101,7 +101,17 @@ def utc_offset(tz: ZoneInfo, at: datetime) -> str:
 @cache
 def zone_groups() -> tuple[tuple[str, tuple[str, ...]], ...]:
     """Canonical ``Area/City`` zones grouped by area, for the zone ``<select>`` (cached: tzdata is static)."""
-    areas = ("Africa", "America", "Antarctica", "Asia", "Atlantic", "Australia", "Europe", "Indian", "Pacific")
+    areas = (
+        "Africa",
+        "America",
+        "Antarctica",
+        "Asia",
+        "Atlantic",
+        "Australia",
+        "Europe",
+        "Indian",
+        "Pacific",
+    )
     groups: dict[str, list[str]] = {area: [] for area in areas}
     for name in available_timezones():
         area = name.split("/", 1)[0]

@@ -72,12 +72,14 @@ ERROR_COPY: dict[str | int, tuple[Any, Any]] = {
 
 def _html(status: int, code: str | None = None) -> Any:
     """A friendly page in the site's style and the visitor's language (never a stack trace)."""
-    title, message = ERROR_COPY.get(code or "", None) or ERROR_COPY.get(status) or ERROR_COPY[
-        500 if status >= 500 else 400
-    ]
+    title, message = (
+        ERROR_COPY.get(code or "")
+        or ERROR_COPY.get(status)
+        or ERROR_COPY[500 if status >= 500 else 400]
+    )
     try:
         return render_template("error.html", status=status, title=title, message=message), status
-    except Exception:  # noqa: BLE001 - a broken template must not turn an error page into a 500
+    except Exception:
         return Response(f"<!doctype html><title>{status}</title><h1>{title}</h1>", status=status)
 
 

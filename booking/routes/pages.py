@@ -20,7 +20,15 @@ from flask_babel import lazy_gettext as _l
 
 from booking import clock
 from booking.extensions import db
-from booking.i18n import TOPIC_LABELS, current_locale, format_day, format_time, format_when, utc_offset, zone_groups
+from booking.i18n import (
+    TOPIC_LABELS,
+    current_locale,
+    format_day,
+    format_time,
+    format_when,
+    utc_offset,
+    zone_groups,
+)
 from booking.models import Agent, Booking
 from booking.routes.api import run_outbox
 from booking.routes.common import external_url, settings
@@ -34,7 +42,6 @@ WINDOW_DAYS = 21  # "the coming weeks": three weeks per screen, with links to ea
 DURATIONS = (30, 60)
 TZ_COOKIE = "tz"
 MAX_NOTES = 2000
-
 
 
 # --------------------------------------------------------------------------- #
@@ -118,11 +125,19 @@ def build_picker(
     first = min(max(first_day or today, today), last_day)
     end = first + timedelta(days=WINDOW_DAYS)
     slots = free_slots_for(
-        db.session, cfg, agent, window_for(first, end, tz), timedelta(minutes=duration), now, exclude_booking_id
+        db.session,
+        cfg,
+        agent,
+        window_for(first, end, tz),
+        timedelta(minutes=duration),
+        now,
+        exclude_booking_id,
     )
     grouped: dict[date, list[tuple[str, str]]] = {}
     for start, _end in slots:
-        grouped.setdefault(start.astimezone(tz).date(), []).append((start.isoformat(), format_time(start, tz)))
+        grouped.setdefault(start.astimezone(tz).date(), []).append(
+            (start.isoformat(), format_time(start, tz))
+        )
     days = [DaySlots(day, format_day(day), items) for day, items in grouped.items()]
     return Picker(
         tz=tz,
@@ -269,7 +284,10 @@ def book(token: str) -> Any:
             else:
                 run_outbox(result.outbox_ids)
                 target = url_for(
-                    "pages.confirmation", booking_id=result.booking.id, token=result.booking.manage_token, tz=tz.key
+                    "pages.confirmation",
+                    booking_id=result.booking.id,
+                    token=result.booking.manage_token,
+                    tz=tz.key,
                 )
                 return redirect(target, code=303)
     picker = build_picker(agent, tz, tz_source, duration, requested_first_day(), now)
@@ -321,7 +339,9 @@ def manage(booking_id: int) -> Any:
             if action == "cancel":
                 booking, ids = bookings.cancel(db.session, booking_id, token, now)
                 run_outbox(ids)
-                return redirect(url_for("pages.manage", booking_id=booking_id, token=token, done="cancelled"), 303)
+                return redirect(
+                    url_for("pages.manage", booking_id=booking_id, token=token, done="cancelled"), 303
+                )
             if action == "reschedule":
                 start = parse_start(request.form.get("start"))
                 if start is None:

@@ -47,7 +47,8 @@ def test_page_shows_the_named_agent_and_slots_grouped_by_day(client, customer):
 
 def test_french_from_accept_language_with_times_in_the_visitors_zone(client, customer):
     response = client.get(
-        f"/book/{customer['booking_token']}?tz=America/Montreal", headers={"Accept-Language": "fr-CA,fr;q=0.9"}
+        f"/book/{customer['booking_token']}?tz=America/Montreal",
+        headers={"Accept-Language": "fr-CA,fr;q=0.9"},
     )
     html = response.get_data(as_text=True)
     assert '<html lang="fr">' in html

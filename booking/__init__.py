@@ -62,12 +62,12 @@ def create_app(config: Mapping[str, Any] | None = None, *, env: Mapping[str, str
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=settings.database_url,
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
-        JSON_SORT_KEYS=False,
         WTF_CSRF_TIME_LIMIT=None,
     )
     if config:
         app.config.update(config)
     app.extensions["booking.settings"] = settings
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the documented field order
     from booking.mail import mailer_for
 
     # Adapters that leave the process, chosen by configuration (tests point them at local servers).

@@ -127,7 +127,12 @@ def customer_group() -> None:
 @click.option("--email", "emails", multiple=True)
 @with_appcontext
 def customer_add(
-    name: str, plan: str, dedicated_support: bool, agent_slug: str | None, phones: tuple[str, ...], emails: tuple[str, ...]
+    name: str,
+    plan: str,
+    dedicated_support: bool,
+    agent_slug: str | None,
+    phones: tuple[str, ...],
+    emails: tuple[str, ...],
 ) -> None:
     """Create a customer and print its booking link."""
     from booking.demo import booking_link

@@ -62,7 +62,7 @@ def _wrap(app: Flask, item: Job) -> Callable[[], None]:
         with app.app_context():
             try:
                 item.fn()
-            except Exception:  # noqa: BLE001 - a failing job is logged and runs again next time
+            except Exception:
                 log.exception("job %s failed", item.name)
             finally:
                 db.session.remove()

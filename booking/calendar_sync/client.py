@@ -345,9 +345,7 @@ class CalDAVClient:
         if username is not None:
             self._session.auth = (username, password or "")
         self._session.headers["User-Agent"] = user_agent
-        self._sync_supported: bool | None = {"auto": None, "sync-collection": True, "etag": False}[
-            sync_mode
-        ]
+        self._sync_supported: bool | None = {"auto": None, "sync-collection": True, "etag": False}[sync_mode]
         self.stats = TransferStats()
 
     # -- lifecycle ---------------------------------------------------------- #
@@ -445,10 +443,7 @@ class CalDAVClient:
         Also learns from ``supported-report-set`` whether RFC 6578 sync is
         available, which saves a failed REPORT later.
         """
-        body = (
-            f"<D:propfind {_NS}><D:prop><D:resourcetype/><D:supported-report-set/>"
-            "</D:prop></D:propfind>"
-        )
+        body = f"<D:propfind {_NS}><D:prop><D:resourcetype/><D:supported-report-set/></D:prop></D:propfind>"
         try:
             resp = self._xml("PROPFIND", self.collection_url, body, "0")
         except CalendarTransportError as exc:
@@ -460,8 +455,7 @@ class CalDAVClient:
             if isinstance(err, CalendarConnectionError):
                 raise err
             raise CalendarConnectionError(
-                f"not a WebDAV/CalDAV server: PROPFIND {self.collection_url} answered "
-                f"{resp.status_code}",
+                f"not a WebDAV/CalDAV server: PROPFIND {self.collection_url} answered {resp.status_code}",
                 status=resp.status_code,
             )
         try:
@@ -654,16 +648,18 @@ class CalDAVClient:
         have: dict[str, RemoteObject] = {}
         for r in responses:
             if r.status in (404, 410):
-                deleted.append(r.href)
+                # Radicale also lists long-deleted members in an initial sync
+                # (RFC 6578 says it must not); in a full listing, deletions are
+                # computed from known_etags below instead.
+                if not full:
+                    deleted.append(r.href)
                 continue
             if self._is_collection(r):
                 continue
             present[r.href] = r.etag
             if r.data is not None:
                 have[r.href] = RemoteObject(r.href, r.etag, r.data)
-        to_fetch = [
-            h for h, e in present.items() if h not in have and (e is None or known.get(h) != e)
-        ]
+        to_fetch = [h for h, e in present.items() if h not in have and (e is None or known.get(h) != e)]
         fetched, gone = self._multiget(to_fetch) if to_fetch else ([], [])
         changed = [o for o in have.values() if o.etag is None or known.get(o.href) != o.etag]
         changed.extend(fetched)

@@ -281,9 +281,7 @@ def _address(email: str, name: str, **params: str) -> icalendar.vCalAddress:
     return addr
 
 
-def _vevent(
-    spec: EventSpec, method: str | None, alarm_minutes: int | None, now: datetime
-) -> icalendar.Event:
+def _vevent(spec: EventSpec, method: str | None, alarm_minutes: int | None, now: datetime) -> icalendar.Event:
     status = "CANCELLED" if method == "CANCEL" else spec.status.upper()
     event = icalendar.Event()
     event.add("UID", spec.uid)
@@ -382,4 +380,3 @@ def build_feed(specs: Iterable[EventSpec], *, now: datetime, name: str | None = 
     for spec in specs:
         cal.add_component(_vevent(spec, "PUBLISH", None, now))
     return cal.to_ical()
-

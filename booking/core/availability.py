@@ -65,11 +65,13 @@ def _relevant_busy(
     rare). The sort needs UTC: same-zone comparisons ignore DST ``fold``.
     """
     try:
-        relevant = [iv for iv in busy if iv[0] < hi and iv[1] > lo and iv[0] < iv[1]]
+        relevant = [iv for iv in busy if iv[0] < hi and iv[1] > lo]
     except TypeError as exc:  # naive vs aware comparison
         raise ValueError(f"busy intervals must be timezone-aware: {exc}") from None
     for start, end in relevant:
-        if start.tzinfo is not UTC or end.tzinfo is not UTC:
+        # Emptiness is only decided in UTC: two wall times in one zone can
+        # look inverted inside the repeated hour of an autumn DST change.
+        if start.tzinfo is not UTC or end.tzinfo is not UTC or start >= end:
             relevant = [
                 (s, e)
                 for s, e in ((to_utc(a), to_utc(b)) for a, b in relevant)
@@ -97,6 +99,11 @@ def free_slots(
     not None); and it overlaps no ``busy`` interval. Only the *start* must be
     in the window, so ``working_hours`` should cover the window plus one
     duration (:func:`weekly_hours_intervals` does so by not clipping).
+
+    ``min_notice`` and ``horizon`` are elapsed time: ``now`` is converted to
+    UTC before adding them, because Python adds a timedelta to a zoned
+    datetime on the wall clock, which would make a 2-day horizon 47 or 49
+    hours long across a DST change.
     """
     rules.validate()
     duration, step = rules.duration, rules.step

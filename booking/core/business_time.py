@@ -68,7 +68,7 @@ def parse_hours(text: str) -> tuple[time, time]:
     # ValueError, not TypeError: values come from JSON/config, a wrong type is bad input.
     if not isinstance(text, str):
         message = f"hours must be a string like '09:00-17:00', got {text!r}"
-        raise ValueError(message)  # noqa: TRY004
+        raise ValueError(message)
     match = _HOURS_RE.match(text)
     if not match:
         raise ValueError(
@@ -137,7 +137,7 @@ class HolidayCalendar:
 
     def __init__(
         self, spec: str = "", country: str | None = None, subdiv: str | None = None
-    ):
+    ) -> None:
         self.spec = spec
         self.country = country
         self.subdiv = subdiv
@@ -188,7 +188,7 @@ def load_holidays(spec: str) -> HolidayCalendar:
     """
     if not isinstance(spec, str):
         message = f"invalid holiday spec {spec!r}: expected e.g. 'FR' or 'FR-57'"
-        raise ValueError(message)  # noqa: TRY004 - configuration value, not a type bug
+        raise ValueError(message)
     text = spec.strip()
     if not text:
         return HolidayCalendar("")
@@ -406,7 +406,7 @@ def validate_weekly_hours(spec: object) -> dict[str, list[str]]:
     A day that is absent (or has an empty list) is a day off.
     """
     if not isinstance(spec, Mapping):
-        raise ValueError(  # noqa: TRY004 - JSON input: a wrong type is a bad value
+        raise ValueError(
             "working hours must be a mapping like {'mon': ['09:00-17:00']}, "
             f"got {type(spec).__name__}"
         )
@@ -420,7 +420,7 @@ def validate_weekly_hours(spec: object) -> dict[str, list[str]]:
         if index in parsed:
             raise ValueError(f"day {key!r} appears twice in working hours")
         if isinstance(ranges, str) or not isinstance(ranges, Sequence):
-            raise ValueError(  # noqa: TRY004 - JSON input: a wrong type is a bad value
+            raise ValueError(
                 f"working hours for {key!r} must be a list like ['09:00-17:00'], got {ranges!r}"
             )
         try:

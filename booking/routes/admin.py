@@ -11,7 +11,14 @@ from flask_openapi3 import APIBlueprint, Tag
 from booking.extensions import db
 from booking.models import Agent, Customer
 from booking.routes.common import external_url, settings
-from booking.routes.schemas import AgentCreate, AgentOut, AgentPath, CustomerCreate, CustomerOut, ErrorResponse
+from booking.routes.schemas import (
+    AgentCreate,
+    AgentOut,
+    AgentPath,
+    CustomerCreate,
+    CustomerOut,
+    ErrorResponse,
+)
 from booking.services import directory
 from booking.services.errors import ServiceError
 

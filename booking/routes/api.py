@@ -63,7 +63,7 @@ def run_outbox(ids: list[int]) -> None:
     if ids and settings().outbox_inline:
         try:
             outbox.drain(db.session, clock.now(), ids=ids)
-        except Exception:  # noqa: BLE001 - the booking is committed; the worker retries the rows
+        except Exception:
             current_app.logger.exception("inline outbox drain failed; the scheduler will retry")
 
 

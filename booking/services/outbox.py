@@ -135,7 +135,7 @@ def drain(session: Session, now: datetime, ids: Iterable[int] | None = None, lim
             if fn is None:
                 raise PermanentError(f"no handler named {row.handler!r} is registered")
             fn(dict(row.payload), now)
-        except Exception as exc:  # noqa: BLE001 - any failure is recorded on the row and retried
+        except Exception as exc:
             session.rollback()
             row = session.get(OutboxMessage, row.id)  # type: ignore[assignment]
             assert row is not None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -17,7 +18,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from booking.core.availability import SlotRules, free_slots, slot_offered
-from booking.core.business_time import BusinessCalendar, weekly_hours_intervals
+from booking.core.business_time import (
+    BusinessCalendar,
+    business_calendar,
+    weekly_hours_intervals,
+)
 from booking.core.intervals import Interval, merge, overlaps
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -229,6 +234,27 @@ def test_busy_spanning_days_and_in_other_zones(cal: BusinessCalendar) -> None:
     ]
 
 
+def test_busy_inside_the_repeated_autumn_hour() -> None:
+    """02:30 CEST to 02:15 CET looks inverted on the wall clock but lasts 45 min."""
+    night = business_calendar("Europe/Paris", "00:00-23:00", "mon-sun", "")
+    busy = [
+        (
+            paris(2026, 10, 25, 2, 30),
+            datetime(2026, 10, 25, 2, 15, fold=1, tzinfo=PARIS),
+        )
+    ]
+    window = (utc(2026, 10, 25, 0, 0), utc(2026, 10, 25, 2, 0))
+    slots = free_slots(night, window, rules(15, 15), EARLY, busy)
+    # Busy from 00:30 to 01:15 UTC.
+    assert [f"{s:%H:%M}" for s, _ in slots] == [
+        "00:00",
+        "00:15",
+        "01:15",
+        "01:30",
+        "01:45",
+    ]
+
+
 def test_naive_busy_is_refused(cal: BusinessCalendar) -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         free_slots(
@@ -282,6 +308,24 @@ def test_horizon_is_inclusive(cal: BusinessCalendar) -> None:
     ]
     slots = free_slots(cal, window, rules(horizon_days=1), now - US, [])
     assert local_starts(slots)[-1] == "11:30"
+
+
+def test_notice_and_horizon_are_elapsed_time_across_dst(cal: BusinessCalendar) -> None:
+    """``now`` given in Paris must not make "+2 days" mean wall-clock days.
+
+    Python adds timedeltas to a Paris datetime on the wall clock, so Saturday
+    28 March 10:00 CET + 2 days would be Monday 10:00 CEST, 47 h later. The
+    horizon is 48 real hours: Monday 11:00 CEST.
+    """
+    now = paris(2026, 3, 28, 10, 0)
+    slots = free_slots(
+        cal, day_window(date(2026, 3, 30)), rules(horizon_days=2), now, []
+    )
+    assert local_starts(slots)[-1] == "11:00"
+    slots = free_slots(
+        cal, day_window(date(2026, 3, 30)), rules(notice=48 * 60), now, []
+    )
+    assert local_starts(slots)[0] == "11:00"
 
 
 def test_empty_and_inverted_windows(cal: BusinessCalendar) -> None:
@@ -434,6 +478,7 @@ def reference_slots(
     working: list[Interval] | None,
 ) -> list[Interval]:
     """Naive restatement of the rules, O(slots x busy), for comparison only."""
+    now = now.astimezone(UTC)  # notice and horizon are elapsed time, not wall clock
     out: list[Interval] = []
     merged_working = None if working is None else merge(working)
     day = window[0].astimezone(PARIS).date() - timedelta(days=1)
@@ -484,7 +529,7 @@ def offsets(draw: st.DrawFn, lo_days: int, hi_days: int) -> timedelta:
 
 
 @st.composite
-def scenarios(draw: st.DrawFn) -> dict[str, object]:
+def scenarios(draw: st.DrawFn) -> dict[str, Any]:
     anchor = draw(st.sampled_from(ANCHORS))
     w_start = anchor + offsets(draw, 0, 3)
     w_end = w_start + offsets(draw, 0, 8)
@@ -525,7 +570,7 @@ def scenarios(draw: st.DrawFn) -> dict[str, object]:
 
 @settings(max_examples=200, deadline=None)
 @given(scenarios())
-def test_free_slots_properties(cal: BusinessCalendar, case: dict) -> None:
+def test_free_slots_properties(cal: BusinessCalendar, case: dict[str, Any]) -> None:
     window, r, now, busy, working = (
         case["window"],
         case["rules"],
@@ -551,7 +596,8 @@ def test_free_slots_properties(cal: BusinessCalendar, case: dict) -> None:
         assert (start - opening) % r.step == timedelta(0)
         # Window, notice, horizon.
         assert window[0] <= start < window[1]
-        assert now + r.min_notice <= start <= now + r.horizon
+        now_utc = now.astimezone(UTC)
+        assert now_utc + r.min_notice <= start <= now_utc + r.horizon
         # Never on busy time, always in working hours.
         assert not any(overlaps((start, end), b) for b in busy)
         if working is not None:

@@ -22,6 +22,7 @@ from booking.core.intervals import (
 
 BASE = datetime(2026, 3, 29, 0, 0, tzinfo=UTC)
 PARIS = ZoneInfo("Europe/Paris")
+Pairs = list[tuple[int, int]]  # intervals as minute offsets from BASE
 
 
 def iv(a: int, b: int) -> tuple[datetime, datetime]:
@@ -48,7 +49,7 @@ def ivs(*pairs: tuple[int, int]) -> list[tuple[datetime, datetime]]:
         ([(0, 10), (30, 40), (9, 31)], [(0, 40)]),
     ],
 )
-def test_merge(given_: list[tuple[int, int]], expected: list[tuple[int, int]]) -> None:
+def test_merge(given_: Pairs, expected: Pairs) -> None:
     assert merge(ivs(*given_)) == ivs(*expected)
 
 
@@ -69,7 +70,7 @@ def test_merge(given_: list[tuple[int, int]], expected: list[tuple[int, int]]) -
         ([(0, 100)], [(30, 40), (10, 20), (15, 35)], [(0, 10), (40, 100)]),
     ],
 )
-def test_subtract(base, remove, expected) -> None:
+def test_subtract(base: Pairs, remove: Pairs, expected: Pairs) -> None:
     assert subtract(ivs(*base), ivs(*remove)) == ivs(*expected)
 
 
@@ -83,7 +84,7 @@ def test_subtract(base, remove, expected) -> None:
         ([(0, 10), (10, 20)], [(5, 15)], [(5, 15)]),
     ],
 )
-def test_intersect(a, b, expected) -> None:
+def test_intersect(a: Pairs, b: Pairs, expected: Pairs) -> None:
     assert intersect(ivs(*a), ivs(*b)) == ivs(*expected)
 
 
@@ -97,7 +98,7 @@ def test_intersect(a, b, expected) -> None:
         ((20, 30), (0, 10), False),
     ],
 )
-def test_overlaps(a, b, expected: bool) -> None:
+def test_overlaps(a: tuple[int, int], b: tuple[int, int], expected: bool) -> None:
     assert overlaps(iv(*a), iv(*b)) is expected
     assert overlaps(iv(*b), iv(*a)) is expected
 
@@ -218,7 +219,9 @@ def test_subtract_and_intersect_property(
 
 @settings(max_examples=200, deadline=None)
 @given(minute_intervals, st.integers(0, 120), st.integers(1, 30))
-def test_overlaps_any_matches_linear_scan(pairs, start: int, length: int) -> None:
+def test_overlaps_any_matches_linear_scan(
+    pairs: Pairs, start: int, length: int
+) -> None:
     merged = merge(ivs(*pairs))
     probe = iv(start, start + length)
     assert overlaps_any(merged, *probe) == any(overlaps(probe, m) for m in merged)

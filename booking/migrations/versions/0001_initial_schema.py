@@ -10,7 +10,6 @@ from alembic import op
 
 from booking import db_guards
 
-
 # revision identifiers, used by Alembic.
 revision = '0001'
 down_revision = None

@@ -78,24 +78,12 @@ def _invitation(booking: Booking, settings: Settings, now: datetime) -> Attachme
 def _subject(kind: str, event: str, ctx: dict[str, Any]) -> str:
     agent, customer, when = ctx["agent"].name, ctx["customer"].name, ctx["when"]
     subjects = {
-        ("contact", "confirmed"): gettext(
-            "Your call with %(agent)s is booked: %(when)s", agent=agent, when=when
-        ),
-        ("contact", "rescheduled"): gettext(
-            "Your call with %(agent)s has moved: %(when)s", agent=agent, when=when
-        ),
-        ("contact", "cancelled"): gettext(
-            "Cancelled: your call with %(agent)s, %(when)s", agent=agent, when=when
-        ),
-        ("agent", "confirmed"): gettext(
-            "New call booked by %(customer)s: %(when)s", customer=customer, when=when
-        ),
-        ("agent", "rescheduled"): gettext(
-            "Call with %(customer)s moved: %(when)s", customer=customer, when=when
-        ),
-        ("agent", "cancelled"): gettext(
-            "Call with %(customer)s cancelled: %(when)s", customer=customer, when=when
-        ),
+        ("contact", "confirmed"): gettext("Your call with %(agent)s is booked: %(when)s", agent=agent, when=when),
+        ("contact", "rescheduled"): gettext("Your call with %(agent)s has moved: %(when)s", agent=agent, when=when),
+        ("contact", "cancelled"): gettext("Cancelled: your call with %(agent)s, %(when)s", agent=agent, when=when),
+        ("agent", "confirmed"): gettext("New call booked by %(customer)s: %(when)s", customer=customer, when=when),
+        ("agent", "rescheduled"): gettext("Call with %(customer)s moved: %(when)s", customer=customer, when=when),
+        ("agent", "cancelled"): gettext("Call with %(customer)s cancelled: %(when)s", customer=customer, when=when),
     }
     return subjects[(kind, event)]
 
@@ -138,9 +126,7 @@ def mail_agent(payload: dict[str, Any], now: datetime) -> None:
     if booking is None:
         return
     settings: Settings = current_app.extensions["booking.settings"]
-    subject, text, html = _render(
-        "agent", booking, payload["event"], ZoneInfo(booking.agent.timezone), DEFAULT_LOCALE
-    )
+    subject, text, html = _render("agent", booking, payload["event"], ZoneInfo(booking.agent.timezone), DEFAULT_LOCALE)
     mailer: Mailer = current_app.extensions["booking.mailer"]
     mailer.send(
         Mail(

@@ -72,11 +72,7 @@ ERROR_COPY: dict[str | int, tuple[Any, Any]] = {
 
 def _html(status: int, code: str | None = None) -> Any:
     """A friendly page in the site's style and the visitor's language (never a stack trace)."""
-    title, message = (
-        ERROR_COPY.get(code or "")
-        or ERROR_COPY.get(status)
-        or ERROR_COPY[500 if status >= 500 else 400]
-    )
+    title, message = ERROR_COPY.get(code or "") or ERROR_COPY.get(status) or ERROR_COPY[500 if status >= 500 else 400]
     try:
         return render_template("error.html", status=status, title=title, message=message), status
     except Exception:

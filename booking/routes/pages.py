@@ -135,9 +135,7 @@ def build_picker(
     )
     grouped: dict[date, list[tuple[str, str]]] = {}
     for start, _end in slots:
-        grouped.setdefault(start.astimezone(tz).date(), []).append(
-            (start.isoformat(), format_time(start, tz))
-        )
+        grouped.setdefault(start.astimezone(tz).date(), []).append((start.isoformat(), format_time(start, tz)))
     days = [DaySlots(day, format_day(day), items) for day, items in grouped.items()]
     return Picker(
         tz=tz,
@@ -339,17 +337,13 @@ def manage(booking_id: int) -> Any:
             if action == "cancel":
                 booking, ids = bookings.cancel(db.session, booking_id, token, now)
                 run_outbox(ids)
-                return redirect(
-                    url_for("pages.manage", booking_id=booking_id, token=token, done="cancelled"), 303
-                )
+                return redirect(url_for("pages.manage", booking_id=booking_id, token=token, done="cancelled"), 303)
             if action == "reschedule":
                 start = parse_start(request.form.get("start"))
                 if start is None:
                     status, notice, errors = 400, None, {"start": _l("Please choose a time.")}
                 else:
-                    booking, ids = bookings.reschedule(
-                        db.session, settings(), booking_id, token, start, duration, now
-                    )
+                    booking, ids = bookings.reschedule(db.session, settings(), booking_id, token, start, duration, now)
                     run_outbox(ids)
                     target = url_for("pages.manage", booking_id=booking_id, token=token, done="rescheduled")
                     return redirect(target, 303)

@@ -38,8 +38,7 @@ FR: dict[str, str] = {
     "For your security, forms expire. Please go back, reload the page and send it again.": "Pour votre "
     "sécurité, les formulaires expirent. Revenez en arrière, rechargez la page et envoyez-le à nouveau.",
     "Something in this request was not right": "Quelque chose n’allait pas dans cette demande",
-    "Please go back, check the form and try again.": "Revenez en arrière, vérifiez le formulaire et "
-    "réessayez.",
+    "Please go back, check the form and try again.": "Revenez en arrière, vérifiez le formulaire et réessayez.",
     "You cannot open this page": "Vous ne pouvez pas ouvrir cette page",
     "Please check the link you used.": "Vérifiez le lien que vous avez utilisé.",
     "Page not found": "Page introuvable",
@@ -55,8 +54,7 @@ FR: dict[str, str] = {
     "Please choose what the call is about.": "Choisissez le sujet de l’appel.",
     "Please enter your name.": "Indiquez votre nom.",
     "Please shorten your name to 200 characters.": "Raccourcissez votre nom à 200 caractères.",
-    "Please enter an e-mail address such as name@company.com.": "Indiquez une adresse e-mail comme "
-    "nom@entreprise.fr.",
+    "Please enter an e-mail address such as name@company.com.": "Indiquez une adresse e-mail comme nom@entreprise.fr.",
     "Please shorten your notes to %(n)d characters.": "Raccourcissez vos remarques à %(n)d caractères.",
     "Your dedicated support agent": "Votre agent de support dédié",
     "Your time zone": "Votre fuseau horaire",
@@ -151,8 +149,7 @@ FR: dict[str, str] = {
     "retire l’appel de votre agenda. Pour réserver un autre appel :",
     "Open the attached invitation to add the call to your calendar. To change or cancel it:": "Ouvrez "
     "l’invitation jointe pour ajouter l’appel à votre agenda. Pour le modifier ou l’annuler :",
-    "Reply to this e-mail to reach %(agent)s directly.": "Répondez à cet e-mail pour joindre directement "
-    "%(agent)s.",
+    "Reply to this e-mail to reach %(agent)s directly.": "Répondez à cet e-mail pour joindre directement %(agent)s.",
 }
 
 

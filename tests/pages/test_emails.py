@@ -73,9 +73,7 @@ def _invitation(message: Message) -> tuple[str, icalendar.cal.Component]:
 def test_confirmation_reaches_the_contact_and_the_agent_with_the_invitation(client, customer, smtp_sink):
     booking = _book(client, customer, lang="fr")
     (mail,) = smtp_sink.to(CONTACT)
-    assert _subject(mail).startswith(
-        "Votre appel avec Camille Martin est réservé : mardi 1 décembre 2026, 10:00"
-    )
+    assert _subject(mail).startswith("Votre appel avec Camille Martin est réservé : mardi 1 décembre 2026, 10:00")
     assert "Camille Martin" in mail["From"] and mail["Reply-To"] == AGENT
     parts = _parts(mail)
     text = parts["text/plain"].get_payload(decode=True).decode()
@@ -121,9 +119,7 @@ def test_reschedule_sends_an_update_and_cancel_a_cancel_for_the_same_uid(client,
         ("CANCEL", 2),
     ]
     assert invitations[1][1].decoded("DTSTART") == datetime(2026, 12, 2, 13, 0, tzinfo=UTC)
-    assert _subject(mails[1]).startswith(
-        "Votre appel avec Camille Martin a été déplacé : mercredi 2 décembre"
-    )
+    assert _subject(mails[1]).startswith("Votre appel avec Camille Martin a été déplacé : mercredi 2 décembre")
     assert _subject(mails[2]).startswith("Annulé : votre appel avec Camille Martin")
     assert [_subject(m).split(" :")[0] for m in smtp_sink.to(AGENT)] == [
         "Nouvel appel réservé par Acme Industries",

@@ -94,9 +94,7 @@ def test_reschedule_to_a_taken_time_keeps_the_call_and_says_so(client, customer,
 def test_cancel_frees_the_slot_and_offers_a_new_booking(client, customer):
     booking = _book(client, customer)
     html = client.get(_manage_url(booking) + "&lang=en").get_data(as_text=True)
-    response = client.post(
-        _manage_url(booking), data={"csrf_token": hidden(html, "csrf_token"), "action": "cancel"}
-    )
+    response = client.post(_manage_url(booking), data={"csrf_token": hidden(html, "csrf_token"), "action": "cancel"})
     assert response.status_code == 303
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Your call is cancelled." in page and "Book another call" in page
@@ -115,9 +113,7 @@ def test_too_late_once_the_call_has_started(client, customer, frozen):
     assert "can no longer be moved or cancelled here" in page
     assert "Move my call" not in page and "Yes, cancel my call" not in page
     # A form opened before the start and sent after it: a clear message, nothing changes.
-    response = client.post(
-        _manage_url(booking), data={"csrf_token": hidden(html, "csrf_token"), "action": "cancel"}
-    )
+    response = client.post(_manage_url(booking), data={"csrf_token": hidden(html, "csrf_token"), "action": "cancel"})
     assert response.status_code == 409
     assert "It is too late to change this call" in response.get_data(as_text=True)
     db.session.refresh(booking)
@@ -127,8 +123,6 @@ def test_too_late_once_the_call_has_started(client, customer, frozen):
 def test_wrong_manage_token_and_unknown_booking(client, customer):
     booking = _book(client, customer)
     wrong = client.get(f"/bookings/{booking.id}/manage?token=nope", headers={"Accept-Language": "en"})
-    assert wrong.status_code == 403 and "This link does not match this booking" in wrong.get_data(
-        as_text=True
-    )
+    assert wrong.status_code == 403 and "This link does not match this booking" in wrong.get_data(as_text=True)
     missing = client.get("/bookings/999/manage?token=nope", headers={"Accept-Language": "en"})
     assert missing.status_code == 404 and "We could not find this booking" in missing.get_data(as_text=True)

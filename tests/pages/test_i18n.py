@@ -26,7 +26,6 @@ def test_every_message_in_the_sources_has_a_french_translation(tmp_path):
             "babel.cfg",
             "-k",
             "_l",
-            "-q",
             "--no-location",
             "-o",
             str(pot),

@@ -19,8 +19,25 @@
     window.location.replace(url.toString());
   }
 
+  // Arrow keys on a closed <select> fire "change" on every step in some browsers: wait for the
+  // visitor to confirm (Enter) or leave the list before reloading, so keyboard users can browse it.
+  var STEP_KEYS = ["ArrowUp", "ArrowDown", "PageUp", "PageDown", "Home", "End"];
+
   function autoSubmit(form) {
-    form.addEventListener("change", function () { form.requestSubmit ? form.requestSubmit() : form.submit(); });
+    var stepping = false;
+    function submit() { stepping = false; form.requestSubmit ? form.requestSubmit() : form.submit(); }
+    form.addEventListener("keydown", function (event) {
+      if (event.target.tagName !== "SELECT") return;
+      if (STEP_KEYS.indexOf(event.key) >= 0) stepping = true;
+      else if (event.key === "Enter" && stepping) { event.preventDefault(); submit(); }
+    });
+    form.addEventListener("focusout", function (event) {
+      if (event.target.tagName === "SELECT" && stepping) submit();
+    });
+    form.addEventListener("change", function (event) {
+      if (event.target.tagName === "SELECT" && stepping) return;
+      submit();
+    });
   }
 
   function once(button) {

@@ -182,3 +182,41 @@ def test_booking_page_screenshots_in_french(browser, live_server, customer, widt
     if os.environ.get("BOOKING_UPDATE_SCREENSHOTS"):
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         shutil.copy(shot, SCREENSHOTS / name)
+
+
+def test_zone_and_length_change_the_times_at_once(browser, live_server, customer):
+    from playwright.sync_api import expect
+
+    ctx = _context(browser, 1280, "en-GB", "Europe/Paris")
+    page = ctx.new_page()
+    try:
+        page.goto(f"{live_server.url}/book/{customer['booking_token']}")
+        page.get_by_label("Your time zone").select_option("Asia/Tokyo")
+        expect(page.locator("#zone-hint")).to_contain_text("Asia/Tokyo (UTC+09:00)")
+        page.get_by_label("60 minutes").check()
+        expect(page.get_by_label("60 minutes")).to_be_checked()
+        assert "duration=60" in page.url
+        # 16:00-17:00 Paris is the day's last hour-long call: 00:00 the next day in Tokyo.
+        expect(page.get_by_label("Wednesday, December 2, 12:00\u202fAM")).to_have_count(1)
+        expect(page.get_by_label("Wednesday, December 2, 12:30\u202fAM")).to_have_count(0)
+    finally:
+        ctx.close()
+
+
+def test_booking_works_with_javascript_disabled(browser, live_server, customer):
+    from playwright.sync_api import expect
+
+    ctx = browser.new_context(viewport={"width": 375, "height": 812}, locale="fr-FR", java_script_enabled=False)
+    page = ctx.new_page()
+    try:
+        page.goto(f"{live_server.url}/book/{customer['booking_token']}")
+        page.get_by_label("60 minutes").check()
+        page.get_by_role("button", name="Afficher les horaires").click()
+        page.get_by_label("jeudi 3 décembre, 15:00").check()
+        page.get_by_label("Votre nom").fill("Alice Dupont")
+        page.get_by_label("Votre adresse e-mail").fill("alice@customer.example")
+        page.get_by_role("button", name="Réserver cet appel").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Votre appel est réservé")
+        expect(page.locator(".when")).to_have_text("jeudi 3 décembre 2026, 15:00 – 16:00")
+    finally:
+        ctx.close()

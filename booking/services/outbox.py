@@ -130,6 +130,7 @@ def drain(session: Session, now: datetime, ids: Iterable[int] | None = None, lim
     session.commit()  # end any implicit read transaction (a no-op when none is open)
     result = DrainResult()
     for row in _claim(session, now, ids, limit):
+        row_id = row.id
         fn = _registry.handlers.get(row.handler)
         try:
             if fn is None:
@@ -137,7 +138,10 @@ def drain(session: Session, now: datetime, ids: Iterable[int] | None = None, lim
             fn(dict(row.payload), now)
         except Exception as exc:
             session.rollback()
-            row = session.get(OutboxMessage, row.id)  # type: ignore[assignment]
+            # BEGIN IMMEDIATE: on SQLite a deferred transaction that reads the row and then writes it
+            # fails at once with "database is locked" when another request committed in between.
+            session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+            row = session.get(OutboxMessage, row_id)  # type: ignore[assignment]
             assert row is not None
             row.attempts += 1
             row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
@@ -152,6 +156,10 @@ def drain(session: Session, now: datetime, ids: Iterable[int] | None = None, lim
                 log.warning("outbox %s %s will retry: %s", row.handler, row.key, row.last_error)
             session.commit()
             continue
+        session.commit()  # the handler's own writes; ends any read snapshot it left open
+        session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+        row = session.get(OutboxMessage, row_id)  # type: ignore[assignment]
+        assert row is not None
         row.status = "done"
         row.attempts += 1
         row.done_at = now

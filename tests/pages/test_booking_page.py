@@ -164,3 +164,26 @@ def test_api_errors_stay_json(client):
     assert response.status_code == 404 and response.is_json
     page = client.get("/nothing-here", headers={"Accept-Language": "en"})
     assert page.status_code == 404 and "Page not found" in page.get_data(as_text=True)
+
+
+def test_later_dates_page_through_the_horizon(client, customer):
+    html = _form(client, customer["booking_token"], lang="en")
+    assert "Earlier dates" not in html
+    assert "from=2026-12-21" in html and "Later dates" in html
+    later = _form(client, customer["booking_token"], lang="en", **{"from": "2026-12-21"})
+    slots = slot_values(later)
+    assert min(slots) >= "2026-12-21" and "Earlier dates" in later
+    assert "2026-12-25T09:00:00+00:00" not in slots  # Christmas is a holiday
+    last = _form(client, customer["booking_token"], lang="en", **{"from": "2027-01-25"})
+    assert max(slot_values(last)) < "2027-01-30"  # the 60-day horizon ends on 29 January
+    assert "Later dates" not in last
+
+
+def test_a_used_form_sent_again_for_another_time_gets_a_fresh_form(client, customer):
+    html = _form(client, customer["booking_token"], lang="en")
+    assert _post(client, customer["booking_token"], html).status_code == 303
+    again = _post(client, customer["booking_token"], html, start="2026-12-01T10:00:00+00:00")
+    page = again.get_data(as_text=True)
+    assert again.status_code == 409 and "This form was already used" in page
+    assert hidden(page, "idempotency_key") != hidden(html, "idempotency_key")
+    assert db.session.query(Booking).count() == 1

@@ -216,7 +216,7 @@ def page(template: str, status: int = 200, **context: Any) -> Response:
     response.headers["Cache-Control"] = "no-store"
     picker: Picker | None = context.get("picker")
     if picker is not None and picker.tz_source in ("query", "form"):
-        response.set_cookie(TZ_COOKIE, picker.tz_name, max_age=365 * 24 * 3600, samesite="Lax")
+        response.set_cookie(TZ_COOKIE, picker.tz_name, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
     return response
 
 

@@ -140,6 +140,7 @@ FR: dict[str, str] = {
     "Notes": "Remarques",
     "Reply to this e-mail to write to the contact.": "Répondez à cet e-mail pour écrire au contact.",
     "Hello %(name)s,": "Bonjour %(name)s,",
+    "%(label)s:": "%(label)s :",
     "Your call with %(agent)s, your dedicated support agent, is booked.": "Votre appel avec %(agent)s, "
     "votre agent de support dédié, est réservé.",
     "Your call with %(agent)s has moved to a new time.": "Votre appel avec %(agent)s a été déplacé à un "

@@ -94,9 +94,12 @@ def create_app(config: Mapping[str, Any] | None = None, *, env: Mapping[str, str
 
 
 def _register_blueprints(app: OpenAPI) -> None:
-    from booking.routes import admin, api, errors
+    from booking.routes import admin, api, callbacks, errors
+    from booking.voicemail import routes as twilio_routes
 
     errors.register(app)
-    for module in (api, admin):
+    for module in (api, admin, callbacks):
         csrf.exempt(module.bp)  # JSON API: token/bearer auth, no cookies, so no CSRF surface
         app.register_api(module.bp)
+    csrf.exempt(twilio_routes.bp)  # Twilio webhooks: authenticated by X-Twilio-Signature, no cookies
+    app.register_blueprint(twilio_routes.bp)

@@ -171,7 +171,9 @@ def incoming_call(
         route = Routing("dial", caller_id, dial_number=agent.phone, agent_name=agent.name)
     if call.status == "ringing":
         with write_transaction(session):
-            call.status = {"dial": "dialing", "support": "forwarded"}.get(route.kind, "voicemail")
+            call.status = {"dial": "dialing", "support": "forwarded", "after_hours_menu": "after-hours"}.get(
+                route.kind, "voicemail"
+            )
     return route
 
 

@@ -6,17 +6,20 @@ to the local sink; the clock is moved with time-machine, never slept on.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+import requests
 from sqlalchemy import func, select
 
 from booking import clock
 from booking.extensions import db
 from booking.models import Booking, Callback, OutboxMessage, Voicemail
 from booking.services import outbox
-from tests.voicemail.conftest import tags, twiml
+from tests.fixtures.twilio_rest import TEST_AUTH_TOKEN, twilio_signature
+from tests.voicemail.conftest import PUBLIC_URL, tags, twiml
 
 PARIS = ZoneInfo("Europe/Paris")
 CALLER = "+33612345678"
@@ -136,6 +139,37 @@ def test_invalid_agent_number_fails_for_good_without_retrying(hook, line, frozen
     leave_voicemail(hook, frozen, paris(2026, 12, 24, 19, 0))
     row = fresh().scalar(select(OutboxMessage).where(OutboxMessage.handler == "callback.sms"))
     assert row.status == "failed" and "21211" in row.last_error
+
+
+@pytest.mark.slow
+@pytest.mark.env(BOOKING_OUTBOX_INLINE="false")
+def test_concurrent_replays_against_a_running_server_store_one_voicemail(
+    app, line, frozen, fake_twilio, smtp_sink, live_server
+):
+    """Twilio retries overlap in real life: 12 identical callbacks at once, over real sockets."""
+    frozen(paris(2026, 12, 24, 19, 0))
+    params = {
+        "CallSid": "CA1",
+        "RecordingSid": "RErace",
+        "RecordingUrl": "https://api.twilio.com/r/RErace",
+        "RecordingDuration": "12",
+        "RecordingStatus": "completed",
+        "From": CALLER,
+    }
+    headers = {"X-Twilio-Signature": twilio_signature(f"{PUBLIC_URL}/twilio/voicemail", params, TEST_AUTH_TOKEN)}
+
+    def attempt(_: int) -> int:
+        response = requests.post(f"{live_server.url}/twilio/voicemail", data=params, headers=headers, timeout=60)
+        return response.status_code
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        statuses = list(pool.map(attempt, range(12)))
+    assert statuses == [200] * 12
+    assert count(Voicemail) == 1 and count(Callback) == 1
+    assert fresh().scalar(select(func.count()).where(Booking.kind == "callback")) == 1
+    for _ in range(2):  # two worker passes: the rows are done after the first
+        outbox.drain(fresh(), clock.now())
+    assert len(fake_twilio.messages) == 1 and len(smtp_sink.messages) == 1
 
 
 # -- the SLA clock, through the webhooks -----------------------------------------------------------

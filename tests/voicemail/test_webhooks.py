@@ -90,6 +90,31 @@ def test_unsigned_forged_and_wrong_url_requests_are_refused(client, customer, fr
     assert response.status_code == 200
 
 
+@pytest.mark.env(BOOKING_PUBLIC_URL="https://example.com/booking")
+def test_behind_a_proxy_with_a_path_prefix(client, customer, frozen):
+    """Twilio signs the public URL; the app sees http://localhost/twilio/voice through the proxy."""
+    frozen(paris(2026, 11, 30, 10, 0))
+    params = {"CallSid": "CA1", "From": CALLER, "To": LINE}
+    public = "https://example.com/booking/twilio/voice"
+    response = signed_post(client, "http://localhost/twilio/voice", params, TEST_AUTH_TOKEN, signed_url=public)
+    assert response.status_code == 200
+    assert twiml(response.get_data(as_text=True)).find("Dial").get("action") == (
+        "https://example.com/booking/twilio/voice/dial-status"
+    )
+    assert signed_post(client, "http://localhost/twilio/voice", params, TEST_AUTH_TOKEN).status_code == 403
+
+
+@pytest.mark.env(BOOKING_PUBLIC_URL="")
+def test_without_a_public_url_the_request_url_is_checked(client, customer, frozen):
+    frozen(paris(2026, 11, 30, 10, 0))
+    params = {"CallSid": "CA1", "From": CALLER, "To": LINE}
+    assert signed_post(client, "http://localhost/twilio/voice", params, TEST_AUTH_TOKEN).status_code == 200
+    forged = signed_post(
+        client, "http://localhost/twilio/voice", params, TEST_AUTH_TOKEN, signed_url=f"{PUBLIC_URL}/twilio/voice"
+    )
+    assert forged.status_code == 403
+
+
 @pytest.mark.env(TWILIO_AUTH_TOKEN=None)
 def test_webhooks_are_refused_while_no_auth_token_is_configured(client, customer):
     response, body = post_hook(client, "/twilio/voice", {"CallSid": "CA1", "From": CALLER, "To": LINE})

@@ -44,6 +44,7 @@ from booking.services.calls import caller_number, customer_for_number, dedicated
 from booking.services.errors import Conflict, InvalidInput, NotFound, SlotUnavailable
 
 EVENT_CALLBACK_QUEUED = "callback.queued"
+EVENT_CALLBACK_OVERDUE = "callback.overdue"
 
 RESERVATION = timedelta(minutes=15)
 #: How far after the due time a reservation is searched for before the callback stays unreserved.
@@ -387,3 +388,28 @@ def move(
             raise SlotUnavailable("that time was just taken; try again") from exc
         raise
     return callback, ids
+
+
+def flag_overdue(session: Session, now: datetime, limit: int = 200) -> list[int]:
+    """Queue one reminder per assigned callback whose due time has passed while still pending.
+
+    Keyed on the callback *and* its due time: a reminder is sent once, and again only if an admin
+    moved the callback and the new due time passes too. Run by the scheduler every minute.
+    """
+    with write_transaction(session):
+        overdue = session.scalars(
+            select(Callback)
+            .where(Callback.status == "pending", Callback.due_at <= now, Callback.agent_id.is_not(None))
+            .order_by(Callback.due_at)
+            .limit(limit)
+        ).all()
+        ids: list[int] = []
+        for callback in overdue:
+            ids += outbox.emit(
+                session,
+                EVENT_CALLBACK_OVERDUE,
+                {"callback_id": callback.id},
+                f"overdue:{callback.id}:{to_utc(callback.due_at).isoformat()}",
+                now,
+            )
+    return ids

@@ -18,13 +18,15 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
+from booking import clock
 from booking.config import Settings
 from booking.core.sla import Severity
 from booking.extensions import db
+from booking.jobs import job
 from booking.mail import Mail, Mailer
 from booking.models import Agent, Call, Callback, Customer
-from booking.services import outbox
-from booking.services.callbacks import EVENT_CALLBACK_QUEUED
+from booking.services import callbacks, outbox
+from booking.services.callbacks import EVENT_CALLBACK_OVERDUE, EVENT_CALLBACK_QUEUED
 from booking.services.calls import EVENT_CRITICAL_CALL
 from booking.voicemail.sms import LoggingSmsSender, SmsError, SmsSender, TwilioSmsSender
 
@@ -130,6 +132,25 @@ def notify_callback_email(payload: dict[str, Any], now: datetime) -> None:
     if callback is not None:
         mailer: Mailer = current_app.extensions["booking.mailer"]
         mailer.send(callback_mail(callback))
+
+
+@outbox.subscribe(EVENT_CALLBACK_OVERDUE, name="callback.overdue_sms")
+def remind_overdue_callback(payload: dict[str, Any], now: datetime) -> None:
+    """Text the agent once when a callback's SLA due time passed and it is still not done."""
+    callback = _pending(payload)
+    if callback is not None and callback.agent is not None:
+        _send_sms(
+            callback.agent.phone,
+            f"OVERDUE: call back {_who(callback)} {callback.phone} (severity "
+            f"{Severity(callback.severity).label}, due {_local(callback.due_at)}).",
+        )
+
+
+@job("callbacks.overdue", seconds=lambda settings: 60)
+def overdue_callbacks() -> object:
+    """Scheduler job: flag callbacks past their due time, then send the reminders."""
+    ids = callbacks.flag_overdue(db.session, clock.now())
+    return outbox.drain(db.session, clock.now(), ids=ids) if ids else None
 
 
 @outbox.subscribe(EVENT_CRITICAL_CALL, name="phone.page_on_call")

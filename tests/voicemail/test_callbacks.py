@@ -367,3 +367,35 @@ def test_callbacks_api_is_in_the_openapi_document(client):
     assert "get" in paths["/api/callbacks"]
     assert "post" in paths["/api/callbacks/{callback_id}/done"]
     assert "post" in paths["/api/callbacks/{callback_id}/move"]
+
+
+# -- overdue reminders -----------------------------------------------------------------------------
+
+
+def test_overdue_callback_reminds_the_agent_once(hook, line, frozen, fake_twilio, client, admin):
+    from booking.jobs import registered_jobs
+
+    job = next(j for j in registered_jobs() if j.name == "callbacks.overdue")
+    leave_voicemail(hook, frozen, paris(2026, 12, 24, 19, 0), sid="CA1")
+    leave_voicemail(hook, frozen, paris(2026, 12, 24, 19, 5), sid="CA2")
+    first, second = callbacks(client, admin)
+    assert client.post(f"/api/callbacks/{second['id']}/done", headers=admin).status_code == 200
+    assert len(fake_twilio.messages) == 2  # the two "new voicemail" texts
+
+    frozen(paris(2026, 12, 28, 8, 59))
+    job.fn()
+    assert len(fake_twilio.messages) == 2  # not due yet
+    frozen(paris(2026, 12, 28, 9, 1))
+    job.fn()
+    job.fn()
+    reminders = fake_twilio.messages[2:]
+    assert len(reminders) == 1  # once, and none for the callback already done
+    assert reminders[0].to == AGENT_PHONE and reminders[0].body.startswith("OVERDUE")
+
+    moved = client.post(
+        f"/api/callbacks/{first['id']}/move", json={"due_at": "2026-12-28T11:00:00+01:00"}, headers=admin
+    )
+    assert moved.status_code == 200
+    frozen(paris(2026, 12, 28, 11, 1))
+    job.fn()
+    assert len(fake_twilio.messages) == 4  # the new due time passed too

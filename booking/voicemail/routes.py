@@ -139,6 +139,7 @@ def voice() -> Response:
         document = twiml.after_hours_voicemail(_greeting(route), record, status_cb)
     else:
         document = twiml.leave_message(record, status_cb)
+    log.info("twilio call CallSid=%s routed: %s", _call_sid(), route.kind)
     return _xml(document)
 
 

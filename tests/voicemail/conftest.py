@@ -1,13 +1,9 @@
 """Fixtures for the phone-line tests.
 
-The fake Twilio REST server is a plugin module shared with the route tests; it is imported here
-rather than listed in ``pytest_plugins`` because pytest only honours that in the top-level
-conftest. Once ``tests/conftest.py`` has ``pytest_plugins = ["tests.fixtures.twilio_rest"]``,
-this import becomes redundant (and harmless).
-
-Webhook tests run the app with Twilio credentials pointing at the local fake REST server and SMTP
-pointing at the local sink, so SMS and e-mail go over real sockets. ``@pytest.mark.env(NAME=value)``
-adds or overrides variables for one test (``NAME=None`` removes one).
+Webhook tests run the app with Twilio credentials pointing at the local fake REST server
+(``tests.fixtures.twilio_rest``, a plugin of the top-level conftest) and, when a test asks for
+``smtp_sink``, SMTP pointing at the local sink, so SMS and e-mail go over real sockets.
+``@pytest.mark.env(NAME=value)`` adds or overrides variables for one test (``NAME=None`` removes one).
 """
 
 from __future__ import annotations
@@ -18,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.fixtures.twilio_rest import TEST_AUTH_TOKEN, fake_twilio, signed_post, twilio_rest_server  # noqa: F401
+from tests.fixtures.twilio_rest import TEST_AUTH_TOKEN, signed_post
 
 PUBLIC_URL = "http://booking.test"  # BOOKING_PUBLIC_URL in tests/conftest.py:base_env
 

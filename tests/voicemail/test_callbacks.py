@@ -260,6 +260,19 @@ def test_without_an_on_call_senior_the_dedicated_agent_is_paged(
 # -- the reservation -------------------------------------------------------------------------------
 
 
+def test_two_outages_at_night_queue_back_to_back_on_the_senior(hook, line, make_customer, frozen, client, admin):
+    other = make_customer(line["agent"]["slug"], name="Beta SARL", phones=["+33612340055"])
+    leave_voicemail(hook, frozen, paris(2026, 12, 5, 3, 0), sid="CA1", press_1=True)
+    leave_voicemail(hook, frozen, paris(2026, 12, 5, 3, 2), sid="CA2", press_1=True, caller=other["phones"][0])
+    first, second = callbacks(client, admin)
+    assert [first["agent"], second["agent"]] == ["sam", "sam"]
+    assert datetime.fromisoformat(first["reserved"]["start"]) == paris(2026, 12, 5, 4, 0)
+    # Due 04:02, rounded up to 04:05, but 04:00-04:15 is taken: the first free quarter hour after it.
+    assert datetime.fromisoformat(second["due_at"]) == paris(2026, 12, 5, 4, 2)
+    assert datetime.fromisoformat(second["reserved"]["start"]) == paris(2026, 12, 5, 4, 15)
+
+
+
 def test_reservation_blocks_the_slot_for_customers(hook, line, frozen, client):
     leave_voicemail(hook, frozen, paris(2026, 11, 30, 10, 30))
     leave_voicemail(hook, frozen, paris(2026, 11, 30, 10, 30), sid="CA2")

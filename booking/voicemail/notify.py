@@ -103,8 +103,13 @@ def callback_mail(callback: Callback) -> Mail:
         "Mark it done in the dashboard or with POST /api/callbacks/<id>/done once you have called back.",
     ]
     assert callback.agent is not None
+    # A severity-1 callback goes to the on-call senior; the customer's own agent "handles all
+    # communication", so they get a copy.
+    dedicated = callback.customer.agent if callback.customer else None
+    cc = [dedicated.email] if dedicated is not None and dedicated.id != callback.agent_id else []
     return Mail(
         to=[callback.agent.email],
+        cc=cc,
         subject=f"[{severity.label}] Call back {_who(callback)} by {_local(callback.due_at)}",
         text="\n".join(lines),
     )

@@ -103,7 +103,7 @@ def test_recording_replayed_three_times_queues_one_callback_one_sms_one_email(
 
     assert len(smtp_sink.messages) == 1
     mail = smtp_sink.messages[0]
-    assert mail["To"] == "camille@example.com"
+    assert mail["To"] == "camille@example.com" and mail["Cc"] is None
     assert "Acme SA" in mail["Subject"]
     text = mail.get_payload(decode=True).decode()
     assert "RECA1" in text and "Reserved in your calendar" in text
@@ -239,6 +239,7 @@ def test_pressing_1_pages_the_on_call_senior_at_once(hook, line, frozen, fake_tw
     record(hook)
     assert [m.to for m in fake_twilio.messages] == [SENIOR_PHONE, SENIOR_PHONE]
     assert [m["To"] for m in smtp_sink.messages] == ["sam@example.com"]
+    assert smtp_sink.messages[0]["Cc"] == "camille@example.com"  # the customer's own agent is kept informed
     assert "[1 Critical]" in smtp_sink.messages[0]["Subject"]
     (cb,) = callbacks(client, admin)
     assert (cb["severity"], cb["agent"]) == (1, "sam")

@@ -451,3 +451,78 @@ def test_full_sync_survives_a_server_cap_on_report_size(tmp_path: Path) -> None:
             assert [o.href for o in inc.changed] == [cal.path("ev-0003")] and not inc.full
             assert c.stats.requests == 1
         cal.close()
+
+
+class _StubHandler(http.server.BaseHTTPRequestHandler):
+    """Answers every request with the status/headers/body configured on the server."""
+
+    server: _StubServer
+
+    def log_message(self, format: str, *args: object) -> None:  # stdlib signature: silence it
+        pass
+
+    def _any(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        status, headers, body = self.server.answer
+        self.send_response(status)
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_PUT = do_DELETE = do_PROPFIND = do_REPORT = _any
+
+
+class _StubServer(http.server.ThreadingHTTPServer):
+    """Not a CalDAV server: a local HTTP endpoint misbehaving on demand."""
+
+    def __init__(self) -> None:
+        self.answer: tuple[int, dict[str, str], bytes] = (200, {}, b"")
+        super().__init__(("127.0.0.1", 0), _StubHandler)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/cal/"
+
+
+@pytest.fixture
+def stub() -> Iterator[_StubServer]:
+    server = _StubServer()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+def test_server_errors_are_retryable_transport_errors(stub: _StubServer) -> None:
+    stub.answer = (503, {"Retry-After": "7"}, b"maintenance")
+    with CalDAVClient(stub.url, "agent", "pw") as c:
+        with pytest.raises(CalendarTransportError) as info:
+            c.sync(None)
+        assert (info.value.status, info.value.retry_after) == (503, 7.0)
+        with pytest.raises(CalendarTransportError):
+            c.put("booking-1@booking.example", b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n")
+        with pytest.raises(CalendarConnectionError, match="server error") as check_info:
+            c.check()
+        assert check_info.value.status == 503
+
+
+@pytest.mark.parametrize(
+    ("answer", "reason"),
+    [
+        ((200, {"Content-Type": "text/html"}, b"<html>hello</html>"), "not a WebDAV/CalDAV server"),
+        ((301, {"Location": "https://elsewhere.example/cal/"}, b""), "redirects"),
+        ((403, {}, b"Forbidden"), "access denied"),
+        ((207, {"Content-Type": "application/xml"}, b"<html>not xml"), "not a CalDAV server"),
+    ],
+    ids=["plain-http", "redirect", "forbidden", "bad-xml"],
+)
+def test_check_explains_what_is_wrong(
+    stub: _StubServer, answer: tuple[int, dict[str, str], bytes], reason: str
+) -> None:
+    stub.answer = answer
+    with CalDAVClient(stub.url, "agent", "pw") as c, pytest.raises(CalendarConnectionError, match=reason):
+        c.check()

@@ -39,7 +39,7 @@ from booking.db_guards import is_overlap_error, write_transaction
 from booking.models import Agent, Booking, Call, Callback, Customer, Voicemail
 from booking.services import outbox
 from booking.services.availability import busy_intervals
-from booking.services.bookings import EVENT_CANCELLED, EVENT_CONFIRMED, EVENT_RESCHEDULED, _lock_agent
+from booking.services.bookings import EVENT_CANCELLED, EVENT_CONFIRMED, EVENT_RESCHEDULED, lock_agent
 from booking.services.calls import caller_number, customer_for_number, dedicated_agent, on_call_senior
 from booking.services.errors import Conflict, InvalidInput, NotFound, SlotUnavailable
 
@@ -223,7 +223,7 @@ def store_voicemail(session: Session, settings: Settings, rec: RecordingIn, now:
     try:
         with write_transaction(session):
             if assignee_id is not None:
-                assignee = _lock_agent(session, assignee_id)
+                assignee = lock_agent(session, assignee_id)
             existing = _by_recording(session, rec.recording_sid)
             if existing is not None:
                 return StoreResult(existing, created=False, outbox_ids=[])
@@ -349,7 +349,7 @@ def move(
     agent_id = callback.agent_id
     try:
         with write_transaction(session):
-            agent = _lock_agent(session, agent_id) if agent_id is not None else None
+            agent = lock_agent(session, agent_id) if agent_id is not None else None
             callback = _get(session, callback_id)
             callback.due_at = due_at
             ids: list[int] = []

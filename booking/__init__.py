@@ -95,12 +95,15 @@ def create_app(config: Mapping[str, Any] | None = None, *, env: Mapping[str, str
 
 def _register_blueprints(app: OpenAPI) -> None:
     from booking import i18n, notifications
-    from booking.routes import admin, api, errors, pages
+    from booking.routes import admin, api, callbacks, errors, pages
+    from booking.voicemail import routes as twilio_routes
 
     i18n.init_app(app)
     notifications.register()
     errors.register(app)
-    for module in (api, admin):
+    for module in (api, admin, callbacks):
         csrf.exempt(module.bp)  # JSON API: token/bearer auth, no cookies, so no CSRF surface
         app.register_api(module.bp)
+    csrf.exempt(twilio_routes.bp)  # Twilio webhooks: authenticated by X-Twilio-Signature, no cookies
+    app.register_blueprint(twilio_routes.bp)
     app.register_blueprint(pages.bp)  # HTML pages: cookie session, so CSRF-protected forms

@@ -135,11 +135,7 @@ def _validate_event(event: icalendar.cal.Component) -> None:
         end = event["DTEND"].dt
         if isinstance(start, datetime) != isinstance(end, datetime):
             raise IcsError("DTSTART and DTEND of different value types", uid=uid)
-        if (
-            isinstance(start, datetime)
-            and isinstance(end, datetime)
-            and (start.tzinfo is None) != (end.tzinfo is None)
-        ):
+        if isinstance(start, datetime) and isinstance(end, datetime) and (start.tzinfo is None) != (end.tzinfo is None):
             # floating vs zoned: compare as wall clock, good enough to catch reversal
             start, end = start.replace(tzinfo=None), end.replace(tzinfo=None)
         if end < start:

@@ -71,7 +71,7 @@ def eligible_agent(session: Session, customer: Customer) -> Agent:
     return agent
 
 
-def _lock_agent(session: Session, agent_id: int) -> Agent:
+def lock_agent(session: Session, agent_id: int) -> Agent:
     """Serialize writers per agent on PostgreSQL; SQLite already holds its database write lock."""
     stmt = select(Agent).where(Agent.id == agent_id)
     if session.get_bind().dialect.name == "postgresql":
@@ -108,7 +108,7 @@ def book(session: Session, settings: Settings, req: BookingRequest, now: datetim
     customer_id, agent_id = customer.id, agent.id
     try:
         with write_transaction(session):
-            agent = _lock_agent(session, agent_id)
+            agent = lock_agent(session, agent_id)
             existing = _replay(session, customer_id, req.idempotency_key)
             if existing is not None:
                 _check_replay(existing, req, duration)
@@ -212,7 +212,7 @@ def reschedule(
     agent_id = booking.agent_id
     try:
         with write_transaction(session):
-            agent = _lock_agent(session, agent_id)
+            agent = lock_agent(session, agent_id)
             booking = _managed(session, booking_id, token)
             if not is_offered(session, settings, agent, start, duration, now, exclude_booking_id=booking.id):
                 raise SlotUnavailable("this time is not (or no longer) available; please pick another slot")

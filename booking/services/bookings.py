@@ -81,6 +81,30 @@ def lock_agent(session: Session, agent_id: int) -> Agent:
     return agent
 
 
+def queue_change(session: Session, booking: Booking, event: str, now: datetime) -> list[int]:
+    """Queue ``event`` for a booking row (calendar push, e-mails), keyed so it is sent once per SEQUENCE."""
+    payload: dict[str, object] = {"booking_id": booking.id, "kind": booking.kind}
+    word = event.rsplit(".", 1)[-1]
+    return outbox.emit(session, event, payload, f"{booking.uid}:{booking.sequence}:{word}", now)
+
+
+def move_row(session: Session, booking: Booking, start: datetime, end: datetime, now: datetime) -> list[int]:
+    """Move a booking row (same UID, SEQUENCE+1) inside the caller's transaction and queue the update."""
+    booking.start_at, booking.end_at = start, end
+    booking.sequence += 1
+    booking.updated_at = now
+    return queue_change(session, booking, EVENT_RESCHEDULED, now)
+
+
+def cancel_row(session: Session, booking: Booking, now: datetime) -> list[int]:
+    """Cancel a booking row (SEQUENCE+1, slot freed at once) inside the caller's transaction."""
+    booking.status = "cancelled"
+    booking.cancelled_at = now
+    booking.updated_at = now
+    booking.sequence += 1
+    return queue_change(session, booking, EVENT_CANCELLED, now)
+
+
 def _replay(session: Session, customer_id: int, key: str | None) -> Booking | None:
     if not key:
         return None
@@ -134,9 +158,7 @@ def book(session: Session, settings: Settings, req: BookingRequest, now: datetim
             )
             session.add(booking)
             session.flush()
-            ids = outbox.emit(
-                session, EVENT_CONFIRMED, {"booking_id": booking.id}, f"{booking.uid}:0:confirmed", now
-            )
+            ids = queue_change(session, booking, EVENT_CONFIRMED, now)
     except IntegrityError as exc:
         if is_overlap_error(exc):
             raise SlotUnavailable("this time was just taken; please pick another slot") from exc
@@ -173,17 +195,7 @@ def cancel(session: Session, booking_id: int, token: str | None, now: datetime) 
         booking = _managed(session, booking_id, token)
         if booking.status == "cancelled":
             return booking, []
-        booking.status = "cancelled"
-        booking.cancelled_at = now
-        booking.updated_at = now
-        booking.sequence += 1
-        ids = outbox.emit(
-            session,
-            EVENT_CANCELLED,
-            {"booking_id": booking.id},
-            f"{booking.uid}:{booking.sequence}:cancelled",
-            now,
-        )
+        ids = cancel_row(session, booking, now)
     return booking, ids
 
 
@@ -216,17 +228,7 @@ def reschedule(
             booking = _managed(session, booking_id, token)
             if not is_offered(session, settings, agent, start, duration, now, exclude_booking_id=booking.id):
                 raise SlotUnavailable("this time is not (or no longer) available; please pick another slot")
-            booking.start_at = start
-            booking.end_at = start + duration
-            booking.sequence += 1
-            booking.updated_at = now
-            ids = outbox.emit(
-                session,
-                EVENT_RESCHEDULED,
-                {"booking_id": booking.id},
-                f"{booking.uid}:{booking.sequence}:rescheduled",
-                now,
-            )
+            ids = move_row(session, booking, start, start + duration, now)
     except IntegrityError as exc:
         if is_overlap_error(exc):
             raise SlotUnavailable("this time was just taken; please pick another slot") from exc

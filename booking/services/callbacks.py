@@ -39,7 +39,7 @@ from booking.db_guards import is_overlap_error, write_transaction
 from booking.models import Agent, Booking, Call, Callback, Customer, Voicemail
 from booking.services import outbox
 from booking.services.availability import busy_intervals
-from booking.services.bookings import EVENT_CANCELLED, EVENT_CONFIRMED, EVENT_RESCHEDULED, lock_agent
+from booking.services.bookings import EVENT_CONFIRMED, cancel_row, lock_agent, move_row, queue_change
 from booking.services.calls import caller_number, customer_for_number, dedicated_agent, on_call_senior
 from booking.services.errors import Conflict, InvalidInput, NotFound, SlotUnavailable
 
@@ -173,13 +173,7 @@ def _reserve(
             raise
         return []
     callback.booking_id = booking.id
-    return outbox.emit(
-        session,
-        EVENT_CONFIRMED,
-        {"booking_id": booking.id, "kind": "callback"},
-        f"{booking.uid}:0:confirmed",
-        now,
-    )
+    return queue_change(session, booking, EVENT_CONFIRMED, now)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -298,17 +292,7 @@ def _release(session: Session, booking: Booking | None, now: datetime) -> list[i
     """Free a reservation that has not started yet (a past one is history and stays)."""
     if booking is None or booking.status != "confirmed" or booking.start_at <= now:
         return []
-    booking.status = "cancelled"
-    booking.cancelled_at = now
-    booking.updated_at = now
-    booking.sequence += 1
-    return outbox.emit(
-        session,
-        EVENT_CANCELLED,
-        {"booking_id": booking.id, "kind": "callback"},
-        f"{booking.uid}:{booking.sequence}:cancelled",
-        now,
-    )
+    return cancel_row(session, booking, now)
 
 
 def complete(session: Session, callback_id: int, now: datetime) -> tuple[Callback, list[int]]:
@@ -373,16 +357,7 @@ def move(
                 assert customer is not None
                 ids += _reserve(session, settings, callback, agent, customer, callback.voicemail, now)
             elif (keep.start_at, keep.end_at) != slot:
-                keep.start_at, keep.end_at = slot
-                keep.sequence += 1
-                keep.updated_at = now
-                ids += outbox.emit(
-                    session,
-                    EVENT_RESCHEDULED,
-                    {"booking_id": keep.id, "kind": "callback"},
-                    f"{keep.uid}:{keep.sequence}:rescheduled",
-                    now,
-                )
+                ids += move_row(session, keep, slot[0], slot[1], now)
     except IntegrityError as exc:
         if is_overlap_error(exc):
             raise SlotUnavailable("that time was just taken; try again") from exc

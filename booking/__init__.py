@@ -62,12 +62,12 @@ def create_app(config: Mapping[str, Any] | None = None, *, env: Mapping[str, str
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=settings.database_url,
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
-        JSON_SORT_KEYS=False,
         WTF_CSRF_TIME_LIMIT=None,
     )
     if config:
         app.config.update(config)
     app.extensions["booking.settings"] = settings
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the documented field order
     from booking.mail import mailer_for
 
     # Adapters that leave the process, chosen by configuration (tests point them at local servers).
@@ -95,10 +95,17 @@ def create_app(config: Mapping[str, Any] | None = None, *, env: Mapping[str, str
 
 def _register_blueprints(app: OpenAPI) -> None:
     import booking.calendar_sync.push  # noqa: F401  (subscribes the CalDAV push to booking events)
-    from booking.routes import admin, api, calendar, errors
+    from booking import i18n, notifications
+    from booking.routes import admin, api, calendar, callbacks, errors, pages
+    from booking.voicemail import routes as twilio_routes
 
+    i18n.init_app(app)
+    notifications.register()
     errors.register(app)
-    for module in (api, admin):  # routes.calendar adds its admin endpoints to admin.bp on import
+    for module in (api, admin, callbacks):  # routes.calendar adds its admin endpoints to admin.bp on import
         csrf.exempt(module.bp)  # JSON API: token/bearer auth, no cookies, so no CSRF surface
         app.register_api(module.bp)
-    app.register_blueprint(calendar.feed_bp)
+    csrf.exempt(twilio_routes.bp)  # Twilio webhooks: authenticated by X-Twilio-Signature, no cookies
+    app.register_blueprint(twilio_routes.bp)
+    app.register_blueprint(pages.bp)  # HTML pages: cookie session, so CSRF-protected forms
+    app.register_blueprint(calendar.feed_bp)  # GET only, private key in the URL

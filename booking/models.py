@@ -144,7 +144,8 @@ class BusyBlock(db.Model):  # type: ignore[name-defined,misc]
 
     __table_args__ = (
         CheckConstraint("end_at > start_at", name="interval"),
-        Index("ix_busy_blocks_agent_start", "agent_id", "start_at"),
+        # Covering index: the availability query reads (start_at, end_at) without touching the table.
+        Index("ix_busy_blocks_agent_start", "agent_id", "start_at", "end_at"),
         Index("ix_busy_blocks_agent_href", "agent_id", "source_href"),
     )
 

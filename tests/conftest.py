@@ -197,7 +197,11 @@ def make_customer(client: FlaskClient, admin: dict[str, str]) -> Callable[..., d
 
 
 class LiveServer:
-    """The app served by waitress on a free loopback port, in a thread (real sockets, real threads)."""
+    """The app served by waitress on a free loopback port, in a thread (real sockets, real threads).
+
+    The thread runs waitress's event loop in short turns and checks a stop flag between them, so the
+    server is closed only after its loop has stopped (closing it under a running loop races).
+    """
 
     def __init__(self, app: Any) -> None:
         from waitress.server import create_server
@@ -209,15 +213,23 @@ class LiveServer:
         )
         logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # a queued burst is the point
         self.url = f"http://127.0.0.1:{self.server.effective_port}"  # type: ignore[union-attr]
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self._stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        from waitress import wasyncore
+
+        while not self._stop.is_set():
+            wasyncore.loop(timeout=0.05, map=self.server._map, count=1)  # type: ignore[union-attr]
 
     def __enter__(self) -> LiveServer:
         self.thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.server.close()
+        self._stop.set()
         self.thread.join(timeout=10)
+        self.server.close()
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from booking.calendar_sync.client import resource_name
 from booking.extensions import db
 from booking.models import Agent, Booking, BusyBlock, Customer, OutboxMessage
 from booking.services import outbox
-from booking.services.bookings import EVENT_CONFIRMED
+from booking.services.bookings import EVENT_CONFIRMED, queue_change
 from tests.calendar_helpers import connect, sync
 from tests.conftest import MONDAY
 from tests.fixtures.radicale import RadicaleCalendar
@@ -165,9 +165,11 @@ def test_callback_reservations_are_pushed_the_same_way(client, admin, make_agent
     )
     db.session.add(reservation)
     db.session.flush()
-    outbox.emit(db.session, EVENT_CONFIRMED, {"booking_id": reservation.id}, f"{reservation.uid}:0:confirmed", MONDAY)
+    queue_change(db.session, reservation, EVENT_CONFIRMED, MONDAY)  # what the phone line does
     db.session.commit()
-    assert outbox.drain(db.session, MONDAY).done == 1
+    outbox.drain(db.session, MONDAY)
+    push = db.session.scalar(select(OutboxMessage).where(OutboxMessage.handler == "caldav.push"))
+    assert push.status == "done"
     status, _, body = on_server(any_caldav, reservation.uid)
     assert status == 200 and "SUMMARY:Callback: " in body and "DTSTART:20261201T080000Z" in body
 

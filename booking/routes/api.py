@@ -64,6 +64,7 @@ def run_outbox(ids: list[int]) -> None:
         try:
             outbox.drain(db.session, clock.now(), ids=ids)
         except Exception:
+            db.session.rollback()  # leave the session usable for the response that follows
             current_app.logger.exception("inline outbox drain failed; the scheduler will retry")
 
 

@@ -10,6 +10,8 @@ import json
 from typing import Any
 
 from flask import Flask, Response, current_app, make_response, render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
@@ -21,7 +23,56 @@ def wants_json() -> bool:
     return request.path.startswith("/api/") or request.path == "/api"
 
 
-def _html(status: int, title: str, message: str) -> Any:
+# What a visitor reads on an error page, by machine code first and by status otherwise. The service
+# messages are written for API clients (English, technical); a customer gets these, in their language.
+ERROR_COPY: dict[str | int, tuple[Any, Any]] = {
+    "unknown_token": (
+        _l("This booking link is not valid"),
+        _l(
+            "Please check that you opened the whole link from your e-mail. If it still does not work, "
+            "ask your dedicated agent for a new link."
+        ),
+    ),
+    "unknown_booking": (
+        _l("We could not find this booking"),
+        _l("Please open the link from your confirmation e-mail again; it may have been cut."),
+    ),
+    "bad_token": (
+        _l("This link does not match this booking"),
+        _l("Please open the “change or cancel” link from your confirmation e-mail."),
+    ),
+    "not_eligible": (
+        _l("Calls with a dedicated agent are not part of your plan"),
+        _l(
+            "Booking calls with a named, dedicated support agent comes with the All-inclusive plan and its "
+            "Dedicated support add-on. Your account manager can add it for you."
+        ),
+    ),
+    "csrf": (
+        _l("This form has expired"),
+        _l("For your security, forms expire. Please go back, reload the page and send it again."),
+    ),
+    400: (
+        _l("Something in this request was not right"),
+        _l("Please go back, check the form and try again."),
+    ),
+    403: (_l("You cannot open this page"), _l("Please check the link you used.")),
+    404: (
+        _l("Page not found"),
+        _l("The address may be mistyped or the link incomplete. Please check the link from your e-mail."),
+    ),
+    405: (_l("This action is not available here"), _l("Please go back and use the buttons on the page.")),
+    409: (_l("This could not be done"), _l("Please reload the page and try again.")),
+    500: (
+        _l("Something went wrong on our side"),
+        _l("Nothing was lost. Please try again in a moment."),
+    ),
+}
+
+
+def _html(status: int, code: str | None = None) -> Any:
+    """A friendly page in the site's style and the visitor's language (never a stack trace)."""
+    title, message = ERROR_COPY.get(code or "") or ERROR_COPY.get(status) or ERROR_COPY[500 if status >= 500 else 400]
     try:
         return render_template("error.html", status=status, title=title, message=message), status
     except Exception:
@@ -47,7 +98,7 @@ def register(app: Flask) -> None:
     def service_error(exc: ServiceError) -> Any:
         if wants_json():
             return json_error(exc.status, exc.code, exc.message, exc.details)
-        return _html(exc.status, exc.code.replace("_", " ").capitalize(), exc.message)
+        return _html(exc.status, exc.code)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Any:
@@ -57,11 +108,11 @@ def register(app: Flask) -> None:
         code = (exc.name or "error").lower().replace(" ", "_")
         if wants_json():
             return json_error(status, code, exc.description or exc.name)
-        return _html(status, exc.name, exc.description or "")
+        return _html(status, "csrf" if isinstance(exc, CSRFError) else None)
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Any:
         current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
         if wants_json():
             return json_error(500, "internal_error", "something went wrong on our side; nothing was lost")
-        return _html(500, "Something went wrong", "Please try again in a moment.")
+        return _html(500)

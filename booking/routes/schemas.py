@@ -171,3 +171,58 @@ class BookingOut(BaseModel):
     ics_url: str
     manage_url: str
     manage_token: str
+
+
+# --- admin: callbacks (phone line) -----------------------------------------------------------------
+
+CallbackStatus = Literal["pending", "done", "cancelled"]
+
+
+class CallbackQuery(BaseModel):
+    status: CallbackStatus | None = Field(None, description="only callbacks with this status (default: all)")
+    agent: Slug | None = Field(None, description="only callbacks assigned to this agent")
+
+
+class CallbackPath(BaseModel):
+    callback_id: int = Field(ge=1, le=2**31 - 1)
+
+
+class CallbackMove(Strict):
+    due_at: AwareDatetime = Field(description="new due time; the reservation moves to the first free time after it")
+
+
+class VoicemailOut(BaseModel):
+    recording_url: str
+    duration: int = Field(description="seconds")
+    recording_sid: str
+    call_sid: str
+    received_at: str = Field(description="when the call came in (the SLA clock starts here)")
+
+
+class ReservationOut(BaseModel):
+    booking_id: int
+    uid: str = Field(description="UID of the VEVENT in the agent's calendar")
+    start: str
+    end: str
+    status: Literal["confirmed", "cancelled"]
+
+
+class CallbackOut(BaseModel):
+    id: int
+    customer: str | None = Field(description="customer name; null for an unknown caller")
+    customer_id: int | None
+    agent: str | None = Field(description="slug of the assigned agent; null when unassigned")
+    agent_name: str | None
+    phone: str = Field(description="number to call back (E.164 when the caller's number was shown)")
+    due_at: str = Field(description="SLA due time, ISO-8601 in the business time zone")
+    status: CallbackStatus
+    severity: int = Field(ge=1, le=5)
+    severity_label: str
+    created_at: str
+    done_at: str | None
+    voicemail: VoicemailOut
+    reserved: ReservationOut | None = Field(description="the 15 minutes reserved in the agent's schedule")
+
+
+class CallbackList(BaseModel):
+    callbacks: list[CallbackOut]

@@ -9,14 +9,13 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from booking.config import Settings
 from booking.core.availability import SlotRules, free_slots
 from booking.core.business_time import weekly_hours_intervals
 from booking.core.intervals import Interval
-from booking.models import Agent, Booking, BusyBlock, TimeOff
+from booking.models import Agent
 from booking.services.errors import InvalidInput
 
 MAX_WINDOW_DAYS = 62
@@ -59,14 +58,16 @@ def window_for(start: date, end: date, tz: ZoneInfo) -> Interval:
     )
 
 
-_SQLITE_BUSY = """
+_BUSY_SQL = """
 SELECT start_at, end_at FROM busy_blocks WHERE agent_id = ? AND start_at < ? AND end_at > ?
 UNION ALL
 SELECT start_at, end_at FROM time_off WHERE agent_id = ? AND start_at < ? AND end_at > ?
 UNION ALL
 SELECT start_at, end_at FROM bookings
-WHERE agent_id = ? AND status = 'confirmed' AND id IS NOT ? AND start_at < ? AND end_at > ?
+WHERE agent_id = ? AND status = 'confirmed' AND (? IS NULL OR id <> ?) AND start_at < ? AND end_at > ?
 """
+# psycopg cannot infer the type of a bare NULL parameter in "? IS NULL": say it is an integer.
+_POSTGRES_BUSY_SQL = _BUSY_SQL.replace("(? IS NULL", "(?::integer IS NULL").replace("?", "%s")
 
 
 def _sqlite_instant(value: datetime) -> str:
@@ -79,40 +80,30 @@ def busy_intervals(
 ) -> list[Interval]:
     """Everything that takes the agent's time in [start, end): synced blocks, bookings, time off.
 
-    This is the hot path of every availability query. On SQLite one indexed UNION ALL goes straight
-    to the driver and the text instants are parsed with ``datetime.fromisoformat(text + "+00:00")``
-    (C code, ~0.1 us each); the ORM's generic datetime processing was ~10x slower and dominated the
-    query at thousands of busy blocks (see bench/availability.py). PostgreSQL's driver already
-    returns aware datetimes, so it keeps the ORM query.
+    This is the hot path of every availability query, so one indexed UNION ALL goes straight to the
+    driver. SQLite hands back text, parsed with ``datetime.fromisoformat(text + "+00:00")`` (C code,
+    ~0.1 us each); psycopg hands back aware datetimes. The ORM's per-row result processing was 3-10x
+    slower and dominated the query at thousands of busy blocks (see bench/availability.py).
     """
-    if session.get_bind().dialect.name == "sqlite":
-        hi, lo = _sqlite_instant(end), _sqlite_instant(start)
-        params = (agent_id, hi, lo, agent_id, hi, lo, agent_id, exclude_booking_id, hi, lo)
-        cursor = session.connection().connection.cursor()
-        try:
-            rows = cursor.execute(_SQLITE_BUSY, params).fetchall()
-        finally:
-            cursor.close()
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    if sqlite:
+        hi: object = _sqlite_instant(end)
+        lo: object = _sqlite_instant(start)
+    else:
+        hi, lo = end.astimezone(UTC), start.astimezone(UTC)
+    excluded = exclude_booking_id
+    params = (agent_id, hi, lo, agent_id, hi, lo, agent_id, excluded, excluded, hi, lo)
+    cursor = session.connection().connection.cursor()
+    try:
+        cursor.execute(_BUSY_SQL if sqlite else _POSTGRES_BUSY_SQL, params)
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    if sqlite:
         parse = datetime.fromisoformat
         return [(parse(s + "+00:00"), parse(e + "+00:00")) for s, e in rows]
-    out: list[Interval] = []
-    for model, extra in (
-        (BusyBlock, ()),
-        (TimeOff, ()),
-        (
-            Booking,
-            (Booking.status == "confirmed",)
-            + ((Booking.id != exclude_booking_id,) if exclude_booking_id is not None else ()),
-        ),
-    ):
-        stmt = select(model.start_at, model.end_at).where(  # type: ignore[attr-defined]
-            model.agent_id == agent_id,  # type: ignore[attr-defined]
-            model.start_at < end,  # type: ignore[attr-defined]
-            model.end_at > start,  # type: ignore[attr-defined]
-            *extra,
-        )
-        out.extend((s, e) for s, e in session.execute(stmt).all())
-    return out
+    # psycopg attaches the session's zone object; plain UTC makes the core's comparisons ~7x cheaper.
+    return [(s.astimezone(UTC), e.astimezone(UTC)) for s, e in rows]
 
 
 def free_slots_for(

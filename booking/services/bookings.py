@@ -71,7 +71,7 @@ def eligible_agent(session: Session, customer: Customer) -> Agent:
     return agent
 
 
-def _lock_agent(session: Session, agent_id: int) -> Agent:
+def lock_agent(session: Session, agent_id: int) -> Agent:
     """Serialize writers per agent on PostgreSQL; SQLite already holds its database write lock."""
     stmt = select(Agent).where(Agent.id == agent_id)
     if session.get_bind().dialect.name == "postgresql":
@@ -79,6 +79,30 @@ def _lock_agent(session: Session, agent_id: int) -> Agent:
     agent = session.scalar(stmt)
     assert agent is not None
     return agent
+
+
+def queue_change(session: Session, booking: Booking, event: str, now: datetime) -> list[int]:
+    """Queue ``event`` for a booking row (calendar push, e-mails), keyed so it is sent once per SEQUENCE."""
+    payload: dict[str, object] = {"booking_id": booking.id, "kind": booking.kind}
+    word = event.rsplit(".", 1)[-1]
+    return outbox.emit(session, event, payload, f"{booking.uid}:{booking.sequence}:{word}", now)
+
+
+def move_row(session: Session, booking: Booking, start: datetime, end: datetime, now: datetime) -> list[int]:
+    """Move a booking row (same UID, SEQUENCE+1) inside the caller's transaction and queue the update."""
+    booking.start_at, booking.end_at = start, end
+    booking.sequence += 1
+    booking.updated_at = now
+    return queue_change(session, booking, EVENT_RESCHEDULED, now)
+
+
+def cancel_row(session: Session, booking: Booking, now: datetime) -> list[int]:
+    """Cancel a booking row (SEQUENCE+1, slot freed at once) inside the caller's transaction."""
+    booking.status = "cancelled"
+    booking.cancelled_at = now
+    booking.updated_at = now
+    booking.sequence += 1
+    return queue_change(session, booking, EVENT_CANCELLED, now)
 
 
 def _replay(session: Session, customer_id: int, key: str | None) -> Booking | None:
@@ -108,7 +132,7 @@ def book(session: Session, settings: Settings, req: BookingRequest, now: datetim
     customer_id, agent_id = customer.id, agent.id
     try:
         with write_transaction(session):
-            agent = _lock_agent(session, agent_id)
+            agent = lock_agent(session, agent_id)
             existing = _replay(session, customer_id, req.idempotency_key)
             if existing is not None:
                 _check_replay(existing, req, duration)
@@ -134,9 +158,7 @@ def book(session: Session, settings: Settings, req: BookingRequest, now: datetim
             )
             session.add(booking)
             session.flush()
-            ids = outbox.emit(
-                session, EVENT_CONFIRMED, {"booking_id": booking.id}, f"{booking.uid}:0:confirmed", now
-            )
+            ids = queue_change(session, booking, EVENT_CONFIRMED, now)
     except IntegrityError as exc:
         if is_overlap_error(exc):
             raise SlotUnavailable("this time was just taken; please pick another slot") from exc
@@ -173,17 +195,7 @@ def cancel(session: Session, booking_id: int, token: str | None, now: datetime) 
         booking = _managed(session, booking_id, token)
         if booking.status == "cancelled":
             return booking, []
-        booking.status = "cancelled"
-        booking.cancelled_at = now
-        booking.updated_at = now
-        booking.sequence += 1
-        ids = outbox.emit(
-            session,
-            EVENT_CANCELLED,
-            {"booking_id": booking.id},
-            f"{booking.uid}:{booking.sequence}:cancelled",
-            now,
-        )
+        ids = cancel_row(session, booking, now)
     return booking, ids
 
 
@@ -212,21 +224,11 @@ def reschedule(
     agent_id = booking.agent_id
     try:
         with write_transaction(session):
-            agent = _lock_agent(session, agent_id)
+            agent = lock_agent(session, agent_id)
             booking = _managed(session, booking_id, token)
             if not is_offered(session, settings, agent, start, duration, now, exclude_booking_id=booking.id):
                 raise SlotUnavailable("this time is not (or no longer) available; please pick another slot")
-            booking.start_at = start
-            booking.end_at = start + duration
-            booking.sequence += 1
-            booking.updated_at = now
-            ids = outbox.emit(
-                session,
-                EVENT_RESCHEDULED,
-                {"booking_id": booking.id},
-                f"{booking.uid}:{booking.sequence}:rescheduled",
-                now,
-            )
+            ids = move_row(session, booking, start, start + duration, now)
     except IntegrityError as exc:
         if is_overlap_error(exc):
             raise SlotUnavailable("this time was just taken; please pick another slot") from exc

@@ -31,11 +31,15 @@ __all__ = [
     "Greeting",
     "Lang",
     "after_hours_menu",
+    "after_hours_voicemail",
+    "apology",
     "busy_voicemail",
+    "critical_voicemail",
     "dial_agent",
     "format_when",
     "forward_to_support",
     "hangup",
+    "leave_message",
     "record_voicemail",
     "voicemail_saved",
 ]
@@ -87,6 +91,30 @@ _BUSY_WHO = {"fr": "Votre interlocuteur", "en": "Your support agent"}
 _CONNECTING = {
     "fr": "Nous vous mettons en relation avec un ingénieur de support.",
     "en": "Connecting you to a support engineer.",
+}
+_CRITICAL = {
+    "fr": (
+        "L'ingénieur d'astreinte vient d'être prévenu et vous rappellera dans l'heure. Décrivez le "
+        "problème après le bip, puis appuyez sur dièse."
+    ),
+    "en": (
+        "The on-call engineer has just been alerted and will call you back within the hour. Describe "
+        "the problem after the beep, then press the pound key."
+    ),
+}
+_PLAIN_MESSAGE = {
+    "fr": "Laissez votre nom, votre numéro et votre message après le bip, puis appuyez sur dièse.",
+    "en": "Please leave your name, number and message after the beep, then press the pound key.",
+}
+_APOLOGY = {
+    "fr": (
+        "Nous sommes désolés, un problème technique nous empêche de prendre votre appel. Merci de "
+        "rappeler dans quelques minutes ou d'utiliser le chat de support."
+    ),
+    "en": (
+        "We are sorry, a technical problem prevents us from taking your call. Please call again in a "
+        "few minutes or use the support chat."
+    ),
 }
 _SAVED = {
     "fr": "Merci, votre message a bien été enregistré. Au revoir.",
@@ -390,5 +418,62 @@ def voicemail_saved() -> str:
 def hangup() -> str:
     """End the call (e.g. the dial-status hook after an answered call)."""
     response = VoiceResponse()
+    response.hangup()
+    return str(response)
+
+
+def critical_voicemail(
+    record_action_url: str,
+    recording_status_url: str,
+    max_length: int = DEFAULT_MAX_RECORDING_SECONDS,
+) -> str:
+    """After the caller pressed 1 (service down): say the on-call engineer is alerted, then record.
+
+    The page has already been queued when this is said, so the promise is true even if the caller
+    hangs up without leaving a message.
+    """
+    return record_voicemail(
+        _CRITICAL["fr"], _CRITICAL["en"], record_action_url, recording_status_url, max_length
+    )
+
+
+def leave_message(
+    record_action_url: str,
+    recording_status_url: str,
+    max_length: int = DEFAULT_MAX_RECORDING_SECONDS,
+) -> str:
+    """A plain voicemail (no agent to name, no menu): for callers we cannot route anywhere else."""
+    return record_voicemail(
+        _PLAIN_MESSAGE["fr"], _PLAIN_MESSAGE["en"], record_action_url, recording_status_url, max_length
+    )
+
+
+def after_hours_voicemail(
+    greeting: Greeting,
+    record_action_url: str,
+    recording_status_url: str,
+    max_length: int = DEFAULT_MAX_RECORDING_SECONDS,
+) -> str:
+    """The after-hours greeting without the "press 1" menu, then a voicemail.
+
+    For callers without dedicated support: paging the on-call senior is part of the add-on, so
+    offering the menu to anyone who dials the number would let strangers wake an engineer.
+    """
+    return record_voicemail(
+        greeting.message("fr") + " " + _PLAIN_MESSAGE["fr"],
+        greeting.message("en") + " " + _PLAIN_MESSAGE["en"],
+        record_action_url,
+        recording_status_url,
+        max_length,
+    )
+
+
+def apology() -> str:
+    """What a caller hears when the service itself failed: an apology and a clean hang-up.
+
+    Twilio would otherwise play its generic "an application error has occurred" on a 500.
+    """
+    response = VoiceResponse()
+    _say_both(response, _APOLOGY)
     response.hangup()
     return str(response)

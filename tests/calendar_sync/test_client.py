@@ -9,6 +9,7 @@ import http.server
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import requests
@@ -22,7 +23,7 @@ from booking.calendar_sync.client import (
     resource_name,
 )
 from booking.calendar_sync.ics import EventSpec, build_calendar, busy_intervals
-from tests.fixtures.radicale import RadicaleCalendar
+from tests.fixtures.radicale import RadicaleCalendar, RadicaleServer
 
 from ._support import PARIS
 
@@ -45,9 +46,7 @@ def seed(cal: RadicaleCalendar, n: int) -> None:
         cal.put(f"ev-{i:04d}", event_ics(f"ev-{i:04d}", base + timedelta(hours=i)))
 
 
-def state_after(
-    known: dict[str, str], result_changed: list[RemoteObject], deleted: list[str]
-) -> dict[str, str]:
+def state_after(known: dict[str, str], result_changed: list[RemoteObject], deleted: list[str]) -> dict[str, str]:
     new = {h: e for h, e in known.items() if h not in deleted}
     new.update({o.href: o.etag or "" for o in result_changed})
     return new
@@ -150,9 +149,7 @@ def test_invalid_token_falls_back_to_full_listing(
 
 def test_etag_fallback_downloads_only_changed_objects(radicale: RadicaleCalendar) -> None:
     seed(radicale, 50)
-    with CalDAVClient(
-        radicale.collection_url, radicale.username, radicale.password, sync_mode="etag"
-    ) as etag_client:
+    with CalDAVClient(radicale.collection_url, radicale.username, radicale.password, sync_mode="etag") as etag_client:
         first = etag_client.sync(None)
         assert first.full and first.token is None and len(first.changed) == 50
         full_bytes = etag_client.stats.bytes_received
@@ -208,9 +205,7 @@ class _ProxyHandler(http.server.BaseHTTPRequestHandler):
             return
         headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
         headers["Accept-Encoding"] = "identity"
-        r = requests.request(
-            self.command, self.server.upstream + self.path, data=body, headers=headers, timeout=10
-        )
+        r = requests.request(self.command, self.server.upstream + self.path, data=body, headers=headers, timeout=10)
         self.send_response(r.status_code)
         for k, v in r.headers.items():
             if k.lower() not in ("content-length", "transfer-encoding", "connection", "content-encoding"):
@@ -241,13 +236,14 @@ def test_server_without_sync_support_is_detected_and_etags_used(
     with CalDAVClient(no_sync_proxy.url + path, radicale.username, radicale.password) as c:
         first = c.sync(None)
         assert first.full and first.token is None and len(first.changed) == 10
-        assert no_sync_proxy.refused == 1
+        # refused with data, then refused as an ETag-only listing: only then "unsupported"
+        assert no_sync_proxy.refused == 2
         known = {o.href: o.etag or "" for o in first.changed}
         radicale.put("ev-0001", event_ics("ev-0001", NOW, "changed"))
         c.stats.reset()
         second = c.sync(first.token, known)
         assert [o.href for o in second.changed] == [radicale.path("ev-0001")]
-        assert no_sync_proxy.refused == 1  # remembered: no second attempt
+        assert no_sync_proxy.refused == 2  # remembered: not asked again
         assert c.stats.by_method == {"PROPFIND": 1, "REPORT": 1}
 
 
@@ -363,9 +359,7 @@ def test_put_then_sync_reads_back_busy_time_only_for_foreign_events(
 # --------------------------------------------------------------------------- #
 
 
-def test_check_accepts_a_calendar_and_learns_sync_support(
-    radicale: RadicaleCalendar, client: CalDAVClient
-) -> None:
+def test_check_accepts_a_calendar_and_learns_sync_support(radicale: RadicaleCalendar, client: CalDAVClient) -> None:
     client.check()
     assert client.stats.by_method == {"PROPFIND": 1}
     client.sync(None)
@@ -434,3 +428,101 @@ def test_unreachable_port_is_a_transport_error() -> None:
             c.check()
         with pytest.raises(CalendarTransportError):
             c.fetch_range(NOW, NOW + timedelta(days=1))
+
+
+def test_full_sync_survives_a_server_cap_on_report_size(tmp_path: Path) -> None:
+    """Radicale refuses (400) a REPORT carrying more VEVENTs than
+    ``max_expand_occurrence`` (10,000 by default; met at 10k events in the
+    benchmark). The client must fall back to an ETag listing + batched
+    multiget, and keep using sync tokens afterwards."""
+    with RadicaleServer(tmp_path, extra_config={"reporting": {"max_expand_occurrence": "5"}}) as server:
+        cal = RadicaleCalendar(server, server.make_calendar())
+        seed(cal, 12)
+        with CalDAVClient(cal.collection_url, server.username, server.password, multiget_batch=4) as c:
+            first = c.sync(None)
+            assert first.full and first.token is not None
+            assert len(first.changed) == 12
+            # refused REPORT with data, ETag-only sync-collection, 3 multigets of 4
+            assert c.stats.by_method == {"REPORT": 5}
+            known = {o.href: o.etag or "" for o in first.changed}
+            cal.put("ev-0003", event_ics("ev-0003", NOW, "changed"))
+            c.stats.reset()
+            inc = c.sync(first.token, known)
+            assert [o.href for o in inc.changed] == [cal.path("ev-0003")] and not inc.full
+            assert c.stats.requests == 1
+        cal.close()
+
+
+class _StubHandler(http.server.BaseHTTPRequestHandler):
+    """Answers every request with the status/headers/body configured on the server."""
+
+    server: _StubServer
+
+    def log_message(self, format: str, *args: object) -> None:  # stdlib signature: silence it
+        pass
+
+    def _any(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        status, headers, body = self.server.answer
+        self.send_response(status)
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_PUT = do_DELETE = do_PROPFIND = do_REPORT = _any
+
+
+class _StubServer(http.server.ThreadingHTTPServer):
+    """Not a CalDAV server: a local HTTP endpoint misbehaving on demand."""
+
+    def __init__(self) -> None:
+        self.answer: tuple[int, dict[str, str], bytes] = (200, {}, b"")
+        super().__init__(("127.0.0.1", 0), _StubHandler)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/cal/"
+
+
+@pytest.fixture
+def stub() -> Iterator[_StubServer]:
+    server = _StubServer()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+def test_server_errors_are_retryable_transport_errors(stub: _StubServer) -> None:
+    stub.answer = (503, {"Retry-After": "7"}, b"maintenance")
+    with CalDAVClient(stub.url, "agent", "pw") as c:
+        with pytest.raises(CalendarTransportError) as info:
+            c.sync(None)
+        assert (info.value.status, info.value.retry_after) == (503, 7.0)
+        with pytest.raises(CalendarTransportError):
+            c.put("booking-1@booking.example", b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n")
+        with pytest.raises(CalendarConnectionError, match="server error") as check_info:
+            c.check()
+        assert check_info.value.status == 503
+
+
+@pytest.mark.parametrize(
+    ("answer", "reason"),
+    [
+        ((200, {"Content-Type": "text/html"}, b"<html>hello</html>"), "not a WebDAV/CalDAV server"),
+        ((301, {"Location": "https://elsewhere.example/cal/"}, b""), "redirects"),
+        ((403, {}, b"Forbidden"), "access denied"),
+        ((207, {"Content-Type": "application/xml"}, b"<html>not xml"), "not a CalDAV server"),
+    ],
+    ids=["plain-http", "redirect", "forbidden", "bad-xml"],
+)
+def test_check_explains_what_is_wrong(
+    stub: _StubServer, answer: tuple[int, dict[str, str], bytes], reason: str
+) -> None:
+    stub.answer = answer
+    with CalDAVClient(stub.url, "agent", "pw") as c, pytest.raises(CalendarConnectionError, match=reason):
+        c.check()

@@ -341,3 +341,46 @@ def test_characters_xml_cannot_carry_are_dropped() -> None:
 def test_prompts_are_escaped_and_keep_emoji() -> None:
     root = parse(twiml.record_voicemail("<b>&é 📞", "a & b < c", "/r", "/s"))
     assert says(root) == [("fr-FR", "<b>&é 📞"), ("en-US", "a & b < c")]
+
+
+# -- critical_voicemail, leave_message, after_hours_voicemail, apology -----------------------------
+
+
+def _recording(document: str) -> ET.Element:
+    root = parse(document)
+    assert tags(root)[-2:] == ["Record", "Hangup"]
+    assert root.find("Record").attrib == RECORD_ATTRS
+    return root
+
+
+def test_critical_voicemail_promises_the_on_call_engineer() -> None:
+    root = _recording(
+        twiml.critical_voicemail(RECORD_ATTRS["action"], RECORD_ATTRS["recordingStatusCallback"])
+    )
+    (fr_lang, fr), (en_lang, en) = says(root)
+    assert (fr_lang, en_lang) == ("fr-FR", "en-US")
+    assert "astreinte" in fr and "within the hour" in en
+
+
+def test_leave_message_is_a_plain_bilingual_prompt() -> None:
+    root = _recording(twiml.leave_message(RECORD_ATTRS["action"], RECORD_ATTRS["recordingStatusCallback"]))
+    assert tags(root) == ["Say", "Say", "Record", "Hangup"]
+    assert "numéro" in says(root)[0][1] and "number" in says(root)[1][1]
+
+
+def test_after_hours_voicemail_has_the_greeting_but_no_menu() -> None:
+    root = _recording(
+        twiml.after_hours_voicemail(
+            Greeting(NEXT_OPENING, PARIS), RECORD_ATTRS["action"], RECORD_ATTRS["recordingStatusCallback"]
+        )
+    )
+    assert root.find("Gather") is None
+    (_, fr), (_, en) = says(root)
+    assert "lundi 28 décembre à 9 h" in fr and "Monday 28 December at 9:00" in en
+    assert "appuyez sur 1" not in fr and "press 1" not in en
+
+
+def test_apology_hangs_up_cleanly() -> None:
+    root = parse(twiml.apology())
+    assert tags(root) == ["Say", "Say", "Hangup"]
+    assert [lang for lang, _ in says(root)] == ["fr-FR", "en-US"]

@@ -71,7 +71,7 @@ def upgrade():
     )
     with op.batch_alter_table('busy_blocks', schema=None) as batch_op:
         batch_op.create_index('ix_busy_blocks_agent_href', ['agent_id', 'source_href'], unique=False)
-        batch_op.create_index('ix_busy_blocks_agent_start', ['agent_id', 'start_at'], unique=False)
+        batch_op.create_index('ix_busy_blocks_agent_start', ['agent_id', 'start_at', 'end_at'], unique=False)
 
     op.create_table('calendar_connections',
     sa.Column('id', sa.Integer(), nullable=False),

@@ -1,0 +1,136 @@
+"""Languages and locale-aware formatting for the customer pages and e-mails.
+
+Most customers speak French, so French is the fallback; the visitor's choice (``?lang=fr|en``) is
+remembered in a cookie and otherwise ``Accept-Language`` decides. Dates are formatted with Babel in an
+explicit zone (never the server's): the visitor's on pages, the business or agent zone in e-mails.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from functools import cache
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo, available_timezones
+
+from babel import dates as babel_dates
+from flask import Flask, Response, request
+from flask_babel import Babel, get_locale, refresh
+from flask_babel import lazy_gettext as _l
+
+LOCALES = ("fr", "en")
+DEFAULT_LOCALE = "fr"
+LANG_COOKIE = "lang"
+COOKIE_MAX_AGE = 365 * 24 * 3600
+
+babel = Babel()
+DAY_PATTERNS = {"en": "EEEE, MMMM d", "fr": "EEEE d MMMM"}
+
+# The three purposes of a call (product brief: help, feature training, setup changes), as shown to people.
+TOPIC_LABELS: dict[str, Any] = {
+    "help": _l("Help with a problem or a question"),
+    "training": _l("Training on a feature"),
+    "setup-changes": _l("Changes to your setup"),
+}
+
+
+def select_locale() -> str:
+    """``?lang=`` first (an explicit switch), then the remembered cookie, then Accept-Language."""
+    asked = request.args.get("lang")
+    if asked in LOCALES:
+        return asked
+    remembered = request.cookies.get(LANG_COOKIE)
+    if remembered in LOCALES:
+        return remembered
+    return request.accept_languages.best_match(LOCALES) or DEFAULT_LOCALE
+
+
+def current_locale() -> str:
+    """The active language code (``fr``/``en``), also outside a request (``force_locale`` in mails)."""
+    locale = get_locale()
+    return locale.language if locale is not None else DEFAULT_LOCALE
+
+
+def remember_locale(response: Response) -> Response:
+    """Persist an explicit ``?lang=`` so the next page (and the next visit) keeps the language."""
+    asked = request.args.get("lang")
+    if asked in LOCALES and request.cookies.get(LANG_COOKIE) != asked:
+        response.set_cookie(LANG_COOKIE, asked, max_age=COOKIE_MAX_AGE, samesite="Lax", httponly=True)
+    return response
+
+
+def switch_url(lang: str) -> str:
+    """The current page in another language: same path and query, ``lang`` replaced.
+
+    Pages answer their POSTs at the same path as their GET, so this link works on every page.
+    """
+    args = [(k, v) for k, v in request.args.items(multi=True) if k != "lang"]
+    args.append(("lang", lang))
+    return f"{request.path}?{urlencode(args)}"
+
+
+def format_day(value: date, *, with_year: bool = False) -> str:
+    """A day heading such as « mardi 1 décembre » / "Tuesday, December 1"."""
+    locale = current_locale()
+    if with_year:
+        return babel_dates.format_date(value, "full", locale=locale)
+    # Babel's skeleton matching abbreviates month and weekday; spell the full pattern out per language.
+    return babel_dates.format_date(value, DAY_PATTERNS.get(locale, DAY_PATTERNS["en"]), locale=locale)
+
+
+def format_time(value: datetime, tz: ZoneInfo) -> str:
+    """Wall-clock time of an instant in ``tz``: « 10:00 » / "10:00 AM"."""
+    return babel_dates.format_time(value, "short", tzinfo=tz, locale=current_locale())
+
+
+def format_when(start: datetime, end: datetime, tz: ZoneInfo) -> str:
+    """« mardi 1 décembre 2026, 10:00 – 10:30 » in ``tz`` (the day of the start)."""
+    local = start.astimezone(tz)
+    return f"{format_day(local.date(), with_year=True)}, {format_time(start, tz)} – {format_time(end, tz)}"
+
+
+def utc_offset(tz: ZoneInfo, at: datetime) -> str:
+    """``UTC+01:00`` for ``tz`` at ``at``: shown beside zone names so a visitor can check them."""
+    offset = at.astimezone(tz).utcoffset() or timedelta(0)
+    minutes = int(offset.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    hours, mins = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours:02d}:{mins:02d}"
+
+
+@cache
+def zone_groups() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Canonical ``Area/City`` zones grouped by area, for the zone ``<select>`` (cached: tzdata is static)."""
+    areas = (
+        "Africa",
+        "America",
+        "Antarctica",
+        "Asia",
+        "Atlantic",
+        "Australia",
+        "Europe",
+        "Indian",
+        "Pacific",
+    )
+    groups: dict[str, list[str]] = {area: [] for area in areas}
+    for name in available_timezones():
+        area = name.split("/", 1)[0]
+        if area in groups and "/" in name:
+            groups[area].append(name)
+    groups["UTC"] = ["UTC"]
+    return tuple((area, tuple(sorted(names))) for area, names in groups.items() if names)
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
+    babel.init_app(app, locale_selector=select_locale)
+    # Flask-Babel caches the locale on the app context, which a request reuses when one is already
+    # pushed (tests, CLI); start every request from its own headers and cookie.
+    app.before_request(refresh)
+    app.after_request(remember_locale)
+    app.jinja_env.globals.update(
+        current_locale=current_locale,
+        switch_url=switch_url,
+        LOCALES=LOCALES,
+    )

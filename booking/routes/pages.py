@@ -1,0 +1,382 @@
+"""The customer's HTML pages: book a call, the confirmation, and the manage page (reschedule, cancel).
+
+Thin like the JSON API: parse the form, call ``booking.services.bookings``, render. Every page answers
+its POST at the same URL as its GET, so a re-rendered page (slot just taken, a form error) keeps a
+working address and language switch. Pages work without JavaScript: the slot filters are a GET form,
+the booking a plain POST with a CSRF token and a per-render idempotency key (a double submit books once).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from email_validator import EmailNotValidError, validate_email
+from flask import Blueprint, Response, make_response, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+
+from booking import clock
+from booking.extensions import db
+from booking.i18n import (
+    TOPIC_LABELS,
+    current_locale,
+    format_day,
+    format_time,
+    format_when,
+    utc_offset,
+    zone_groups,
+)
+from booking.models import Agent, Booking
+from booking.routes.api import run_outbox
+from booking.routes.common import external_url, settings
+from booking.services import bookings
+from booking.services.availability import free_slots_for, parse_zone, window_for
+from booking.services.errors import Conflict, InvalidInput, SlotUnavailable, TooLate
+
+bp = Blueprint("pages", __name__)
+
+WINDOW_DAYS = 21  # "the coming weeks": three weeks per screen, with links to earlier/later ones
+DURATIONS = (30, 60)
+TZ_COOKIE = "tz"
+MAX_NOTES = 2000
+
+
+# --------------------------------------------------------------------------- #
+# Slot picker
+# --------------------------------------------------------------------------- #
+
+
+@dataclass(frozen=True)
+class DaySlots:
+    day: date
+    label: str
+    slots: list[tuple[str, str]]  # (value: ISO instant in UTC, label: local wall time)
+
+
+@dataclass(frozen=True)
+class Picker:
+    """What the slot picker shows: the visitor's zone, the duration and three weeks of free slots."""
+
+    tz: ZoneInfo
+    tz_source: str  # query | form | cookie | default (the script only re-detects a default zone)
+    offset: str
+    duration: int
+    first_day: date
+    days: list[DaySlots]
+    earlier: date | None
+    later: date | None
+
+    @property
+    def tz_name(self) -> str:
+        return self.tz.key
+
+
+def visitor_zone() -> tuple[ZoneInfo, str]:
+    """The zone to show times in: an explicit choice, the remembered one, else the business zone.
+
+    A zone we cannot read falls back to the business zone instead of an error page: the visitor can
+    still book, and the page says which zone it shows.
+    """
+    candidates = (
+        ("form" if request.method == "POST" else "query", request.values.get("tz")),
+        ("cookie", request.cookies.get(TZ_COOKIE)),
+    )
+    for source, name in candidates:
+        if name:
+            try:
+                return parse_zone(name, settings()), source
+            except InvalidInput:
+                continue
+    return settings().timezone, "default"
+
+
+def requested_duration(default: int = DURATIONS[0]) -> int:
+    raw = request.values.get("duration", "")
+    return int(raw) if raw.isdigit() and int(raw) in DURATIONS else default
+
+
+def requested_first_day() -> date | None:
+    try:
+        return date.fromisoformat(request.values.get("from", ""))
+    except ValueError:
+        return None
+
+
+def build_picker(
+    agent: Agent,
+    tz: ZoneInfo,
+    tz_source: str,
+    duration: int,
+    first_day: date | None,
+    now: datetime,
+    exclude_booking_id: int | None = None,
+) -> Picker:
+    """Free slots for three weeks from ``first_day`` (today by default), grouped by day in ``tz``.
+
+    The same ``free_slots_for`` as the JSON API and the booking service, so what is shown is exactly
+    what can be booked.
+    """
+    cfg = settings()
+    today = now.astimezone(tz).date()
+    last_day = (now + cfg.horizon).astimezone(tz).date()
+    first = min(max(first_day or today, today), last_day)
+    end = first + timedelta(days=WINDOW_DAYS)
+    slots = free_slots_for(
+        db.session,
+        cfg,
+        agent,
+        window_for(first, end, tz),
+        timedelta(minutes=duration),
+        now,
+        exclude_booking_id,
+    )
+    grouped: dict[date, list[tuple[str, str]]] = {}
+    for start, _end in slots:
+        grouped.setdefault(start.astimezone(tz).date(), []).append((start.isoformat(), format_time(start, tz)))
+    days = [DaySlots(day, format_day(day), items) for day, items in grouped.items()]
+    return Picker(
+        tz=tz,
+        tz_source=tz_source,
+        offset=utc_offset(tz, now),
+        duration=duration,
+        first_day=first,
+        days=days,
+        earlier=max(today, first - timedelta(days=WINDOW_DAYS)) if first > today else None,
+        later=end if end <= last_day else None,
+    )
+
+
+# --------------------------------------------------------------------------- #
+# Forms
+# --------------------------------------------------------------------------- #
+
+
+def parse_start(raw: str | None) -> datetime | None:
+    """A slot value as posted (an ISO instant with offset); ``None`` when missing or naive."""
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    return value if value.tzinfo is not None else None
+
+
+@dataclass
+class BookingForm:
+    """The booking form's fields as typed, and its errors (localized, per field)."""
+
+    start: str = ""
+    topic: str = "help"
+    name: str = ""
+    email: str = ""
+    notes: str = ""
+    idempotency_key: str = field(default_factory=lambda: str(uuid.uuid4()))
+    errors: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_request(cls) -> BookingForm:
+        form = request.form
+        return cls(
+            start=form.get("start", ""),
+            topic=form.get("topic", "help"),
+            name=form.get("name", "").strip(),
+            email=form.get("email", "").strip(),
+            notes=form.get("notes", "").strip(),
+            idempotency_key=form.get("idempotency_key", "")[:200] or str(uuid.uuid4()),
+        )
+
+    def validate(self) -> datetime | None:
+        """Fill ``errors``; return the chosen start when everything is usable."""
+        start = parse_start(self.start)
+        if start is None:
+            self.errors["start"] = _l("Please choose a time.")
+        if self.topic not in TOPIC_LABELS:
+            self.errors["topic"] = _l("Please choose what the call is about.")
+        if not self.name:
+            self.errors["name"] = _l("Please enter your name.")
+        elif len(self.name) > 200:
+            self.errors["name"] = _l("Please shorten your name to 200 characters.")
+        try:
+            self.email = validate_email(self.email, check_deliverability=False).normalized
+        except EmailNotValidError:
+            self.errors["email"] = _l("Please enter an e-mail address such as name@company.com.")
+        if len(self.notes) > MAX_NOTES:
+            self.errors["notes"] = _l("Please shorten your notes to %(n)d characters.", n=MAX_NOTES)
+        return None if self.errors else start
+
+
+def page(template: str, status: int = 200, **context: Any) -> Response:
+    """Render a customer page: never cached (each render carries a fresh idempotency key and CSRF
+    token, so the back button shows a new form instead of replaying an old one), zone remembered."""
+    response = make_response(render_template(template, **context), status)
+    response.headers["Cache-Control"] = "no-store"
+    picker: Picker | None = context.get("picker")
+    if picker is not None and picker.tz_source in ("query", "form"):
+        response.set_cookie(TZ_COOKIE, picker.tz_name, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    return response
+
+
+def initials(name: str) -> str:
+    """« Camille Martin » → « CM »: the agent's avatar when there is no photo."""
+    words = [w for w in name.replace("-", " ").split() if w[:1].isalpha()]
+    if not words:
+        return "?"
+    letters = words[0][0] + (words[-1][0] if len(words) > 1 else "")
+    return letters.upper()
+
+
+def describe(booking: Booking, tz: ZoneInfo) -> dict[str, Any]:
+    """What the confirmation and manage pages show about a booking, in the visitor's zone."""
+    return {
+        "when": format_when(booking.start_at, booking.end_at, tz),
+        "minutes": int((booking.end_at - booking.start_at).total_seconds() // 60),
+        "topic": TOPIC_LABELS.get(booking.topic, booking.topic),
+        "ics_url": f"/api/bookings/{booking.id}/invite.ics?token={booking.manage_token}",
+        "manage_url": url_for("pages.manage", booking_id=booking.id, token=booking.manage_token),
+        "manage_url_external": external_url(f"/bookings/{booking.id}/manage?token={booking.manage_token}"),
+    }
+
+
+# --------------------------------------------------------------------------- #
+# Views
+# --------------------------------------------------------------------------- #
+
+
+@bp.route("/book/<token>", methods=["GET", "POST"])
+def book(token: str) -> Any:
+    """The booking page: the named agent, free slots in the visitor's zone, the form."""
+    customer = bookings.customer_by_token(db.session, token)  # 404 page for an unknown link
+    agent = bookings.eligible_agent(db.session, customer)  # 403 page without the add-on
+    now = clock.now()
+    tz, tz_source = visitor_zone()
+    duration = requested_duration()
+    status, notice = 200, None
+    form = BookingForm()
+    if request.method == "POST":
+        form = BookingForm.from_request()
+        start = form.validate()
+        status = 400
+        if start is not None:
+            req = bookings.BookingRequest(
+                token=token,
+                start=start,
+                duration_minutes=duration,
+                topic=form.topic,
+                name=form.name,
+                email=form.email,
+                notes=form.notes or None,
+                locale=current_locale(),
+                idempotency_key=form.idempotency_key,
+            )
+            try:
+                result = bookings.book(db.session, settings(), req, now)
+            except SlotUnavailable:
+                status, notice, form.start = 409, "taken", ""
+            except Conflict:  # this form already booked a different time: offer a fresh form
+                status, notice, form.start = 409, "form_used", ""
+                form.idempotency_key = str(uuid.uuid4())
+            else:
+                run_outbox(result.outbox_ids)
+                target = url_for(
+                    "pages.confirmation",
+                    booking_id=result.booking.id,
+                    token=result.booking.manage_token,
+                    tz=tz.key,
+                )
+                return redirect(target, code=303)
+    picker = build_picker(agent, tz, tz_source, duration, requested_first_day(), now)
+    return page(
+        "book.html",
+        status,
+        agent=agent,
+        customer=customer,
+        picker=picker,
+        form=form,
+        notice=notice,
+        topics=TOPIC_LABELS,
+        filter_hidden={},
+        initials=initials(agent.name),
+        zone_groups=zone_groups(),
+        durations=DURATIONS,
+    )
+
+
+@bp.get("/bookings/<int:booking_id>/confirmation")
+def confirmation(booking_id: int) -> Any:
+    """Right after booking: the summary, "Add to calendar" (.ics) and the manage link."""
+    booking = bookings.get_managed(db.session, booking_id, request.args.get("token"))
+    if booking.status != "confirmed":
+        return redirect(url_for("pages.manage", booking_id=booking.id, token=booking.manage_token), code=303)
+    tz, _source = visitor_zone()
+    return page(
+        "confirmation.html",
+        booking=booking,
+        agent=booking.agent,
+        initials=initials(booking.agent.name),
+        info=describe(booking, tz),
+    )
+
+
+@bp.route("/bookings/<int:booking_id>/manage", methods=["GET", "POST"])
+def manage(booking_id: int) -> Any:
+    """See the call, move it to another offered slot, or cancel it — until it starts."""
+    token = request.values.get("token")
+    booking = bookings.get_managed(db.session, booking_id, token)  # 404 / 403 pages
+    now = clock.now()
+    tz, tz_source = visitor_zone()
+    current_minutes = int((booking.end_at - booking.start_at).total_seconds() // 60)
+    duration = requested_duration(current_minutes if current_minutes in DURATIONS else DURATIONS[0])
+    status, notice, errors = 200, request.args.get("done"), {}
+    if request.method == "POST":
+        action = request.form.get("action")
+        try:
+            if action == "cancel":
+                booking, ids = bookings.cancel(db.session, booking_id, token, now)
+                run_outbox(ids)
+                return redirect(url_for("pages.manage", booking_id=booking_id, token=token, done="cancelled"), 303)
+            if action == "reschedule":
+                start = parse_start(request.form.get("start"))
+                if start is None:
+                    status, notice, errors = 400, None, {"start": _l("Please choose a time.")}
+                else:
+                    booking, ids = bookings.reschedule(db.session, settings(), booking_id, token, start, duration, now)
+                    run_outbox(ids)
+                    target = url_for("pages.manage", booking_id=booking_id, token=token, done="rescheduled")
+                    return redirect(target, 303)
+            else:
+                status, notice = 400, None
+        except SlotUnavailable:
+            status, notice = 409, "taken"
+        except TooLate:
+            status, notice = 409, "too_late"
+        except Conflict:  # moving a cancelled call
+            status, notice = 409, "cancelled_already"
+        booking = bookings.get_managed(db.session, booking_id, token)
+    too_late = booking.start_at <= now
+    changeable = booking.status == "confirmed" and not too_late
+    picker = (
+        build_picker(booking.agent, tz, tz_source, duration, requested_first_day(), now, booking.id)
+        if changeable
+        else None
+    )
+    return page(
+        "manage.html",
+        status,
+        booking=booking,
+        agent=booking.agent,
+        initials=initials(booking.agent.name),
+        info=describe(booking, tz),
+        picker=picker,
+        notice=notice,
+        errors=errors,
+        too_late=too_late,
+        changeable=changeable,
+        filter_hidden={"token": booking.manage_token},
+        zone_groups=zone_groups(),
+        durations=DURATIONS,
+        book_again_url=url_for("pages.book", token=booking.customer.booking_token),
+    )

@@ -1,0 +1,390 @@
+"""Voicemails and the callbacks they queue: store, reserve time, notify; list, complete, move.
+
+A voicemail is never lost and never handled twice:
+
+* Twilio's recording callback is stored once per ``RecordingSid`` (unique column, re-checked under
+  the write lock, and a concurrent duplicate's IntegrityError turns into "already stored").
+* Exactly one callback per voicemail (unique ``voicemail_id``), due when the SLA core says
+  (:func:`booking.core.sla.callback_due`: severity 1-2 wall clock, 3-5 business time; after hours
+  the next opening, holidays skipped). The SLA clock starts when the *call* came in, not when the
+  recording finished: a caller who rang at 16:58 called during business hours.
+* The callback reserves 15 minutes in the agent's schedule as a ``Booking(kind='callback')``, so the
+  database's overlap guard keeps customers from booking over it and the calendar push / feed show
+  it. Severity 3-5: the first slot at or after the due time that customers could have booked (slot
+  grid, business hours, the agent's working hours, busy time). Severity 1-2: the on-call senior works
+  outside business hours, so the reservation is the first free 15 minutes at or after the due time
+  on the wall clock (rounded up to 5 minutes), day or night. The reservation marks the deadline in
+  the calendar; agents are expected to call earlier ("usually at once").
+* The agent is told by SMS and e-mail through the outbox: the rows are written in the same
+  transaction and sent after the commit, retried with back-off, and keyed on the callback id so
+  a replayed webhook cannot send them twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, joinedload
+
+from booking.config import Settings
+from booking.core.availability import SlotRules, free_slots
+from booking.core.business_time import weekly_hours_intervals
+from booking.core.intervals import Interval, merge, to_utc
+from booking.core.sla import Severity, callback_due
+from booking.db_guards import is_overlap_error, write_transaction
+from booking.models import Agent, Booking, Call, Callback, Customer, Voicemail
+from booking.services import outbox
+from booking.services.availability import busy_intervals
+from booking.services.bookings import EVENT_CONFIRMED, cancel_row, lock_agent, move_row, queue_change
+from booking.services.calls import caller_number, customer_for_number, dedicated_agent, on_call_senior
+from booking.services.errors import Conflict, InvalidInput, NotFound, SlotUnavailable
+
+EVENT_CALLBACK_QUEUED = "callback.queued"
+EVENT_CALLBACK_OVERDUE = "callback.overdue"
+
+RESERVATION = timedelta(minutes=15)
+#: How far after the due time a reservation is searched for before the callback stays unreserved.
+SEARCH_SPAN = timedelta(days=62)
+_WALL_CLOCK_ROUNDING = timedelta(minutes=5)
+STATUSES = ("pending", "done", "cancelled")
+
+
+@dataclass(frozen=True)
+class RecordingIn:
+    """What Twilio's recording status callback tells us (``From`` is not part of it)."""
+
+    recording_sid: str
+    recording_url: str
+    duration: int
+    call_sid: str
+    from_raw: str | None = None
+
+
+@dataclass(frozen=True)
+class StoreResult:
+    callback: Callback
+    created: bool  # False when the RecordingSid was already stored (a replay)
+    outbox_ids: list[int]
+
+
+# --------------------------------------------------------------------------------------------------
+# Finding the reserved time
+# --------------------------------------------------------------------------------------------------
+
+
+def _ceil(moment: datetime, step: timedelta) -> datetime:
+    epoch = datetime(2000, 1, 1, tzinfo=moment.tzinfo)
+    remainder = (moment - epoch) % step
+    return moment if not remainder else moment + (step - remainder)
+
+
+def _first_gap(busy: list[Interval], start: datetime, length: timedelta) -> datetime:
+    """The first instant at or after ``start`` followed by ``length`` of time outside ``busy``."""
+    cursor = start
+    for b_start, b_end in merge(busy):
+        if b_end <= cursor:
+            continue
+        if b_start >= cursor + length:
+            break
+        cursor = max(cursor, b_end)
+    return cursor
+
+
+def reservation_for(
+    session: Session,
+    settings: Settings,
+    agent: Agent,
+    severity: Severity,
+    due_at: datetime,
+    now: datetime,
+    exclude_booking_id: int | None = None,
+) -> Interval | None:
+    """Where the callback's 15 minutes go in ``agent``'s schedule (see the module docstring).
+
+    ``None`` when nothing is free within :data:`SEARCH_SPAN`: the callback is then still queued
+    (never lost), just without a reservation.
+    """
+    start = max(to_utc(due_at), to_utc(now))
+    if severity.wall_clock:
+        start = _ceil(start, _WALL_CLOCK_ROUNDING)
+        busy = busy_intervals(session, agent.id, start - timedelta(days=1), start + SEARCH_SPAN, exclude_booking_id)
+        begin = _first_gap(busy, start, RESERVATION)
+        return (begin, begin + RESERVATION) if begin < start + SEARCH_SPAN else None
+    window = (start, start + SEARCH_SPAN)
+    rules = SlotRules(duration=RESERVATION, step=settings.slot_step, min_notice=timedelta(0), horizon=SEARCH_SPAN)
+    busy = busy_intervals(
+        session, agent.id, start - timedelta(days=1), window[1] + RESERVATION, exclude_booking_id
+    )
+    working = weekly_hours_intervals(
+        agent.working_hours, ZoneInfo(agent.timezone), start - timedelta(days=1), window[1] + timedelta(days=1)
+    )
+    slots = free_slots(settings.calendar, window, rules, start, busy, working)
+    return slots[0] if slots else None
+
+
+def _notes(callback: Callback, voicemail: Voicemail) -> str:
+    severity = Severity(callback.severity)
+    return (
+        f"Call back {callback.phone} (severity {severity.label}).\n"
+        f"Voicemail: {voicemail.recording_url} ({voicemail.duration} s), call {voicemail.call_sid}."
+    )
+
+
+def _reserve(
+    session: Session,
+    settings: Settings,
+    callback: Callback,
+    agent: Agent,
+    customer: Customer,
+    voicemail: Voicemail,
+    now: datetime,
+) -> list[int]:
+    """Insert the reservation (inside the caller's transaction) and queue its calendar push."""
+    slot = reservation_for(session, settings, agent, Severity(callback.severity), callback.due_at, now)
+    if slot is None:
+        return []
+    booking = Booking(
+        kind="callback",
+        agent_id=agent.id,
+        customer_id=customer.id,
+        start_at=slot[0],
+        end_at=slot[1],
+        topic="callback",
+        status="confirmed",
+        sequence=0,
+        contact_name=f"{customer.name} ({callback.phone})"[:200],
+        # The agent's own address, not the customer's: a CalDAV server that does scheduling would
+        # otherwise e-mail the customer an invitation to an internal reservation.
+        contact_email=agent.email,
+        notes=_notes(callback, voicemail),
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(booking)
+    except IntegrityError as exc:
+        # Only possible if something bypassed the agent lock; the callback stays queued unreserved.
+        if not is_overlap_error(exc):
+            raise
+        return []
+    callback.booking_id = booking.id
+    return queue_change(session, booking, EVENT_CONFIRMED, now)
+
+
+# --------------------------------------------------------------------------------------------------
+# Use cases
+# --------------------------------------------------------------------------------------------------
+
+
+def _by_recording(session: Session, recording_sid: str) -> Callback | None:
+    return session.scalar(
+        select(Callback).join(Voicemail).where(Voicemail.recording_sid == recording_sid)
+    )
+
+
+def _assignee(session: Session, severity: Severity, customer: Customer | None) -> Agent | None:
+    """Severity 1-2 → the on-call senior (awake at 03:00), else the dedicated agent; nobody for
+    callers without dedicated support (their callback waits, unassigned, in the admin list)."""
+    dedicated = dedicated_agent(session, customer)
+    if dedicated is None:
+        return None
+    if severity.wall_clock:
+        return on_call_senior(session) or dedicated
+    return dedicated
+
+
+def store_voicemail(session: Session, settings: Settings, rec: RecordingIn, now: datetime) -> StoreResult:
+    """Store a recording and queue its callback, exactly once per ``RecordingSid``."""
+    existing = _by_recording(session, rec.recording_sid)
+    if existing is not None:
+        return StoreResult(existing, created=False, outbox_ids=[])
+    call = session.scalar(select(Call).where(Call.call_sid == rec.call_sid))
+    if call is not None:
+        customer = session.get(Customer, call.customer_id) if call.customer_id else None
+        severity, received_at, phone = Severity(call.severity), call.received_at, call.from_number
+    else:  # the incoming-call hook never reached us; the recording still must not be lost
+        customer = customer_for_number(session, rec.from_raw)
+        severity, received_at, phone = Severity.STANDARD, now, caller_number(rec.from_raw)
+    assignee = _assignee(session, severity, customer)
+    due = callback_due(severity, received_at, settings.calendar)
+    customer_id = customer.id if customer else None
+    assignee_id = assignee.id if assignee else None
+    try:
+        with write_transaction(session):
+            if assignee_id is not None:
+                assignee = lock_agent(session, assignee_id)
+            existing = _by_recording(session, rec.recording_sid)
+            if existing is not None:
+                return StoreResult(existing, created=False, outbox_ids=[])
+            voicemail = Voicemail(
+                recording_sid=rec.recording_sid,
+                call_sid=rec.call_sid,
+                recording_url=rec.recording_url,
+                duration=rec.duration,
+                from_number=phone,
+                customer_id=customer_id,
+                agent_id=assignee_id,
+                severity=int(severity),
+                received_at=received_at,
+            )
+            session.add(voicemail)
+            session.flush()
+            callback = Callback(
+                voicemail_id=voicemail.id,
+                customer_id=customer_id,
+                agent_id=assignee_id,
+                phone=phone,
+                severity=int(severity),
+                due_at=due,
+                status="pending",
+                created_at=now,
+            )
+            session.add(callback)
+            session.flush()
+            ids: list[int] = []
+            if assignee is not None and customer is not None:
+                ids += _reserve(session, settings, callback, assignee, customer, voicemail, now)
+                ids += outbox.emit(
+                    session, EVENT_CALLBACK_QUEUED, {"callback_id": callback.id}, f"callback:{callback.id}", now
+                )
+            if call is not None:
+                call.status = "voicemail"
+    except IntegrityError:
+        existing = _by_recording(session, rec.recording_sid)
+        if existing is None:
+            raise
+        return StoreResult(existing, created=False, outbox_ids=[])
+    return StoreResult(callback, created=True, outbox_ids=ids)
+
+
+def list_callbacks(session: Session, status: str | None = None, agent_slug: str | None = None) -> list[Callback]:
+    """Callbacks by due time (soonest first), optionally only one status and/or one agent's."""
+    query = (
+        select(Callback)
+        .options(
+            joinedload(Callback.voicemail),
+            joinedload(Callback.customer),
+            joinedload(Callback.agent),
+            joinedload(Callback.booking),
+        )
+        .order_by(Callback.due_at, Callback.id)
+    )
+    if status is not None:
+        query = query.where(Callback.status == status)
+    if agent_slug is not None:
+        query = query.join(Agent, Callback.agent_id == Agent.id).where(Agent.slug == agent_slug)
+    return list(session.scalars(query).unique())
+
+
+def _get(session: Session, callback_id: int) -> Callback:
+    callback = session.get(Callback, callback_id)
+    if callback is None:
+        raise NotFound("no such callback", code="unknown_callback")
+    return callback
+
+
+def _release(session: Session, booking: Booking | None, now: datetime) -> list[int]:
+    """Free a reservation that has not started yet (a past one is history and stays)."""
+    if booking is None or booking.status != "confirmed" or booking.start_at <= now:
+        return []
+    return cancel_row(session, booking, now)
+
+
+def complete(session: Session, callback_id: int, now: datetime) -> tuple[Callback, list[int]]:
+    """Mark a callback done (idempotent) and give back the reserved time if it is still ahead."""
+    callback = _get(session, callback_id)
+    if callback.status == "done":
+        return callback, []
+    with write_transaction(session):
+        callback = _get(session, callback_id)
+        if callback.status == "done":
+            return callback, []
+        callback.status = "done"
+        callback.done_at = now
+        ids = _release(session, callback.booking, now)
+    return callback, ids
+
+
+def move(
+    session: Session, settings: Settings, callback_id: int, due_at: datetime, now: datetime
+) -> tuple[Callback, list[int]]:
+    """Give a pending callback a new due time and move its reservation to match.
+
+    The reservation keeps its UID (SEQUENCE+1) so calendars update the event instead of adding a
+    second one. 409 ``slot_unavailable`` (nothing changed) when no time is free after the new due
+    time; 400 for a due time in the past or beyond the search span.
+    """
+    try:
+        due_at = to_utc(due_at)
+        if due_at < now - timedelta(minutes=1) or due_at > now + SEARCH_SPAN:
+            raise InvalidInput(
+                f"due_at must be between now and {SEARCH_SPAN.days} days ahead", code="bad_due_at"
+            )
+    except OverflowError as exc:
+        raise InvalidInput("due_at is out of range", code="bad_due_at") from exc
+    callback = _get(session, callback_id)
+    if callback.status != "pending":
+        raise Conflict(f"this callback is {callback.status}; only pending callbacks move", code="not_pending")
+    agent_id = callback.agent_id
+    try:
+        with write_transaction(session):
+            agent = lock_agent(session, agent_id) if agent_id is not None else None
+            callback = _get(session, callback_id)
+            callback.due_at = due_at
+            ids: list[int] = []
+            booking = callback.booking
+            if agent is None or callback.customer_id is None:
+                return callback, ids
+            keep = booking if booking is not None and booking.status == "confirmed" else None
+            slot = reservation_for(
+                session,
+                settings,
+                agent,
+                Severity(callback.severity),
+                due_at,
+                now,
+                exclude_booking_id=keep.id if keep else None,
+            )
+            if slot is None:
+                raise SlotUnavailable("no free time for this callback after the new due time")
+            if keep is None:
+                customer = session.get(Customer, callback.customer_id)
+                assert customer is not None
+                ids += _reserve(session, settings, callback, agent, customer, callback.voicemail, now)
+            elif (keep.start_at, keep.end_at) != slot:
+                ids += move_row(session, keep, slot[0], slot[1], now)
+    except IntegrityError as exc:
+        if is_overlap_error(exc):
+            raise SlotUnavailable("that time was just taken; try again") from exc
+        raise
+    return callback, ids
+
+
+def flag_overdue(session: Session, now: datetime, limit: int = 200) -> list[int]:
+    """Queue one reminder per assigned callback whose due time has passed while still pending.
+
+    Keyed on the callback *and* its due time: a reminder is sent once, and again only if an admin
+    moved the callback and the new due time passes too. Run by the scheduler every minute.
+    """
+    with write_transaction(session):
+        overdue = session.scalars(
+            select(Callback)
+            .where(Callback.status == "pending", Callback.due_at <= now, Callback.agent_id.is_not(None))
+            .order_by(Callback.due_at)
+            .limit(limit)
+        ).all()
+        ids: list[int] = []
+        for callback in overdue:
+            ids += outbox.emit(
+                session,
+                EVENT_CALLBACK_OVERDUE,
+                {"callback_id": callback.id},
+                f"overdue:{callback.id}:{to_utc(callback.due_at).isoformat()}",
+                now,
+            )
+    return ids

@@ -1,0 +1,205 @@
+"""French translations, kept as data so ``python -m booking.translations.fr`` rebuilds the .po/.mo.
+
+Why a module and not only a hand-edited .po: the catalogue is regenerated from the sources with
+``pybabel extract`` and merged with this table, and a missing translation fails the build instead of
+silently showing English to French customers. The compiled ``.mo`` is committed, so an installed
+package needs no compile step.
+"""
+
+from __future__ import annotations
+
+FR: dict[str, str] = {
+    "Help with a problem or a question": "De l’aide sur un problème ou une question",
+    "Training on a feature": "Une formation sur une fonctionnalité",
+    "Changes to your setup": "Des changements dans votre configuration",
+    "Your call with %(agent)s is booked: %(when)s": "Votre appel avec %(agent)s est réservé : %(when)s",
+    "Your call with %(agent)s has moved: %(when)s": "Votre appel avec %(agent)s a été déplacé : %(when)s",
+    "Cancelled: your call with %(agent)s, %(when)s": "Annulé : votre appel avec %(agent)s, %(when)s",
+    "New call booked by %(customer)s: %(when)s": "Nouvel appel réservé par %(customer)s : %(when)s",
+    "Call with %(customer)s moved: %(when)s": "Appel avec %(customer)s déplacé : %(when)s",
+    "Call with %(customer)s cancelled: %(when)s": "Appel avec %(customer)s annulé : %(when)s",
+    "This booking link is not valid": "Ce lien de réservation n’est pas valide",
+    "Please check that you opened the whole link from your e-mail. If it still does not work, "
+    "ask your dedicated agent for a new link.": "Vérifiez que vous avez ouvert le lien complet reçu par e-mail. "
+    "S’il ne fonctionne toujours pas, demandez un nouveau lien à votre agent dédié.",
+    "We could not find this booking": "Nous ne trouvons pas cette réservation",
+    "Please open the link from your confirmation e-mail again; it may have been cut.": "Ouvrez à nouveau "
+    "le lien de votre e-mail de confirmation ; il a peut-être été coupé.",
+    "This link does not match this booking": "Ce lien ne correspond pas à cette réservation",
+    "Please open the “change or cancel” link from your confirmation e-mail.": "Ouvrez le lien « Modifier "
+    "ou annuler » de votre e-mail de confirmation.",
+    "Calls with a dedicated agent are not part of your plan": "Les appels avec un agent dédié ne font pas "
+    "partie de votre offre",
+    "Booking calls with a named, dedicated support agent comes with the All-inclusive plan and its "
+    "Dedicated support add-on. Your account manager can add it for you.": "La réservation d’appels avec "
+    "un agent de support dédié et nommé est incluse dans l’offre All-inclusive avec l’option Support dédié. "
+    "Votre responsable de compte peut l’ajouter pour vous.",
+    "This form has expired": "Ce formulaire a expiré",
+    "For your security, forms expire. Please go back, reload the page and send it again.": "Pour votre "
+    "sécurité, les formulaires expirent. Revenez en arrière, rechargez la page et envoyez-le à nouveau.",
+    "Something in this request was not right": "Quelque chose n’allait pas dans cette demande",
+    "Please go back, check the form and try again.": "Revenez en arrière, vérifiez le formulaire et réessayez.",
+    "You cannot open this page": "Vous ne pouvez pas ouvrir cette page",
+    "Please check the link you used.": "Vérifiez le lien que vous avez utilisé.",
+    "Page not found": "Page introuvable",
+    "The address may be mistyped or the link incomplete. Please check the link from your e-mail.": "L’adresse "
+    "est peut-être mal saisie ou le lien incomplet. Vérifiez le lien reçu par e-mail.",
+    "This action is not available here": "Cette action n’est pas disponible ici",
+    "Please go back and use the buttons on the page.": "Revenez en arrière et utilisez les boutons de la page.",
+    "This could not be done": "Cela n’a pas pu être fait",
+    "Please reload the page and try again.": "Rechargez la page et réessayez.",
+    "Something went wrong on our side": "Un problème est survenu de notre côté",
+    "Nothing was lost. Please try again in a moment.": "Rien n’a été perdu. Réessayez dans un instant.",
+    "Please choose a time.": "Choisissez un horaire.",
+    "Please choose what the call is about.": "Choisissez le sujet de l’appel.",
+    "Please enter your name.": "Indiquez votre nom.",
+    "Please shorten your name to 200 characters.": "Raccourcissez votre nom à 200 caractères.",
+    "Please enter an e-mail address such as name@company.com.": "Indiquez une adresse e-mail comme nom@entreprise.fr.",
+    "Please shorten your notes to %(n)d characters.": "Raccourcissez vos remarques à %(n)d caractères.",
+    "Your dedicated support agent": "Votre agent de support dédié",
+    "Your time zone": "Votre fuseau horaire",
+    "Length of the call": "Durée de l’appel",
+    "%(n)d minutes": "%(n)d minutes",
+    "Show the times": "Afficher les horaires",
+    "Pick a time": "Choisissez un horaire",
+    "Times are shown in %(zone)s (%(offset)s).": "Horaires affichés pour %(zone)s (%(offset)s).",
+    "No free time in these weeks. Please look at later dates, or write to your agent.": "Aucun créneau libre "
+    "ces semaines-ci. Regardez les dates suivantes ou écrivez à votre agent.",
+    "Other dates": "Autres dates",
+    "Earlier dates": "Dates précédentes",
+    "Later dates": "Dates suivantes",
+    "Dedicated support": "Support dédié",
+    "Skip to main content": "Aller au contenu principal",
+    "Language": "Langue",
+    "Dedicated chat, e-mail and phone support: Monday to Friday, 09:00–17:00 (Paris time).": "Chat, e-mail "
+    "et téléphone dédiés : du lundi au vendredi, de 9 h à 17 h (heure de Paris).",
+    "Book a call with %(name)s": "Réserver un appel avec %(name)s",
+    "%(customer)s: pick a time that suits you, tell us what it is about, and you will get an invitation "
+    "for your calendar.": "%(customer)s : choisissez un horaire qui vous convient, dites-nous de quoi il "
+    "s’agit, et vous recevrez une invitation pour votre agenda.",
+    "That time was just taken": "Cet horaire vient d’être pris",
+    "Someone booked it a moment before you. Here are the times that are still free: please pick another "
+    "one. Your details are kept.": "Quelqu’un l’a réservé juste avant vous. Voici les horaires encore "
+    "libres : choisissez-en un autre. Vos informations sont conservées.",
+    "This form was already used": "Ce formulaire a déjà été utilisé",
+    "A call was already booked with this form; check your e-mail for its confirmation. To book another "
+    "call, pick a time below.": "Un appel a déjà été réservé avec ce formulaire ; sa confirmation est dans "
+    "votre boîte mail. Pour réserver un autre appel, choisissez un horaire ci-dessous.",
+    "Please check the form": "Vérifiez le formulaire",
+    "When": "Quand",
+    "What is the call about?": "De quoi voulez-vous parler ?",
+    "Your details": "Vos coordonnées",
+    "Your name": "Votre nom",
+    "Your e-mail address": "Votre adresse e-mail",
+    "We send the confirmation and the calendar invitation here.": "Nous y envoyons la confirmation et "
+    "l’invitation pour votre agenda.",
+    "Notes for %(name)s (optional)": "Remarques pour %(name)s (facultatif)",
+    "Book this call": "Réserver cet appel",
+    "Your call is booked": "Votre appel est réservé",
+    "We sent the confirmation and a calendar invitation to %(email)s.": "Nous avons envoyé la confirmation "
+    "et une invitation pour votre agenda à %(email)s.",
+    "Your call": "Votre appel",
+    "Length": "Durée",
+    "About": "Sujet",
+    "With": "Avec",
+    "Add to calendar": "Ajouter à l’agenda",
+    "Change or cancel": "Modifier ou annuler",
+    "Keep this link to change or cancel your call later:": "Gardez ce lien pour modifier ou annuler votre "
+    "appel plus tard :",
+    "Error %(status)d": "Erreur %(status)d",
+    "Your call with %(name)s": "Votre appel avec %(name)s",
+    "Your call has moved. We sent the updated invitation to %(email)s.": "Votre appel a été déplacé. Nous "
+    "avons envoyé l’invitation mise à jour à %(email)s.",
+    "Your call is cancelled. We sent the cancellation to %(email)s so your calendar removes it.": "Votre "
+    "appel est annulé. Nous avons envoyé l’annulation à %(email)s pour que votre agenda le retire.",
+    "Someone booked it a moment before you. Your call has not moved; please pick another time.": "Quelqu’un "
+    "l’a réservé juste avant vous. Votre appel n’a pas bougé ; choisissez un autre horaire.",
+    "It is too late to change this call: it has already started or taken place.": "Il est trop tard pour "
+    "modifier cet appel : il a déjà commencé ou eu lieu.",
+    "This call is cancelled, so it cannot be moved. You can book a new one.": "Cet appel est annulé, il ne "
+    "peut donc pas être déplacé. Vous pouvez en réserver un nouveau.",
+    "Cancelled": "Annulé",
+    "Started or over": "Commencé ou terminé",
+    "Confirmed": "Confirmé",
+    "Booked by": "Réservé par",
+    "Book another call": "Réserver un autre appel",
+    "This call has already started or taken place, so it can no longer be moved or cancelled here. To "
+    "change something, write to %(name)s.": "Cet appel a déjà commencé ou eu lieu : il ne peut plus être "
+    "déplacé ni annulé ici. Pour tout changement, écrivez à %(name)s.",
+    "Move to another time": "Déplacer à un autre horaire",
+    "Move my call": "Déplacer mon appel",
+    "Cancel the call": "Annuler l’appel",
+    "I want to cancel this call": "Je veux annuler cet appel",
+    "%(name)s will be told, and the time becomes free for others.": "%(name)s sera prévenu(e), et "
+    "l’horaire redevient libre.",
+    "Yes, cancel my call": "Oui, annuler mon appel",
+    "%(customer)s booked a call with you.": "%(customer)s a réservé un appel avec vous.",
+    "%(customer)s moved their call with you.": "%(customer)s a déplacé son appel avec vous.",
+    "%(customer)s cancelled their call with you.": "%(customer)s a annulé son appel avec vous.",
+    "Contact": "Contact",
+    "Notes": "Remarques",
+    "Reply to this e-mail to write to the contact.": "Répondez à cet e-mail pour écrire au contact.",
+    "Hello %(name)s,": "Bonjour %(name)s,",
+    "%(label)s:": "%(label)s :",
+    "Your call with %(agent)s, your dedicated support agent, is booked.": "Votre appel avec %(agent)s, "
+    "votre agent de support dédié, est réservé.",
+    "Your call with %(agent)s has moved to a new time.": "Votre appel avec %(agent)s a été déplacé à un "
+    "nouvel horaire.",
+    "Your call with %(agent)s is cancelled.": "Votre appel avec %(agent)s est annulé.",
+    "The attached file removes the call from your calendar. To book another call:": "Le fichier joint "
+    "retire l’appel de votre agenda. Pour réserver un autre appel :",
+    "Open the attached invitation to add the call to your calendar. To change or cancel it:": "Ouvrez "
+    "l’invitation jointe pour ajouter l’appel à votre agenda. Pour le modifier ou l’annuler :",
+    "Reply to this e-mail to reach %(agent)s directly.": "Répondez à cet e-mail pour joindre directement %(agent)s.",
+}
+
+
+def build(root: str = ".") -> None:
+    """Extract the sources, write ``fr/LC_MESSAGES/messages.po`` and compile the ``.mo``."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po, write_po
+
+    here = Path(__file__).resolve().parent
+    pot = here / "messages.pot"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            "extract",
+            "-F",
+            "babel.cfg",
+            "-k",
+            "_l",
+            "--no-location",
+            "--omit-header",
+            "-o",
+            str(pot),
+            ".",
+        ],
+        cwd=root,
+        check=True,
+    )
+    with pot.open("rb") as fh:
+        catalog = read_po(fh, locale="fr")
+    missing = [m.id for m in catalog if m.id and m.id not in FR]
+    if missing:
+        raise SystemExit(f"missing French translations: {missing}")
+    for message in catalog:
+        if message.id:
+            message.string = FR[message.id]
+    catalog.project, catalog.version = "booking", "0.1.0"
+    out = here / "fr" / "LC_MESSAGES"
+    out.mkdir(parents=True, exist_ok=True)
+    with (out / "messages.po").open("wb") as fh:
+        write_po(fh, catalog, omit_header=False, no_location=True)
+    with (out / "messages.mo").open("wb") as fh:
+        write_mo(fh, catalog)
+
+
+if __name__ == "__main__":
+    build()

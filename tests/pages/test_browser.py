@@ -1,0 +1,222 @@
+"""End to end in Debian's Chromium (Playwright, sync API) against the app served by waitress.
+
+Book a slot, add it to the calendar, move it and cancel it, at desktop and phone widths, in French and
+English, with the browser's own time zone detected by the page's script. SQLite only: the database
+behaviour is covered by the other tests on both databases; here the browser is what is under test.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from booking.extensions import db
+from booking.models import Booking
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium"),
+]
+
+TEXT = {
+    "fr": {
+        "title": "Réserver un appel avec Camille Martin",
+        "first_slot": "mardi 1 décembre, 10:00",
+        "topic": "Une formation sur une fonctionnalité",
+        "name": "Votre nom",
+        "email": "Votre adresse e-mail",
+        "book": "Réserver cet appel",
+        "booked": "Votre appel est réservé",
+        "add": "Ajouter à l’agenda",
+        "manage": "Modifier ou annuler",
+        "move_slot": "mercredi 2 décembre, 14:00",
+        "move": "Déplacer mon appel",
+        "moved": "Votre appel a été déplacé.",
+        "cancel_open": "Je veux annuler cet appel",
+        "cancel": "Oui, annuler mon appel",
+        "cancelled": "Votre appel est annulé.",
+    },
+    "en": {
+        "title": "Book a call with Camille Martin",
+        "first_slot": "Tuesday, December 1, 4:00\u202fAM",  # 10:00 Paris seen from New York
+        "topic": "Training on a feature",
+        "name": "Your name",
+        "email": "Your e-mail address",
+        "book": "Book this call",
+        "booked": "Your call is booked",
+        "add": "Add to calendar",
+        "manage": "Change or cancel",
+        "move_slot": "Wednesday, December 2, 8:00\u202fAM",  # 14:00 Paris
+        "move": "Move my call",
+        "moved": "Your call has moved.",
+        "cancel_open": "I want to cancel this call",
+        "cancel": "Yes, cancel my call",
+        "cancelled": "Your call is cancelled.",
+    },
+}
+
+
+@pytest.fixture
+def database_url(sqlite_url: str) -> str:
+    """Browser tests run on SQLite only (see the module docstring)."""
+    return sqlite_url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def _context(browser: Any, width: int, locale: str, timezone: str) -> Any:
+    height = 900 if width > 600 else 812
+    return browser.new_context(
+        viewport={"width": width, "height": height},
+        locale=locale,
+        timezone_id=timezone,
+        is_mobile=width < 600,
+        has_touch=width < 600,
+        accept_downloads=True,
+    )
+
+
+def _fits_the_width(page: Any) -> bool:
+    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
+
+
+@pytest.mark.parametrize(
+    ("width", "lang"),
+    [(1280, "fr"), (375, "fr"), (1280, "en"), (375, "en")],
+    ids=["desktop-fr", "mobile-fr", "desktop-en", "mobile-en"],
+)
+def test_book_move_and_cancel_in_the_browser(browser, live_server, customer, width, lang, tmp_path):
+    from playwright.sync_api import expect
+
+    t = TEXT[lang]
+    # French visitors in Paris; English ones start on a French browser in New York and switch language,
+    # so the switch and the zone detection are both exercised.
+    ctx = _context(browser, width, "fr-FR", "Europe/Paris" if lang == "fr" else "America/New_York")
+    page = ctx.new_page()
+    try:
+        page.goto(f"{live_server.url}/book/{customer['booking_token']}")
+        if lang == "en":
+            page.get_by_role("link", name="English").click()
+            expect(page.locator("#zone-hint")).to_contain_text("America/New York (UTC-05:00)")
+        expect(page.locator("html")).to_have_attribute("lang", lang)
+        expect(page.get_by_role("heading", level=1)).to_have_text(t["title"])
+        assert _fits_the_width(page)
+
+        # The keyboard moves between slots like any radio group.
+        first = page.get_by_label(t["first_slot"])
+        first.check()
+        first.press("ArrowRight")
+        first.focus()
+        page.keyboard.press("Space")
+        expect(first).to_be_checked()
+        page.get_by_label(t["topic"]).check()
+        page.get_by_label(t["name"]).fill("Alice Dupont")
+        page.get_by_label(t["email"]).fill("alice@customer.example")
+        page.get_by_role("button", name=t["book"]).click()
+
+        expect(page.get_by_role("heading", level=1)).to_have_text(t["booked"])
+        assert _fits_the_width(page)
+        with page.expect_download() as download_info:
+            page.get_by_role("link", name=t["add"]).click()
+        ics = Path(download_info.value.path()).read_bytes()
+        assert b"METHOD:REQUEST" in ics and b"DTSTART:20261201T090000Z" in ics
+
+        page.get_by_role("link", name=t["manage"]).first.click()
+        page.get_by_label(t["move_slot"]).check()
+        page.get_by_role("button", name=t["move"]).click()
+        expect(page.get_by_role("status")).to_contain_text(t["moved"])
+        assert _fits_the_width(page)
+
+        page.get_by_text(t["cancel_open"]).click()
+        page.get_by_role("button", name=t["cancel"]).click()
+        expect(page.get_by_role("status")).to_contain_text(t["cancelled"])
+    finally:
+        ctx.close()
+
+    db.session.rollback()  # end this thread's read snapshot; the server wrote in its own threads
+    booking = db.session.query(Booking).one()
+    assert (booking.status, booking.sequence, booking.locale) == ("cancelled", 2, lang)
+
+
+@pytest.mark.parametrize(("width", "name"), [(1280, "booking-fr-desktop.png"), (375, "booking-fr-mobile.png")])
+def test_booking_page_screenshots_in_french(browser, live_server, customer, width, name, tmp_path):
+    """Screenshots for the README; ``BOOKING_UPDATE_SCREENSHOTS=1`` refreshes the committed copies."""
+    ctx = _context(browser, width, "fr-FR", "Europe/Paris")
+    page = ctx.new_page()
+    try:
+        page.goto(f"{live_server.url}/book/{customer['booking_token']}")
+        page.get_by_label("mardi 1 décembre, 10:30").check()
+        page.evaluate("window.scrollTo(0, 0)")
+        shot = tmp_path / name
+        # The top of the page: agent, filters and the first days of slots (the full page is very tall).
+        page.screenshot(path=str(shot), full_page=True, clip={"x": 0, "y": 0, "width": width, "height": 1400})
+    finally:
+        ctx.close()
+    assert shot.stat().st_size > 10_000
+    if os.environ.get("BOOKING_UPDATE_SCREENSHOTS"):
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        shutil.copy(shot, SCREENSHOTS / name)
+
+
+def test_zone_and_length_change_the_times_at_once(browser, live_server, customer):
+    from playwright.sync_api import expect
+
+    ctx = _context(browser, 1280, "en-GB", "Europe/Paris")
+    page = ctx.new_page()
+    try:
+        page.goto(f"{live_server.url}/book/{customer['booking_token']}")
+        page.get_by_label("Your time zone").select_option("Asia/Tokyo")
+        expect(page.locator("#zone-hint")).to_contain_text("Asia/Tokyo (UTC+09:00)")
+        page.get_by_label("60 minutes").check()
+        expect(page.get_by_label("60 minutes")).to_be_checked()
+        assert "duration=60" in page.url
+        # 16:00-17:00 Paris is the day's last hour-long call: 00:00 the next day in Tokyo.
+        expect(page.get_by_label("Wednesday, December 2, 12:00\u202fAM")).to_have_count(1)
+        expect(page.get_by_label("Wednesday, December 2, 12:30\u202fAM")).to_have_count(0)
+    finally:
+        ctx.close()
+
+
+def test_booking_works_with_javascript_disabled(browser, live_server, customer):
+    from playwright.sync_api import expect
+
+    ctx = browser.new_context(viewport={"width": 375, "height": 812}, locale="fr-FR", java_script_enabled=False)
+    page = ctx.new_page()
+    try:
+        page.goto(f"{live_server.url}/book/{customer['booking_token']}")
+        page.get_by_label("60 minutes").check()
+        page.get_by_role("button", name="Afficher les horaires").click()
+        page.get_by_label("jeudi 3 décembre, 15:00").check()
+        page.get_by_label("Votre nom").fill("Alice Dupont")
+        page.get_by_label("Votre adresse e-mail").fill("alice@customer.example")
+        page.get_by_role("button", name="Réserver cet appel").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Votre appel est réservé")
+        expect(page.locator(".when")).to_have_text("jeudi 3 décembre 2026, 15:00 – 16:00")
+    finally:
+        ctx.close()

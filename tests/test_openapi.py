@@ -33,6 +33,8 @@ def test_unknown_api_path_is_json(client):
     assert response.get_json()["error"]["code"] == "not_found"
     response = client.delete("/api/bookings")
     assert response.status_code == 405 and response.is_json
+    response = client.get("/twilio/voice")  # Twilio only POSTs; a machine endpoint answers JSON
+    assert response.status_code == 405 and response.get_json()["error"]["code"] == "method_not_allowed"
 
 
 @pytest.mark.slow

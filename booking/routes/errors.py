@@ -20,7 +20,8 @@ from booking.services.errors import ServiceError
 
 
 def wants_json() -> bool:
-    return request.path.startswith("/api/") or request.path == "/api"
+    """Machine endpoints (the JSON API, Twilio's webhooks) get JSON errors; people get pages."""
+    return request.path.startswith(("/api/", "/twilio/")) or request.path == "/api"
 
 
 # What a visitor reads on an error page, by machine code first and by status otherwise. The service

@@ -261,3 +261,24 @@ def test_expired_token_and_servers_without_sync_collection_fall_back_to_etags(
         assert etag_only.stats.by_method == {"PROPFIND": 1, "REPORT": 1}  # ETag listing + one multiget
     assert (counts.changed, counts.deleted, counts.objects) == (1, 1, 9)
     assert paris("2026-10-29", "14:00", "14:30").isdisjoint(slots(client, slug, *WEEK))
+
+
+def test_disconnecting_drops_credentials_and_synced_busy_time(client, admin, make_agent, radicale, frozen):
+    frozen(NOW)
+    slug = make_agent()["slug"]
+    before = slots(client, slug, *WEEK)
+    seed(radicale)
+    connect(client, admin, slug, radicale)
+    sync(client, admin, slug)
+    assert slots(client, slug, *WEEK) != before
+    response = client.delete(f"/api/agents/{slug}/calendar", headers=admin)
+    assert response.status_code == 200 and response.get_json()["calendar"] is None
+    agent_id = db.session.scalar(select(Agent.id).where(Agent.slug == slug))
+    assert db.session.scalar(select(func.count()).select_from(BusyBlock).where(BusyBlock.agent_id == agent_id)) == 0
+    assert db.session.scalar(select(func.count()).select_from(RemoteEvent).where(RemoteEvent.agent_id == agent_id)) == 0
+    assert db.session.scalar(select(func.count()).select_from(CalendarConnection)) == 0
+    assert slots(client, slug, *WEEK) == before
+    assert client.delete(f"/api/agents/{slug}/calendar", headers=admin).status_code == 200  # idempotent
+    assert client.post(f"/api/agents/{slug}/sync", headers=admin).status_code == 409  # no calendar now
+    assert client.delete("/api/agents/nobody/calendar", headers=admin).status_code == 404
+    assert client.delete(f"/api/agents/{slug}/calendar").status_code == 401

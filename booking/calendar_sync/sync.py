@@ -197,6 +197,24 @@ def connect_calendar(
     return conn, ids
 
 
+def disconnect_calendar(session: Session, agent: Agent) -> bool:
+    """Forget the agent's CalDAV calendar: its credentials, sync state and busy blocks.
+
+    Idempotent (False when nothing was connected). Events the service already wrote stay in that
+    calendar: it belongs to the agent, and without the connection we may no longer write to it.
+    Pending pushes become no-ops (the push handler skips agents without a connection).
+    """
+    agent_id = agent.id
+    with write_transaction(session):
+        conn = session.scalar(select(CalendarConnection).where(CalendarConnection.agent_id == agent_id))
+        if conn is None:
+            return False
+        _reset_remote_state(session, agent_id)
+        session.delete(conn)
+    session.refresh(agent)
+    return True
+
+
 # --------------------------------------------------------------------------- #
 # Pull
 # --------------------------------------------------------------------------- #

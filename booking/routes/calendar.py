@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from booking import clock
 from booking.calendar_sync import feed
-from booking.calendar_sync.sync import connect_calendar, sync_agent
+from booking.calendar_sync.sync import connect_calendar, disconnect_calendar, sync_agent
 from booking.extensions import db
 from booking.routes.admin import ERRORS, bp, serialize_agent
 from booking.routes.api import run_outbox
@@ -56,6 +56,14 @@ def put_calendar(path: AgentPath, body: CalendarConnect) -> Any:
     agent = directory.agent_by_slug(db.session, path.slug)
     _, ids = connect_calendar(db.session, settings(), agent, body.url, body.username, body.password, clock.now())
     run_outbox(ids)  # upcoming bookings appear in the new calendar right away (or are retried)
+    return serialize_agent(agent)
+
+
+@bp.delete("/agents/<slug>/calendar", responses={200: AgentOut, **ERRORS})
+def delete_calendar(path: AgentPath) -> Any:
+    """Disconnect the agent's calendar: credentials, sync state and synced busy time are dropped."""
+    agent = directory.agent_by_slug(db.session, path.slug)
+    disconnect_calendar(db.session, agent)
     return serialize_agent(agent)
 
 

@@ -63,6 +63,11 @@ def create_app(config: Mapping[str, Any] | None = None, *, env: Mapping[str, str
         SQLALCHEMY_DATABASE_URI=settings.database_url,
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
         WTF_CSRF_TIME_LIMIT=None,
+        # The session cookie signs agents in: script-proof, not sent on cross-site POSTs, and only
+        # over HTTPS when the service is published on HTTPS.
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=bool(settings.public_url and settings.public_url.startswith("https://")),
     )
     if config:
         app.config.update(config)
@@ -96,7 +101,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, env: Mapping[str, str
 def _register_blueprints(app: OpenAPI) -> None:
     import booking.calendar_sync.push  # noqa: F401  (subscribes the CalDAV push to booking events)
     from booking import i18n, notifications
-    from booking.routes import admin, api, calendar, callbacks, errors, pages
+    from booking.routes import admin, agent, api, calendar, callbacks, errors, pages
     from booking.voicemail import routes as twilio_routes
 
     i18n.init_app(app)
@@ -108,4 +113,5 @@ def _register_blueprints(app: OpenAPI) -> None:
     csrf.exempt(twilio_routes.bp)  # Twilio webhooks: authenticated by X-Twilio-Signature, no cookies
     app.register_blueprint(twilio_routes.bp)
     app.register_blueprint(pages.bp)  # HTML pages: cookie session, so CSRF-protected forms
+    app.register_blueprint(agent.bp)  # agent sign-in and dashboard: same, plus the signed-in session
     app.register_blueprint(calendar.feed_bp)  # GET only, private key in the URL

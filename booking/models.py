@@ -83,6 +83,13 @@ class Agent(db.Model):  # type: ignore[name-defined,misc]
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     feed_key: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Password-less sign-in (booking.services.agent_auth): a sign-in link carries this nonce and is
+    # good only while it is current; using a link replaces it, so a used or older link stops working.
+    sign_in_nonce: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Sessions are signed cookies; they carry this number, and signing out bumps it, so every copy of
+    # an earlier session cookie (another browser, a stolen one) is refused from then on.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     __table_args__ = (CheckConstraint("tier IN ('dedicated', 'senior')", name="tier"),)
 

@@ -68,6 +68,29 @@ def run_outbox(ids: list[int]) -> None:
             current_app.logger.exception("inline outbox drain failed; the scheduler will retry")
 
 
+def drain_after_response(response: Response, ids: list[int]) -> Response:
+    """Run the outbox rows once the response is on its way (the scheduler retries failures).
+
+    For side effects the answer must not wait for, or must not be timed by: the agent sign-in page
+    answers as fast for an unknown address as for a real one, because the mail leaves afterwards.
+    """
+    if not ids or not settings().outbox_inline:
+        return response
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def drain() -> None:
+        with app.app_context():
+            try:
+                outbox.drain(db.session, clock.now(), ids=ids)
+            except Exception:
+                app.logger.exception("outbox drain after the response failed; the scheduler will retry")
+            finally:
+                db.session.remove()
+
+    response.call_on_close(drain)
+    return response
+
+
 @bp.get("/agents/<slug>/availability", responses={200: AvailabilityOut, **ERRORS})
 def availability(path: AgentPath, query: AvailabilityQuery) -> Any:
     """Free slots of an agent in ``[start 00:00, end 00:00)`` of ``tz``, ordered by start."""

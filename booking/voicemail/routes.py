@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 from werkzeug.exceptions import HTTPException
 
 from booking import clock
 from booking.extensions import db
+from booking.routes.api import drain_after_response
 from booking.routes.common import external_url, settings
-from booking.services import calls, outbox
+from booking.services import calls
 from booking.services.callbacks import RecordingIn, store_voicemail
 from booking.voicemail import (
     notify,  # noqa: F401 - registers the outbox handlers
@@ -52,25 +53,6 @@ def _empty(status: int = 200) -> Response:
 
 def _call_sid() -> str:
     return (request.form.get("CallSid") or "-")[:64]
-
-
-def _drain_after_response(response: Response, ids: list[int]) -> Response:
-    """Run the outbox rows once the response is on its way (the scheduler retries failures)."""
-    if not ids or not settings().outbox_inline:
-        return response
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-
-    def drain() -> None:
-        with app.app_context():
-            try:
-                outbox.drain(db.session, clock.now(), ids=ids)
-            except Exception:
-                log.exception("outbox drain after a Twilio webhook failed; the scheduler will retry")
-            finally:
-                db.session.remove()
-
-    response.call_on_close(drain)
-    return response
 
 
 @bp.before_request
@@ -167,7 +149,7 @@ def menu() -> Response:
         response = _xml(twiml.critical_voicemail(record, status_cb))
     else:
         response = _xml(twiml.leave_message(record, status_cb))
-    return _drain_after_response(response, outcome.outbox_ids)
+    return drain_after_response(response, outcome.outbox_ids)
 
 
 @bp.post("/voice/recorded")
@@ -211,4 +193,4 @@ def voicemail() -> Response:
         result.callback.id,
         result.callback.due_at.isoformat(),
     )
-    return _drain_after_response(_empty(), result.outbox_ids)
+    return drain_after_response(_empty(), result.outbox_ids)

@@ -18,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from email_validator import EmailNotValidError, validate_email
-from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
 
@@ -66,17 +66,17 @@ LINK_ERRORS: dict[str, tuple[int, Any]] = {
 
 
 def current_agent() -> Agent | None:
-    """The signed-in agent for this request (cached on ``g``), or None."""
-    if "agent" not in g:
-        g.agent = agent_auth.session_agent(
-            db.session,
-            session.get("agent_id"),
-            session.get("agent_generation"),
-            session.get("agent_signed_in_at"),
-            clock.now(),
-        )
-    agent: Agent | None = g.agent
-    return agent
+    """The signed-in agent for this request, or None (read from the session cookie each time).
+
+    Not cached on ``g``: ``g`` lives on the app context, which tests (and CLI code) keep across requests.
+    """
+    return agent_auth.session_agent(
+        db.session,
+        session.get("agent_id"),
+        session.get("agent_generation"),
+        session.get("agent_signed_in_at"),
+        clock.now(),
+    )
 
 
 def _start_session(agent: Agent, now: datetime) -> None:

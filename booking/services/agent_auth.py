@@ -158,7 +158,7 @@ def session_agent(session: Session, agent_id: Any, generation: Any, signed_in_at
         return None
     if started.tzinfo is None or now - started > SESSION_LIFETIME:
         return None
-    agent = session.get(Agent, agent_id)
+    agent = session.get(Agent, agent_id, populate_existing=True)  # a sign-out elsewhere must show at once
     if agent is None or not agent.active or agent.session_generation != generation:
         return None
     return agent

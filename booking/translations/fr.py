@@ -151,6 +151,115 @@ FR: dict[str, str] = {
     "Open the attached invitation to add the call to your calendar. To change or cancel it:": "Ouvrez "
     "l’invitation jointe pour ajouter l’appel à votre agenda. Pour le modifier ou l’annuler :",
     "Reply to this e-mail to reach %(agent)s directly.": "Répondez à cet e-mail pour joindre directement %(agent)s.",
+    "Critical": "Critique",
+    "High": "Élevée",
+    "Standard": "Standard",
+    "Bug fixes": "Correctifs",
+    "Requests": "Demandes",
+    "This sign-in link has expired. Links work for 15 "
+    "minutes; ask for a new one below.": "Ce lien de connexion a expiré. Les liens sont valables "
+    "15 minutes ; demandez-en un nouveau ci-dessous.",
+    "This sign-in link was already used, or a newer one "
+    "replaced it. Ask for a new one below.": "Ce lien de connexion a déjà été utilisé, ou un lien "
+    "plus récent l’a remplacé. Demandez-en un nouveau ci-dessous.",
+    "This sign-in link is not valid. Please open the "
+    "whole link from the e-mail, or ask for a new one.": "Ce lien de connexion n’est pas valide. Ouvrez le lien "
+    "complet reçu par e-mail, ou demandez-en un nouveau.",
+    "Your sign-in link for the dedicated support "
+    "dashboard": "Votre lien de connexion au tableau de bord du support "
+    "dédié",
+    "You are signed out.": "Vous êtes déconnecté(e).",
+    "Your session has ended. Please sign in again.": "Votre session a pris fin. Reconnectez-vous.",
+    "Callback marked as done.": "Rappel marqué comme fait.",
+    "Callback moved. Its reserved time in your calendar "
+    "moved with it.": "Rappel déplacé. Le créneau réservé dans votre agenda a "
+    "suivi.",
+    "No free time after that due time: the callback has "
+    "not moved. Please pick another time.": "Aucun créneau libre après cette échéance : le rappel "
+    "n’a pas bougé. Choisissez un autre horaire.",
+    "Please enter a due time between now and 62 days "
+    "ahead.": "Indiquez une échéance entre maintenant et dans 62 "
+    "jours.",
+    "This callback is no longer pending, so it cannot "
+    "be moved.": "Ce rappel n’est plus en attente : il ne peut pas être "
+    "déplacé.",
+    "Your dashboard": "Votre tableau de bord",
+    "Hello %(name)s": "Bonjour %(name)s",
+    "Times are shown in your zone, %(zone)s.": "Horaires affichés dans votre fuseau, %(zone)s.",
+    "Sign out": "Se déconnecter",
+    "Sections": "Rubriques",
+    "Callbacks": "Rappels",
+    "Upcoming calls": "Appels à venir",
+    "Voicemails": "Messages vocaux",
+    "Calendar": "Agenda",
+    "Callbacks to make": "Rappels à faire",
+    "Unknown caller": "Appelant inconnu",
+    "Severity %(label)s": "Gravité %(label)s",
+    "Overdue": "En retard",
+    "Call back by": "Rappeler avant",
+    "round the clock": "24 h/24",
+    "Phone": "Téléphone",
+    "Voicemail": "Message vocal",
+    "Listen (%(n)d s)": "Écouter (%(n)d s)",
+    "left %(when)s": "laissé le %(when)s",
+    "Reserved": "Réservé",
+    "Mark as done": "Marquer comme fait",
+    "Move the due time": "Déplacer l’échéance",
+    "New due time (%(zone)s)": "Nouvelle échéance (%(zone)s)",
+    "Move": "Déplacer",
+    "No callbacks waiting. Well done.": "Aucun rappel en attente. Bravo.",
+    "Customer": "Client",
+    "Invitation (.ics)": "Invitation (.ics)",
+    "Move or cancel for the customer": "Déplacer ou annuler pour le client",
+    "No calls booked yet.": "Aucun appel réservé pour l’instant.",
+    "Recent voicemails": "Messages vocaux récents",
+    "From": "De",
+    "Severity": "Gravité",
+    "Recording": "Enregistrement",
+    "Callback": "Rappel",
+    "Done": "Fait",
+    "Pending": "En attente",
+    "No voicemails in the last two weeks.": "Aucun message vocal ces deux dernières semaines.",
+    "Your calendar": "Votre agenda",
+    "CalDAV calendar": "Agenda CalDAV",
+    "Last sync": "Dernière synchronisation",
+    "Not yet": "Pas encore",
+    "OK": "OK",
+    "Failed": "Échec",
+    "Error": "Erreur",
+    "No CalDAV calendar is connected. Ask an administrator to connect one, or subscribe to your private "
+    "feed below.": "Aucun agenda CalDAV n’est connecté. Demandez à un "
+    "administrateur d’en connecter un, ou abonnez-vous à votre flux privé ci-dessous.",
+    "Your private calendar feed (iCalendar)": "Votre flux d’agenda privé (iCalendar)",
+    "Subscribe to it in your calendar app. Keep it private: anyone with this address can read your "
+    "bookings.": "Abonnez-vous-y dans votre application d’agenda. "
+    "Gardez-le privé : toute personne ayant cette adresse peut lire vos réservations.",
+    "Agent sign-in": "Connexion agent",
+    "No password: enter your work e-mail address and we "
+    "send you a sign-in link.": "Pas de mot de passe : indiquez votre adresse e-mail "
+    "professionnelle et nous vous envoyons un lien de connexion.",
+    "Your work e-mail address": "Votre adresse e-mail professionnelle",
+    "Send me a sign-in link": "M’envoyer un lien de connexion",
+    "Sign in": "Se connecter",
+    "Sign in as %(name)s": "Se connecter en tant que %(name)s",
+    "One more click: the link works only once, and this button makes sure that you use it, not your "
+    "mailbox's link checker.": "Encore un clic : le lien ne fonctionne qu’une fois, et "
+    "ce bouton garantit que c’est vous qui l’utilisez, et non le vérificateur de liens de votre "
+    "messagerie.",
+    "Check your inbox": "Consultez votre boîte mail",
+    "If %(email)s belongs to an agent, a sign-in link is on its way to it. The link works once, for 15 "
+    "minutes.": "Si %(email)s appartient à un agent, un lien de connexion vient d’y être envoyé. Le lien fonctionne "
+    "une fois, pendant 15 minutes.",
+    "Nothing after a few minutes? Check your spam "
+    "folder, then ask for a new link.": "Rien après quelques minutes ? Vérifiez vos "
+    "indésirables, puis demandez un nouveau lien.",
+    "Ask for a new link": "Demander un nouveau lien",
+    "Open this link within %(n)d minutes to sign in to "
+    "your dedicated support dashboard. It works once.": "Ouvrez ce lien dans les %(n)d minutes pour vous "
+    "connecter à votre tableau de bord du support dédié. Il fonctionne une fois.",
+    "If you did not ask for it, ignore this e-mail: "
+    "nobody can sign in without the link.": "Si vous ne l’avez pas demandé, ignorez cet e-mail : "
+    "personne ne peut se connecter sans ce lien.",
 }
 
 

@@ -149,7 +149,7 @@ def test_a_move_that_cannot_be_done_says_why_and_changes_nothing(client, team, l
         assert response.status_code == 400, value
         page = response.get_data(as_text=True)
         assert "Indiquez une échéance entre maintenant et dans 62 jours." in page
-        assert f'<details class="move" open>' in page  # the form stays open on the callback concerned
+        assert '<details class="move" open>' in page  # the form stays open on the callback concerned
     assert fresh(Callback, callback.id).due_at == datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 
     post_action(client, callback.id, "done")

@@ -27,9 +27,9 @@ from tests.pages.forms import hidden
 LINK = re.compile(r"http://booking\.test(/agent/sign-in/[A-Za-z0-9_.\-]+)")
 
 
-@pytest.fixture(autouse=True)
-def fresh_g_per_request(app: Any) -> None:
-    """Start every request with an empty ``g``, as in production.
+@pytest.fixture
+def client(app: Any) -> FlaskClient:
+    """The test client, on an app that starts every request with an empty ``g`` as in production.
 
     The test keeps one app context open, and Flask reuses it for each request, so ``g`` would carry
     Flask-WTF's cached CSRF token from one client's session into the next request (another client, or
@@ -40,6 +40,8 @@ def fresh_g_per_request(app: Any) -> None:
     def clear_g() -> None:
         for name in list(g):
             g.pop(name)
+
+    return app.test_client()
 
 
 @pytest.fixture

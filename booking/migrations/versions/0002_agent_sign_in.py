@@ -22,7 +22,7 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table('agents', schema=None) as batch_op:
-        batch_op.drop_column('session_generation')
-        batch_op.drop_column('last_sign_in_at')
-        batch_op.drop_column('sign_in_nonce')
+    # Plain DROP COLUMN (SQLite >= 3.35 has it): batch mode would rebuild ``agents``, and dropping the
+    # old table fails while customers, bookings and callbacks reference it with foreign keys on.
+    for column in ('session_generation', 'last_sign_in_at', 'sign_in_nonce'):
+        op.drop_column('agents', column)

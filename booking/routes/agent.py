@@ -131,8 +131,10 @@ def send_sign_in_link(payload: dict[str, Any], now: datetime) -> None:
 # --------------------------------------------------------------------------- #
 
 
-def _sign_in_form(status: int = 200, *, email: str = "", error: Any = None, notice: Any = None) -> Any:
-    return page("agent/sign_in.html", status, email=email, error=error, notice=notice)
+def _sign_in_form(
+    status: int = 200, *, email: str = "", error: Any = None, email_error: Any = None, notice: Any = None
+) -> Any:
+    return page("agent/sign_in.html", status, email=email, error=error, email_error=email_error, notice=notice)
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
@@ -150,7 +152,8 @@ def sign_in() -> Any:
     try:
         email = validate_email(raw, check_deliverability=False).normalized
     except EmailNotValidError:
-        return _sign_in_form(400, email=raw, error=_l("Please enter an e-mail address such as name@company.com."))
+        message = _l("Please enter an e-mail address such as name@company.com.")
+        return _sign_in_form(400, email=raw, email_error=message)
     base = settings().public_url or request.url_root.rstrip("/")
     ids = agent_auth.request_sign_in(db.session, email, clock.now(), base_url=base, locale=current_locale())
     response = page("agent/sign_in_sent.html", email=email)
@@ -170,7 +173,9 @@ def sign_in_link(token: str) -> Any:
     try:
         if request.method == "GET":
             agent = agent_auth.check_link(db.session, secret, token, now)
-            return page("agent/sign_in_confirm.html", agent=agent)
+            response = page("agent/sign_in_confirm.html", agent=agent)
+            response.headers["Referrer-Policy"] = "no-referrer"  # the link is in this page's URL
+            return response
         agent = agent_auth.use_link(db.session, secret, token, now)
     except agent_auth.SignInError as exc:
         return _refused(exc.reason)

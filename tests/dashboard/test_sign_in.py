@@ -33,7 +33,7 @@ def test_the_mail_arrives_over_smtp_and_its_link_signs_in(client, team, smtp_sin
     assert path in html
 
     confirm = client.get(path)  # opening the link (or a mail scanner fetching it) uses nothing up
-    assert confirm.status_code == 200
+    assert confirm.status_code == 200 and confirm.headers["Referrer-Policy"] == "no-referrer"
     assert "Se connecter en tant que Camille Martin" in confirm.get_data(as_text=True)
     signed_in = client.post(path, data={"csrf_token": hidden(confirm.get_data(as_text=True), "csrf_token")})
     assert signed_in.status_code == 303 and signed_in.headers["Location"] == "/agent"
@@ -117,7 +117,8 @@ def test_an_inactive_agent_gets_no_mail(app, client, team):
 def test_a_malformed_address_is_asked_again(client, team):
     response = client.post("/agent/sign-in", data={"email": "camille", "csrf_token": csrf(client)})
     assert response.status_code == 400
-    assert 'aria-invalid="true"' in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert 'aria-invalid="true"' in page and 'id="email-error"' in page and 'value="camille"' in page
 
 
 def test_one_mail_a_minute_per_agent(app, client, team, frozen):

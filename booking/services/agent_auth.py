@@ -15,8 +15,9 @@ a service that stores no passwords cannot leak any. The rules the links follow:
 * **Never stored.** The outbox row keeps what is needed to rebuild the link (id, nonce, issue time),
   not the link: it is signed when the mail is written, so the database alone cannot sign anyone in.
   A mail the outbox could only send after the link expired is dropped instead of delivering a dead link.
-* **One mail per agent per minute.** The outbox key includes the minute, so hammering the form for one
-  address sends one mail a minute at most (the outbox ignores a second row with the same key).
+* **One mail per agent per minute.** The outbox key includes the minute (and the nonce), so hammering
+  the form for one address sends one mail a minute at most (the outbox ignores a second row with the
+  same key), while an agent who just used a link and signed out can get a new one at once.
 
 Sessions are Flask's signed cookies; they carry the agent's ``session_generation``, which signing out
 increments, so signing out ends every session of that agent, including copies of the cookie.
@@ -113,7 +114,9 @@ def request_sign_in(session: Session, email: str, now: datetime, *, base_url: st
                 "base_url": base_url,
                 "locale": locale,
             }
-            ids += outbox.emit(session, EVENT_SIGN_IN_REQUESTED, payload, f"sign-in:{agent.id}:{minute}", now)
+            # Keyed on the nonce too: after a link is used, the next request mails at once.
+            key = f"sign-in:{agent.id}:{agent.sign_in_nonce[:12]}:{minute}"
+            ids += outbox.emit(session, EVENT_SIGN_IN_REQUESTED, payload, key, now)
     return ids
 
 

@@ -9,6 +9,7 @@ SQLite only, like tests/pages/test_browser.py: the browser is what is under test
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -92,7 +93,7 @@ def test_sign_in_with_the_link_then_move_and_complete_callbacks(
         card = page.locator(f"#callback-{second.id}")
         card.get_by_text("Déplacer l’échéance").click()
         card.get_by_label("Nouvelle échéance (Europe/Paris)").fill("2026-12-02T14:00")
-        card.get_by_role("button", name="Déplacer", exact=True).click()
+        card.get_by_role("button", name=re.compile(r"^Déplacer\b")).click()
         expect(page.get_by_role("status")).to_have_text("Rappel déplacé. Le créneau réservé dans votre agenda a suivi.")
         expect(page.locator(f"#callback-{second.id} .due")).to_contain_text("mercredi 2 décembre, 14:00")
 

@@ -130,6 +130,14 @@ def test_one_mail_a_minute_per_agent(app, client, team, frozen):
     assert len(app.extensions["booking.mailer"].sent) == 2
 
 
+def test_after_using_a_link_a_new_one_comes_at_once(app, client, team):
+    ask_for_link(client, "camille@vendor.example")
+    assert use_link(client, last_logged_link(app)).status_code == 303
+    ask_for_link(app.test_client(), "camille@vendor.example")  # same minute, e.g. from another device
+    assert len(app.extensions["booking.mailer"].sent) == 2
+    assert use_link(app.test_client(), last_logged_link(app)).status_code == 303
+
+
 def test_the_sign_in_form_is_csrf_protected(client, team):
     response = client.post("/agent/sign-in", data={"email": "camille@vendor.example"})
     assert response.status_code == 400

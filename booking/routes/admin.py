@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import hmac
 from typing import Any
 
 from flask import request
 from flask_openapi3 import APIBlueprint, Tag
 
 from booking.extensions import db
-from booking.models import Agent, Customer
+from booking.models import Agent, Customer, token_matches
 from booking.routes.common import external_url, settings
 from booking.routes.schemas import (
     AgentCreate,
@@ -41,7 +40,7 @@ def require_admin() -> None:
         raise Unauthorized("the admin API is disabled: set BOOKING_ADMIN_TOKEN to enable it")
     header = request.headers.get("Authorization", "")
     scheme, _, given = header.partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected.encode()):
+    if scheme.lower() != "bearer" or not token_matches(expected, given.strip()):
         raise Unauthorized("missing or wrong bearer token")
 
 

@@ -204,3 +204,35 @@ def test_database_refuses_overlap_whatever_the_code_path(app, client, customer):
     with pytest.raises(IntegrityError):
         db.session.commit()
     db.session.rollback()
+
+
+def test_reschedule_never_moves_a_call_cancelled_meanwhile(client, customer, monkeypatch):
+    """A cancel committed between reschedule's first check and its transaction wins: 409, not a move."""
+    from contextlib import contextmanager
+
+    from sqlalchemy import text
+
+    import booking.services.bookings as service
+
+    booking = _book(client, customer).get_json()
+    real = service.write_transaction
+
+    @contextmanager
+    def cancel_first(session):
+        with db.engine.begin() as conn:  # another request, on its own connection, cancels now
+            conn.execute(
+                text("UPDATE bookings SET status = 'cancelled', sequence = sequence + 1 WHERE id = :id"),
+                {"id": booking["id"]},
+            )
+        with real(session) as s:
+            yield s
+
+    monkeypatch.setattr(service, "write_transaction", cancel_first)
+    response = client.post(
+        f"/api/bookings/{booking['id']}/reschedule",
+        json={"token": booking["manage_token"], "start": "2026-12-02T14:00:00+01:00"},
+    )
+    assert response.status_code == 409 and response.get_json()["error"]["code"] == "cancelled"
+    db.session.rollback()
+    row = db.session.get(Booking, booking["id"])
+    assert row.status == "cancelled" and row.start_at == datetime.fromisoformat(SLOT)

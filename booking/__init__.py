@@ -72,6 +72,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, env: Mapping[str, str
     if config:
         app.config.update(config)
     app.extensions["booking.settings"] = settings
+    from booking.routes.common import StrictJSONProvider
+
+    app.json = StrictJSONProvider(app)
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the documented field order
     from booking.mail import mailer_for
 

@@ -15,10 +15,11 @@ from datetime import time, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from booking.core.business_time import (
     BusinessCalendar,
+    iana_zone,
     load_holidays,
     parse_days,
     parse_hours,
@@ -30,11 +31,9 @@ class ConfigError(ValueError):
 
 
 def _zone(name: str, value: str) -> ZoneInfo:
-    if not value or value.startswith(("/", ".")) or "\\" in value:
-        raise ConfigError(f"{name}={value!r} is not an IANA time zone (e.g. Europe/Paris)")
     try:
-        return ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+        return iana_zone(value)
+    except ValueError as exc:
         raise ConfigError(f"{name}={value!r} is not an IANA time zone (e.g. Europe/Paris)") from exc
 
 

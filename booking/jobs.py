@@ -66,6 +66,13 @@ def sync_calendars() -> object:
     return list(sync_all(db.session, settings, clock.now()))
 
 
+@job("reminders", seconds=lambda s: 300)
+def queue_reminders() -> object:
+    from booking.services.reminders import queue_reminders as queue
+
+    return queue(db.session, clock.now())
+
+
 def _wrap(app: Flask, item: Job) -> Callable[[], None]:
     def run() -> None:
         with app.app_context():

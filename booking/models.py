@@ -8,6 +8,7 @@ same table (``kind='callback'``) so the same guard keeps customers from booking 
 
 from __future__ import annotations
 
+import hmac
 import secrets
 import uuid
 from datetime import UTC, datetime
@@ -65,6 +66,13 @@ def utcnow() -> datetime:
 def new_token(nbytes: int = 24) -> str:
     """An unguessable URL-safe token (booking links, manage links, feed keys)."""
     return secrets.token_urlsafe(nbytes)
+
+
+def token_matches(expected: str, given: str | None) -> bool:
+    """Constant-time check of a secret against what a client sent (which may be any text at all)."""
+    if not given:
+        return False
+    return hmac.compare_digest(expected.encode(), given.encode("utf-8", "surrogatepass"))
 
 
 class Agent(db.Model):  # type: ignore[name-defined,misc]

@@ -25,6 +25,7 @@ from booking.mail import Attachment, Mail, Mailer
 from booking.models import Booking
 from booking.services import outbox
 from booking.services.bookings import EVENT_CANCELLED, EVENT_CONFIRMED, EVENT_RESCHEDULED
+from booking.services.reminders import EVENT_REMINDER, due_for_reminder
 
 EVENTS = (EVENT_CONFIRMED, EVENT_RESCHEDULED, EVENT_CANCELLED)
 CONTACT_HANDLER = "email.booking_contact"
@@ -54,10 +55,18 @@ def _load(payload: dict[str, Any]) -> Booking | None:
     return booking
 
 
+def _current_reminder(payload: dict[str, Any], now: datetime) -> Booking | None:
+    """A reminder goes out only while it is still true: same version of the booking, call still ahead."""
+    booking = _load(payload)
+    if booking is None or booking.sequence != payload.get("sequence"):
+        return None
+    return booking if due_for_reminder(booking, now) else None
+
+
 def _context(booking: Booking, event: str, tz: ZoneInfo, settings: Settings) -> dict[str, Any]:
     base = _base_url(settings)
     return {
-        "event": event.rsplit(".", 1)[-1],  # confirmed | rescheduled | cancelled
+        "event": event.rsplit(".", 1)[-1],  # confirmed | rescheduled | cancelled | reminder
         "booking": booking,
         "agent": booking.agent,
         "customer": booking.customer,
@@ -81,6 +90,7 @@ def _subject(kind: str, event: str, ctx: dict[str, Any]) -> str:
         ("contact", "confirmed"): gettext("Your call with %(agent)s is booked: %(when)s", agent=agent, when=when),
         ("contact", "rescheduled"): gettext("Your call with %(agent)s has moved: %(when)s", agent=agent, when=when),
         ("contact", "cancelled"): gettext("Cancelled: your call with %(agent)s, %(when)s", agent=agent, when=when),
+        ("contact", "reminder"): gettext("Reminder: your call with %(agent)s, %(when)s", agent=agent, when=when),
         ("agent", "confirmed"): gettext("New call booked by %(customer)s: %(when)s", customer=customer, when=when),
         ("agent", "rescheduled"): gettext("Call with %(customer)s moved: %(when)s", customer=customer, when=when),
         ("agent", "cancelled"): gettext("Call with %(customer)s cancelled: %(when)s", customer=customer, when=when),
@@ -99,8 +109,8 @@ def _render(kind: str, booking: Booking, event: str, tz: ZoneInfo, locale: str) 
 
 
 def mail_contact(payload: dict[str, Any], now: datetime) -> None:
-    """The contact's confirmation / update / cancellation, with the invitation attached."""
-    booking = _load(payload)
+    """The contact's confirmation / update / cancellation / reminder, with the invitation attached."""
+    booking = _current_reminder(payload, now) if payload["event"] == EVENT_REMINDER else _load(payload)
     if booking is None:
         return
     settings: Settings = current_app.extensions["booking.settings"]
@@ -142,5 +152,5 @@ def mail_agent(payload: dict[str, Any], now: datetime) -> None:
 
 def register() -> None:
     """Subscribe both mails to every booking event (idempotent: safe for every ``create_app``)."""
-    outbox.subscribe(*EVENTS, name=CONTACT_HANDLER)(mail_contact)
+    outbox.subscribe(*EVENTS, EVENT_REMINDER, name=CONTACT_HANDLER)(mail_contact)
     outbox.subscribe(*EVENTS, name=AGENT_HANDLER)(mail_agent)

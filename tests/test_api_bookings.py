@@ -95,6 +95,18 @@ def test_not_eligible_unknown_token_and_bad_input(client, make_customer, custome
         assert response.get_json()["error"]["code"] in {"invalid_request", "bad_duration"}
     response = client.post("/api/bookings", data="not json", content_type="application/json")
     assert response.status_code == 400 and response.is_json
+    # Instants at the very ends of the calendar are simply not offered (no overflow, no 500).
+    for start in ("9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+23:59"):
+        assert _book(client, customer, start=start).status_code == 409, start
+    # A lone surrogate cannot be stored or mailed: it is malformed JSON, not a 500.
+    raw = '{"token": "\\ud800", "start": "2026-12-01T10:00:00+01:00", "topic": "help", "name": "A", "email": "a@b.fr"}'
+    response = client.post("/api/bookings", data=raw, content_type="application/json")
+    assert response.status_code == 400 and response.get_json()["error"]["code"] == "invalid_request"
+    response = client.post("/api/bookings/1/cancel", data='{"token": "\\ud800"}', content_type="application/json")
+    assert response.status_code == 400
+    # NUL cannot be stored in PostgreSQL text; a CR/LF in a name would break e-mail headers.
+    assert _book(client, customer, notes="a\u0000b").status_code == 400
+    assert _book(client, customer, name="Alice\r\nBcc: x@evil.example").status_code == 400
 
 
 def test_idempotency_key(client, customer):
@@ -192,3 +204,35 @@ def test_database_refuses_overlap_whatever_the_code_path(app, client, customer):
     with pytest.raises(IntegrityError):
         db.session.commit()
     db.session.rollback()
+
+
+def test_reschedule_never_moves_a_call_cancelled_meanwhile(client, customer, monkeypatch):
+    """A cancel committed between reschedule's first check and its transaction wins: 409, not a move."""
+    from contextlib import contextmanager
+
+    from sqlalchemy import text
+
+    import booking.services.bookings as service
+
+    booking = _book(client, customer).get_json()
+    real = service.write_transaction
+
+    @contextmanager
+    def cancel_first(session):
+        with db.engine.begin() as conn:  # another request, on its own connection, cancels now
+            conn.execute(
+                text("UPDATE bookings SET status = 'cancelled', sequence = sequence + 1 WHERE id = :id"),
+                {"id": booking["id"]},
+            )
+        with real(session) as s:
+            yield s
+
+    monkeypatch.setattr(service, "write_transaction", cancel_first)
+    response = client.post(
+        f"/api/bookings/{booking['id']}/reschedule",
+        json={"token": booking["manage_token"], "start": "2026-12-02T14:00:00+01:00"},
+    )
+    assert response.status_code == 409 and response.get_json()["error"]["code"] == "cancelled"
+    db.session.rollback()
+    row = db.session.get(Booking, booking["id"])
+    assert row.status == "cancelled" and row.start_at == datetime.fromisoformat(SLOT)

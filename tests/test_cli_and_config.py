@@ -31,6 +31,7 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     ("variable", "value", "fragment"),
     [
         ("BOOKING_TIMEZONE", "Mars/Olympus", "BOOKING_TIMEZONE"),
+        ("BOOKING_TIMEZONE", "localtime", "BOOKING_TIMEZONE"),
         ("BOOKING_BUSINESS_HOURS", "17:00-09:00", "BOOKING_BUSINESS_HOURS"),
         ("BOOKING_BUSINESS_HOURS", "nine to five", "BOOKING_BUSINESS_HOURS"),
         ("BOOKING_BUSINESS_DAYS", "mon-funday", "BOOKING_BUSINESS_DAYS"),

@@ -7,7 +7,6 @@ The key is a random token (``agents.feed_key``), compared in constant time, and 
 
 from __future__ import annotations
 
-import hmac
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -17,7 +16,7 @@ from booking.calendar_sync.ics import build_feed
 from booking.calendar_sync.invitations import event_spec
 from booking.config import Settings
 from booking.db_guards import write_transaction
-from booking.models import Agent, Booking, new_token
+from booking.models import Agent, Booking, new_token, token_matches
 
 __all__ = ["FEED_HISTORY", "agent_for_feed", "feed_ics", "rotate_feed_key"]
 
@@ -30,8 +29,8 @@ def agent_for_feed(session: Session, slug: str, key: str | None) -> Agent | None
     """The agent if ``key`` is its current feed key; None otherwise (unknown slug or wrong key alike)."""
     agent = session.scalar(select(Agent).where(Agent.slug == slug))
     expected = agent.feed_key if agent is not None else _DUMMY_KEY
-    ok = hmac.compare_digest(expected.encode(), (key or "").encode())
-    return agent if ok and agent is not None and key else None
+    ok = token_matches(expected, key)
+    return agent if ok and agent is not None else None
 
 
 def feed_ics(session: Session, settings: Settings, agent: Agent, now: datetime) -> bytes:

@@ -16,7 +16,8 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from functools import cache
+from zoneinfo import ZoneInfo, available_timezones
 
 import holidays as holidays_lib
 
@@ -479,3 +480,21 @@ def weekly_hours_intervals(
                     pieces.append((r_start, r_end))
         day += timedelta(days=1)
     return merge(pieces)
+
+
+@cache
+def _iana_names() -> frozenset[str]:
+    # available_timezones() leaves out posix/, right/ and posixrules; "localtime" is the host's own
+    # setting, not a zone name, and would make results depend on the machine.
+    return frozenset(available_timezones()) - {"localtime", "Factory"}
+
+
+def iana_zone(name: str) -> ZoneInfo:
+    """The zone for an IANA name such as ``Europe/Paris``; ValueError for anything else.
+
+    ``ZoneInfo`` alone also opens files like ``localtime``, ``posixrules`` or ``right/UTC`` (leap
+    seconds) from the system database; none of those is a zone a customer or an operator means.
+    """
+    if name not in _iana_names():
+        raise ValueError(f"{name!r} is not an IANA time zone (e.g. Europe/Paris)")
+    return ZoneInfo(name)

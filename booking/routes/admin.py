@@ -1,15 +1,15 @@
-"""Admin JSON API (bearer ``BOOKING_ADMIN_TOKEN``): agents and customers."""
+"""Admin JSON API (bearer ``BOOKING_ADMIN_TOKEN``): agents, customers, agents' time off."""
 
 from __future__ import annotations
 
-import hmac
 from typing import Any
 
 from flask import request
 from flask_openapi3 import APIBlueprint, Tag
 
+from booking import clock
 from booking.extensions import db
-from booking.models import Agent, Customer
+from booking.models import Agent, Customer, TimeOff, token_matches
 from booking.routes.common import external_url, settings
 from booking.routes.schemas import (
     AgentCreate,
@@ -18,8 +18,12 @@ from booking.routes.schemas import (
     CustomerCreate,
     CustomerOut,
     ErrorResponse,
+    TimeOffCreate,
+    TimeOffList,
+    TimeOffOut,
+    TimeOffPath,
 )
-from booking.services import directory
+from booking.services import directory, time_off
 from booking.services.errors import ServiceError
 
 SECURITY = [{"bearer": []}]
@@ -41,7 +45,7 @@ def require_admin() -> None:
         raise Unauthorized("the admin API is disabled: set BOOKING_ADMIN_TOKEN to enable it")
     header = request.headers.get("Authorization", "")
     scheme, _, given = header.partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected.encode()):
+    if scheme.lower() != "bearer" or not token_matches(expected, given.strip()):
         raise Unauthorized("missing or wrong bearer token")
 
 
@@ -111,3 +115,37 @@ def create_customer(body: CustomerCreate) -> Any:
         emails=[str(e) for e in body.emails],
     )
     return serialize_customer(customer), 201
+
+
+def serialize_time_off(entry: TimeOff, overlapping: list[int] | None = None) -> dict[str, Any]:
+    tz = settings().timezone
+    return {
+        "id": entry.id,
+        "start": entry.start_at.astimezone(tz).isoformat(),
+        "end": entry.end_at.astimezone(tz).isoformat(),
+        "reason": entry.reason,
+        "overlapping_bookings": overlapping,
+    }
+
+
+@bp.post("/agents/<slug>/time-off", responses={201: TimeOffOut, **ERRORS})
+def add_time_off(path: AgentPath, body: TimeOffCreate) -> Any:
+    """Block the agent's time (holiday, training); booked calls inside it are reported, not cancelled."""
+    agent = directory.agent_by_slug(db.session, path.slug)
+    added = time_off.add(db.session, agent, body.start, body.end, body.reason)
+    return serialize_time_off(added.time_off, added.overlapping_bookings), 201
+
+
+@bp.get("/agents/<slug>/time-off", responses={200: TimeOffList, **ERRORS})
+def list_time_off(path: AgentPath) -> Any:
+    """The agent's time off that has not ended yet."""
+    agent = directory.agent_by_slug(db.session, path.slug)
+    return {"time_off": [serialize_time_off(t) for t in time_off.upcoming(db.session, agent, clock.now())]}
+
+
+@bp.delete("/agents/<slug>/time-off/<int:time_off_id>", responses={200: TimeOffList, **ERRORS})
+def delete_time_off(path: TimeOffPath) -> Any:
+    """Remove one period; the time is offered again at once. Answers the remaining time off."""
+    agent = directory.agent_by_slug(db.session, path.slug)
+    time_off.remove(db.session, agent, path.time_off_id)
+    return {"time_off": [serialize_time_off(t) for t in time_off.upcoming(db.session, agent, clock.now())]}

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import current_app, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 from flask.typing import ResponseReturnValue
 
 from booking.config import Settings
@@ -25,3 +27,48 @@ def json_error(status: int, code: str, message: str, details: Any = None) -> Res
     if details is not None:
         body["details"] = details
     return jsonify({"error": body}), status
+
+
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def clean_text(value: str, *, multiline: bool = False) -> str:
+    """Form text as it may be stored and mailed: control characters dropped, one line unless asked.
+
+    PostgreSQL refuses NUL in text and a CR/LF in a name would break an e-mail header, so neither may
+    reach a service from a hand-crafted form post.
+    """
+    if not multiline:
+        value = " ".join(value.split())
+    return _CONTROLS.sub("", value).strip()
+
+
+def _unstorable(value: Any) -> bool:
+    if isinstance(value, str):
+        if "\x00" in value:
+            return True
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_unstorable(k) or _unstorable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_unstorable(v) for v in value)
+    return False
+
+
+class StrictJSONProvider(DefaultJSONProvider):
+    """JSON bodies with lone surrogates (``"\\ud800"``) or NUL characters are malformed input.
+
+    Python's json module accepts them, but no database driver can store them (and no mail header
+    can carry them), so they would surface as a 500 deep inside a service. Refusing them at parse
+    time turns them into the ordinary 400 for malformed JSON.
+    """
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        data = super().loads(s, **kwargs)
+        if _unstorable(data):
+            raise ValueError("JSON text contains a NUL character or a lone surrogate escape")
+        return data

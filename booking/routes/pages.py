@@ -31,7 +31,7 @@ from booking.i18n import (
 )
 from booking.models import Agent, Booking
 from booking.routes.api import run_outbox
-from booking.routes.common import external_url, settings
+from booking.routes.common import clean_text, external_url, settings
 from booking.services import bookings
 from booking.services.availability import free_slots_for, parse_zone, window_for
 from booking.services.errors import Conflict, InvalidInput, SlotUnavailable, TooLate
@@ -93,9 +93,9 @@ def visitor_zone() -> tuple[ZoneInfo, str]:
     return settings().timezone, "default"
 
 
-def requested_duration(default: int = DURATIONS[0]) -> int:
+def requested_duration(default: int = DURATIONS[0], allowed: tuple[int, ...] = DURATIONS) -> int:
     raw = request.values.get("duration", "")
-    return int(raw) if raw.isdigit() and int(raw) in DURATIONS else default
+    return int(raw) if raw.isdigit() and int(raw) in allowed else default
 
 
 def requested_first_day() -> date | None:
@@ -137,10 +137,12 @@ def build_picker(
     for start, _end in slots:
         grouped.setdefault(start.astimezone(tz).date(), []).append((start.isoformat(), format_time(start, tz)))
     days = [DaySlots(day, format_day(day), items) for day, items in grouped.items()]
+    # The offsets of the slots shown, not of today: three weeks can straddle a DST change.
+    offsets = list(dict.fromkeys(utc_offset(tz, start) for start, _ in slots)) or [utc_offset(tz, now)]
     return Picker(
         tz=tz,
         tz_source=tz_source,
-        offset=utc_offset(tz, now),
+        offset=" / ".join(offsets),
         duration=duration,
         first_day=first,
         days=days,
@@ -183,9 +185,9 @@ class BookingForm:
         return cls(
             start=form.get("start", ""),
             topic=form.get("topic", "help"),
-            name=form.get("name", "").strip(),
-            email=form.get("email", "").strip(),
-            notes=form.get("notes", "").strip(),
+            name=clean_text(form.get("name", "")),
+            email=clean_text(form.get("email", "")),
+            notes=clean_text(form.get("notes", ""), multiline=True),
             idempotency_key=form.get("idempotency_key", "")[:200] or str(uuid.uuid4()),
         )
 
@@ -329,7 +331,10 @@ def manage(booking_id: int) -> Any:
     now = clock.now()
     tz, tz_source = visitor_zone()
     current_minutes = int((booking.end_at - booking.start_at).total_seconds() // 60)
-    duration = requested_duration(current_minutes if current_minutes in DURATIONS else DURATIONS[0])
+    # A call booked through the API may have another length (15-240 min): keep it on offer, and the
+    # default, so moving it from this page never silently shortens it.
+    durations = tuple(sorted({*DURATIONS, current_minutes}))
+    duration = requested_duration(current_minutes, durations)
     status, notice, errors = 200, request.args.get("done"), {}
     if request.method == "POST":
         action = request.form.get("action")
@@ -377,6 +382,6 @@ def manage(booking_id: int) -> Any:
         changeable=changeable,
         filter_hidden={"token": booking.manage_token},
         zone_groups=zone_groups(),
-        durations=DURATIONS,
+        durations=durations,
         book_again_url=url_for("pages.book", token=booking.customer.booking_token),
     )

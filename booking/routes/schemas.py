@@ -13,7 +13,10 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, Stri
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
 E164 = Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$")]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# No control characters: a name ends up in e-mail headers and calendar properties.
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")
+]
 Tier = Literal["dedicated", "senior"]
 Topic = Literal["help", "training", "setup-changes"]
 
@@ -226,3 +229,34 @@ class CallbackOut(BaseModel):
 
 class CallbackList(BaseModel):
     callbacks: list[CallbackOut]
+
+
+# --- admin: time off -------------------------------------------------------------------------------
+
+
+class TimeOffCreate(Strict):
+    start: AwareDatetime
+    end: AwareDatetime
+    reason: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
+        | None
+    ) = None
+
+
+class TimeOffOut(BaseModel):
+    id: int
+    start: str
+    end: str
+    reason: str | None
+    overlapping_bookings: list[int] | None = Field(
+        None, description="on creation: confirmed calls/callbacks inside it (they are not cancelled)"
+    )
+
+
+class TimeOffList(BaseModel):
+    time_off: list[TimeOffOut]
+
+
+class TimeOffPath(BaseModel):
+    slug: str
+    time_off_id: int = Field(ge=1, le=2**31 - 1)

@@ -9,7 +9,6 @@ check, the insert fails and the caller gets a clean 409, never a double booking.
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -19,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from booking.config import Settings
 from booking.db_guards import is_overlap_error, write_transaction
-from booking.models import Agent, Booking, Customer
+from booking.models import Agent, Booking, Customer, token_matches
 from booking.services import outbox
 from booking.services.availability import is_offered, validate_duration
 from booking.services.errors import Conflict, Forbidden, NotEligible, NotFound, SlotUnavailable, TooLate
@@ -174,7 +173,7 @@ def _managed(session: Session, booking_id: int, token: str | None) -> Booking:
     booking = session.get(Booking, booking_id)
     if booking is None or booking.kind != "call":
         raise NotFound("no such booking", code="unknown_booking")
-    if not token or not hmac.compare_digest(booking.manage_token.encode(), token.encode()):
+    if not token_matches(booking.manage_token, token):
         raise Forbidden("this manage link is not valid for this booking", code="bad_token")
     return booking
 
@@ -191,12 +190,21 @@ def cancel(session: Session, booking_id: int, token: str | None, now: datetime) 
         return booking, []
     if booking.start_at <= now:
         raise TooLate("this call has already started or taken place and can no longer be cancelled")
+    agent_id = booking.agent_id
     with write_transaction(session):
+        lock_agent(session, agent_id)  # the same lock as book/reschedule: changes to one agent never interleave
         booking = _managed(session, booking_id, token)
         if booking.status == "cancelled":
             return booking, []
         ids = cancel_row(session, booking, now)
     return booking, ids
+
+
+def _check_movable(booking: Booking, now: datetime) -> None:
+    if booking.status != "confirmed":
+        raise Conflict("a cancelled booking cannot be moved; please book a new call", code="cancelled")
+    if booking.start_at <= now:
+        raise TooLate("this call has already started or taken place and can no longer be moved")
 
 
 def reschedule(
@@ -215,10 +223,7 @@ def reschedule(
         if duration_minutes is not None
         else booking.end_at - booking.start_at
     )
-    if booking.status != "confirmed":
-        raise Conflict("a cancelled booking cannot be moved; please book a new call", code="cancelled")
-    if booking.start_at <= now:
-        raise TooLate("this call has already started or taken place and can no longer be moved")
+    _check_movable(booking, now)
     if booking.start_at == start and booking.end_at - booking.start_at == duration:
         return booking, []
     agent_id = booking.agent_id
@@ -226,6 +231,7 @@ def reschedule(
         with write_transaction(session):
             agent = lock_agent(session, agent_id)
             booking = _managed(session, booking_id, token)
+            _check_movable(booking, now)  # again, under the lock: a cancel may have landed meanwhile
             if not is_offered(session, settings, agent, start, duration, now, exclude_booking_id=booking.id):
                 raise SlotUnavailable("this time is not (or no longer) available; please pick another slot")
             ids = move_row(session, booking, start, start + duration, now)

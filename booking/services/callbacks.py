@@ -288,6 +288,21 @@ def _get(session: Session, callback_id: int) -> Callback:
     return callback
 
 
+def _get_locked(session: Session, callback_id: int) -> Callback:
+    """Re-read the callback inside a write transaction, row-locked on PostgreSQL.
+
+    ``complete`` and ``move`` each check the status again under this lock: a callback marked done
+    between a move's first check and its transaction must not get a fresh reservation back.
+    """
+    stmt = select(Callback).where(Callback.id == callback_id).execution_options(populate_existing=True)
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    callback = session.scalar(stmt)
+    if callback is None:
+        raise NotFound("no such callback", code="unknown_callback")
+    return callback
+
+
 def _release(session: Session, booking: Booking | None, now: datetime) -> list[int]:
     """Free a reservation that has not started yet (a past one is history and stays)."""
     if booking is None or booking.status != "confirmed" or booking.start_at <= now:
@@ -301,13 +316,18 @@ def complete(session: Session, callback_id: int, now: datetime) -> tuple[Callbac
     if callback.status == "done":
         return callback, []
     with write_transaction(session):
-        callback = _get(session, callback_id)
+        callback = _get_locked(session, callback_id)
         if callback.status == "done":
             return callback, []
         callback.status = "done"
         callback.done_at = now
         ids = _release(session, callback.booking, now)
     return callback, ids
+
+
+def _check_pending(callback: Callback) -> None:
+    if callback.status != "pending":
+        raise Conflict(f"this callback is {callback.status}; only pending callbacks move", code="not_pending")
 
 
 def move(
@@ -328,13 +348,13 @@ def move(
     except OverflowError as exc:
         raise InvalidInput("due_at is out of range", code="bad_due_at") from exc
     callback = _get(session, callback_id)
-    if callback.status != "pending":
-        raise Conflict(f"this callback is {callback.status}; only pending callbacks move", code="not_pending")
+    _check_pending(callback)
     agent_id = callback.agent_id
     try:
         with write_transaction(session):
             agent = lock_agent(session, agent_id) if agent_id is not None else None
-            callback = _get(session, callback_id)
+            callback = _get_locked(session, callback_id)
+            _check_pending(callback)  # again, under the lock: it may have been completed meanwhile
             callback.due_at = due_at
             ids: list[int] = []
             booking = callback.booking

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from booking.config import Settings
-from booking.core.business_time import validate_weekly_hours
+from booking.core.business_time import iana_zone, validate_weekly_hours
 from booking.models import Agent, Customer, CustomerEmail, CustomerPhone
 from booking.services.errors import Conflict, InvalidInput, NotFound
 
@@ -38,8 +37,8 @@ def create_agent(
     """Create an agent; 409 when the slug is taken, 400 for a bad zone or working hours."""
     zone = timezone or settings.timezone.key
     try:
-        ZoneInfo(zone)
-    except (ValueError, KeyError, OSError) as exc:
+        iana_zone(zone)
+    except ValueError as exc:
         raise InvalidInput(f"unknown time zone {zone!r}", code="bad_timezone") from exc
     hours = None
     if working_hours is not None:

@@ -27,7 +27,10 @@ log = logging.getLogger(__name__)
 Handler = Callable[[dict[str, Any], datetime], None]
 
 MAX_ATTEMPTS = 12
-LEASE = timedelta(minutes=2)
+# Longer than the slowest handler can run (a CalDAV push: a few requests with a 60 s read timeout),
+# so a second worker never takes over a row that is still being worked on; a crashed worker's rows
+# wait this long before they are retried.
+LEASE = timedelta(minutes=15)
 
 
 @dataclass

@@ -15,6 +15,9 @@ FR: dict[str, str] = {
     "Your call with %(agent)s is booked: %(when)s": "Votre appel avec %(agent)s est réservé : %(when)s",
     "Your call with %(agent)s has moved: %(when)s": "Votre appel avec %(agent)s a été déplacé : %(when)s",
     "Cancelled: your call with %(agent)s, %(when)s": "Annulé : votre appel avec %(agent)s, %(when)s",
+    "Reminder: your call with %(agent)s, %(when)s": "Rappel : votre appel avec %(agent)s, %(when)s",
+    "A reminder of your call with %(agent)s, your dedicated support agent.": "Un rappel de votre appel "
+    "avec %(agent)s, votre agent de support dédié.",
     "New call booked by %(customer)s: %(when)s": "Nouvel appel réservé par %(customer)s : %(when)s",
     "Call with %(customer)s moved: %(when)s": "Appel avec %(customer)s déplacé : %(when)s",
     "Call with %(customer)s cancelled: %(when)s": "Appel avec %(customer)s annulé : %(when)s",

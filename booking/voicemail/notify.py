@@ -94,7 +94,7 @@ def callback_mail(callback: Callback) -> Mail:
     if callback.booking is not None and callback.booking.status == "confirmed":
         lines.append(
             f"Reserved in your calendar: {_local(callback.booking.start_at)} - "
-            f"{callback.booking.end_at.astimezone(callback.booking.start_at.tzinfo):%H:%M}"
+            f"{callback.booking.end_at.astimezone(current_app.extensions['booking.settings'].timezone):%H:%M}"
         )
     lines += [
         f"Recording ({vm.duration} s): {vm.recording_url}",

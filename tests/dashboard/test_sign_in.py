@@ -114,7 +114,11 @@ def test_an_inactive_agent_gets_no_mail(app, client, team):
     assert app.extensions["booking.mailer"].sent == []
 
 
-def test_a_malformed_address_is_asked_again(client, team):
+def test_a_malformed_address_is_asked_again(app, client, team):
+    for odd in ("camille@vendor.example\r\nBcc: x@evil.example", "camille\x00@vendor.example"):
+        response = client.post("/agent/sign-in", data={"email": odd, "csrf_token": csrf(client)})
+        assert response.status_code == 400, repr(odd)
+    assert app.extensions["booking.mailer"].sent == []
     response = client.post("/agent/sign-in", data={"email": "camille", "csrf_token": csrf(client)})
     assert response.status_code == 400
     page = response.get_data(as_text=True)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import re
+from datetime import UTC, datetime, timedelta
 
 from booking.extensions import db
 from booking.models import Booking
@@ -187,3 +188,24 @@ def test_a_used_form_sent_again_for_another_time_gets_a_fresh_form(client, custo
     assert again.status_code == 409 and "This form was already used" in page
     assert hidden(page, "idempotency_key") != hidden(html, "idempotency_key")
     assert db.session.query(Booking).count() == 1
+
+
+def test_zone_hint_names_both_offsets_when_the_slots_straddle_a_dst_change(client, customer, frozen):
+    frozen(datetime(2026, 3, 23, 7, 0, tzinfo=UTC))  # Monday 23 March, 08:00 Paris (winter time)
+    html = client.get(f"/book/{customer['booking_token']}?lang=en").get_data(as_text=True)
+    hint = re.search(r'id="zone-hint">([^<]+)<', html).group(1)
+    assert "UTC+01:00 / UTC+02:00" in hint  # slots from 30 March are on summer time
+    frozen(datetime(2026, 4, 6, 7, 0, tzinfo=UTC))
+    html = client.get(f"/book/{customer['booking_token']}?lang=en").get_data(as_text=True)
+    assert re.search(r'id="zone-hint">[^<]*\(UTC\+02:00\)', html)
+
+
+def test_control_characters_in_a_crafted_post_are_dropped_not_stored(client, customer):
+    """NUL would make PostgreSQL fail and CR/LF in a name would break the confirmation's headers."""
+    token = customer["booking_token"]
+    html = _form(client, token)
+    response = _post(client, token, html, name="Alice\r\nBcc: x@evil.example\x00", notes="line 1\r\nline 2\x00")
+    assert response.status_code == 303
+    booking = db.session.query(Booking).one()
+    assert booking.contact_name == "Alice Bcc: x@evil.example"
+    assert booking.notes == "line 1\nline 2"

@@ -126,3 +126,31 @@ def test_wrong_manage_token_and_unknown_booking(client, customer):
     assert wrong.status_code == 403 and "This link does not match this booking" in wrong.get_data(as_text=True)
     missing = client.get("/bookings/999/manage?token=nope", headers={"Accept-Language": "en"})
     assert missing.status_code == 404 and "We could not find this booking" in missing.get_data(as_text=True)
+
+
+def test_moving_a_45_minute_call_from_the_page_keeps_its_length(client, customer):
+    """Calls booked through the API may last 15-240 minutes; the page must not shorten them."""
+    created = client.post(
+        "/api/bookings",
+        json={
+            "token": customer["booking_token"],
+            "start": SLOT,
+            "duration": 45,
+            "topic": "training",
+            "name": "Alice Dupont",
+            "email": "alice@customer.example",
+        },
+    )
+    assert created.status_code == 201
+    booking = db.session.get(Booking, created.get_json()["id"])
+    html = client.get(_manage_url(booking) + "&lang=en").get_data(as_text=True)
+    assert hidden(html, "duration") == "45"
+    response = client.post(
+        _manage_url(booking),
+        data={"csrf_token": hidden(html, "csrf_token"), "action": "reschedule", "start": LATER, "duration": "45"},
+    )
+    assert response.status_code == 303
+    db.session.expire_all()
+    moved = db.session.get(Booking, booking.id)
+    assert moved.start_at == datetime(2026, 12, 2, 13, 0, tzinfo=UTC)
+    assert moved.duration_minutes == 45

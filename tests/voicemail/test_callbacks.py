@@ -106,7 +106,9 @@ def test_recording_replayed_three_times_queues_one_callback_one_sms_one_email(
     assert mail["To"] == "camille@example.com" and mail["Cc"] is None
     assert "Acme SA" in mail["Subject"]
     text = mail.get_payload(decode=True).decode()
-    assert "RECA1" in text and "Reserved in your calendar" in text
+    assert "RECA1" in text
+    # Both ends of the reservation in the business zone (the end was once printed in UTC).
+    assert "Reserved in your calendar: Mon 28 Dec 09:00 (Europe/Paris) - 09:15" in text
 
     vm = fresh().scalar(select(Voicemail))
     assert (vm.recording_sid, vm.call_sid, vm.duration, vm.from_number) == ("RECA1", "CA1", 42, CALLER)
@@ -413,3 +415,34 @@ def test_overdue_callback_reminds_the_agent_once(hook, line, frozen, fake_twilio
     frozen(paris(2026, 12, 28, 11, 1))
     job.fn()
     assert len(fake_twilio.messages) == 4  # the new due time passed too
+
+
+def test_move_never_gives_a_reservation_back_to_a_callback_done_meanwhile(
+    hook, line, frozen, client, admin, monkeypatch
+):
+    """The agent marks the callback done between a move's first check and its transaction: 409."""
+    from contextlib import contextmanager
+
+    import booking.services.callbacks as service
+
+    leave_voicemail(hook, frozen, paris(2026, 11, 30, 20, 0))  # after hours
+    (pending,) = callbacks(client, admin, status="pending")
+    real = service.write_transaction
+
+    @contextmanager
+    def complete_first(session):
+        monkeypatch.setattr(service, "write_transaction", real)
+        service.complete(session, pending["id"], clock.now())
+        with real(session) as s:
+            yield s
+
+    monkeypatch.setattr(service, "write_transaction", complete_first)
+    response = client.post(
+        f"/api/callbacks/{pending['id']}/move", json={"due_at": "2026-12-01T14:00:00+01:00"}, headers=admin
+    )
+    assert response.status_code == 409 and response.get_json()["error"]["code"] == "not_pending"
+    db.session.rollback()
+    live = db.session.scalar(
+        select(func.count()).where(Booking.kind == "callback", Booking.status == "confirmed")
+    )
+    assert live == 0

@@ -191,3 +191,12 @@ def test_the_session_cookie_is_secure_when_published_on_https(sqlite_url, tmp_pa
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
     assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+def test_the_mail_speaks_the_language_of_the_sign_in_page(app, client, team):
+    client.get("/agent/sign-in?lang=en")  # the switch is remembered in a cookie, as on every page
+    ask_for_link(client, "camille@vendor.example")
+    mail = app.extensions["booking.mailer"].sent[-1]
+    assert mail["Subject"] == "Your sign-in link for the dedicated support dashboard"
+    text = mail.get_body(preferencelist=("plain",)).get_content()
+    assert text.startswith("Hello Camille Martin,") and "within 15 minutes" in text

@@ -85,6 +85,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, env: Mapping[str, str
 
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        # Our own level, so it survives Alembic's fileConfig (root at WARN) when `serve` migrates
+        # first: outbox retries and, in development, logged mails must stay visible.
+        logging.getLogger("booking").setLevel(logging.INFO)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))

@@ -60,11 +60,14 @@ CUSTOMERS = [
 ]
 
 
+def _base(settings: Settings) -> str:
+    return settings.public_url or "http://127.0.0.1:8000"
+
+
 def booking_link(settings: Settings, customer: Customer) -> str | None:
     if not customer.eligible:
         return None
-    base = settings.public_url or "http://127.0.0.1:8000"
-    return f"{base}/book/{customer.booking_token}"
+    return f"{_base(settings)}/book/{customer.booking_token}"
 
 
 def load_demo(session: Session, settings: Settings) -> list[str]:
@@ -79,4 +82,8 @@ def load_demo(session: Session, settings: Settings) -> list[str]:
             customer = directory.create_customer(session, **spec)  # type: ignore[arg-type]
         link = booking_link(settings, customer)
         lines.append(f"{customer.name}: {link or 'no dedicated support (no booking page)'}")
+    where = "your inbox" if settings.smtp_url else "the server log (BOOKING_SMTP_URL is unset)"
+    lines.append(
+        f"Agent dashboard: {_base(settings)}/agent/sign-in as {AGENTS[0]['email']}; the sign-in link goes to {where}"
+    )
     return lines

@@ -108,7 +108,10 @@ class LoggingMailer:
     def send(self, mail: Mail) -> str:
         msg = build_message(mail, self.sender)
         self.sent.append(msg)
-        log.info("mail (BOOKING_SMTP_URL unset, not sent) to %s: %s", msg["To"], msg["Subject"])
+        # The whole text is logged: in development this is how a sign-in link or a manage link is read.
+        log.info(
+            "mail (BOOKING_SMTP_URL unset, not sent) to %s: %s\n%s", msg["To"], msg["Subject"], mail.text
+        )
         return str(msg["Message-ID"])
 
 

@@ -28,8 +28,10 @@ def test_smtp_mailer_sends_text_html_and_calendar(smtp_sink):
     assert parts["text/calendar"].get_payload(decode=True).startswith(b"BEGIN:VCALENDAR")
 
 
-def test_without_smtp_url_messages_are_logged_not_sent():
+def test_without_smtp_url_messages_are_logged_not_sent(caplog):
     mailer = mailer_for(None, "booking@example.com")
     assert isinstance(mailer, LoggingMailer)
-    mailer.send(Mail(to=["a@example.com"], subject="s", text="t"))
+    with caplog.at_level("INFO", logger="booking.mail"):
+        mailer.send(Mail(to=["a@example.com"], subject="Sign in", text="Open http://x/agent/sign-in/abc"))
     assert mailer.sent[0]["To"] == "a@example.com"
+    assert "http://x/agent/sign-in/abc" in caplog.text  # development: the link is readable in the log

@@ -8,6 +8,8 @@ package needs no compile step.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 FR: dict[str, str] = {
     "Help with a problem or a question": "De l’aide sur un problème ou une question",
     "Training on a feature": "Une formation sur une fonctionnalité",
@@ -266,17 +268,11 @@ FR: dict[str, str] = {
 }
 
 
-def build(root: str = ".") -> None:
-    """Extract the sources, write ``fr/LC_MESSAGES/messages.po`` and compile the ``.mo``."""
+def extract(pot: Path, root: Path | str = ".") -> None:
+    """Extract every translatable string of the sources under ``root`` into ``pot`` (pybabel extract)."""
     import subprocess
     import sys
-    from pathlib import Path
 
-    from babel.messages.mofile import write_mo
-    from babel.messages.pofile import read_po, write_po
-
-    here = Path(__file__).resolve().parent
-    pot = here / "messages.pot"
     subprocess.run(
         [
             sys.executable,
@@ -295,7 +291,18 @@ def build(root: str = ".") -> None:
         ],
         cwd=root,
         check=True,
+        capture_output=True,
     )
+
+
+def build(root: str = ".") -> None:
+    """Extract the sources, write ``fr/LC_MESSAGES/messages.po`` and compile the ``.mo``."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po, write_po
+
+    here = Path(__file__).resolve().parent
+    pot = here / "messages.pot"
+    extract(pot, root)
     with pot.open("rb") as fh:
         catalog = read_po(fh, locale="fr")
     missing = [m.id for m in catalog if m.id and m.id not in FR]

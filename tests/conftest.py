@@ -25,6 +25,7 @@ from booking import create_app
 from booking.extensions import db
 
 pytest_plugins = [
+    "tests.fixtures.browser",
     "tests.fixtures.smtp",
     "tests.fixtures.radicale",
     "tests.fixtures.xandikos",

@@ -11,9 +11,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 
@@ -23,24 +21,11 @@ from booking.models import Callback
 from booking.services import outbox
 from tests.dashboard.conftest import last_logged_link, paris
 from tests.dashboard.test_dashboard import book
-from tests.pages.test_browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, _context, _fits_the_width
+from tests.fixtures.browser import BROWSER_TESTS
+from tests.pages.test_browser import SCREENSHOTS, _context, _fits_the_width
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium"),
-]
+pytestmark = BROWSER_TESTS
 
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Debian's Chromium, launched as tests/pages/test_browser.py launches it (never a downloaded one)."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -31,6 +31,18 @@ def _resource_dir(name: str) -> str:
     return str(PACKAGE_DIR.parent / name)
 
 
+def _engine_options(database_url: str) -> dict[str, Any]:
+    """PostgreSQL sessions in UTC: instants come back with ``datetime.UTC`` itself, no conversion.
+
+    Everything is stored and compared in UTC anyway; with the server's zone (say Etc/UTC as a
+    ZoneInfo) every datetime the driver returns needed an ``astimezone`` and compared ~7x slower.
+    """
+    options: dict[str, Any] = {"pool_pre_ping": True}
+    if database_url.startswith("postgresql"):
+        options["connect_args"] = {"options": "-c TimeZone=UTC"}
+    return options
+
+
 def create_app(config: Mapping[str, Any] | None = None, *, env: Mapping[str, str] | None = None) -> OpenAPI:
     """Build the app. ``env`` replaces ``os.environ`` (tests); ``config`` overrides Flask config keys.
 
@@ -61,7 +73,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, env: Mapping[str, str
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=settings.database_url,
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings.database_url),
         WTF_CSRF_TIME_LIMIT=None,
         # The session cookie signs agents in: script-proof, not sent on cross-site POSTs, and only
         # over HTTPS when the service is published on HTTPS.

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo, available_timezones
 
 from babel import dates as babel_dates
-from flask import Flask, Response, request
+from flask import Flask, Response, request, url_for
 from flask_babel import Babel, get_locale, refresh
 from flask_babel import lazy_gettext as _l
 
@@ -62,11 +62,15 @@ def remember_locale(response: Response) -> Response:
 def switch_url(lang: str) -> str:
     """The current page in another language: same path and query, ``lang`` replaced.
 
-    Pages answer their POSTs at the same path as their GET, so this link works on every page.
+    Pages answer their POSTs at the same path as their GET, so this link works on every page. The
+    path is rebuilt from the matched route, never echoed: a crafted ``/\\evil.example/x`` (read by
+    browsers as ``//evil.example/x``) on a 404 page must not become a link to another site, so a page
+    without a route gets a query-only link.
     """
     args = [(k, v) for k, v in request.args.items(multi=True) if k != "lang"]
     args.append(("lang", lang))
-    return f"{request.path}?{urlencode(args)}"
+    path = url_for(request.endpoint, **(request.view_args or {})) if request.endpoint else ""
+    return f"{path}?{urlencode(args)}"
 
 
 def format_day(value: date, *, with_year: bool = False) -> str:

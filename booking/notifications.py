@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import current_app, has_request_context, render_template, request
+from flask import current_app, render_template
 from flask_babel import force_locale, gettext
 
 from booking.calendar_sync.invitations import invitation_ics
@@ -23,6 +23,7 @@ from booking.extensions import db
 from booking.i18n import DEFAULT_LOCALE, LOCALES, TOPIC_LABELS, format_when
 from booking.mail import Attachment, Mail, Mailer
 from booking.models import Booking
+from booking.routes.common import mail_base_url
 from booking.services import outbox
 from booking.services.bookings import EVENT_CANCELLED, EVENT_CONFIRMED, EVENT_RESCHEDULED
 from booking.services.reminders import EVENT_REMINDER, due_for_reminder
@@ -33,12 +34,8 @@ AGENT_HANDLER = "email.booking_agent"
 
 
 def _base_url(settings: Settings) -> str:
-    """Links in a mail must be absolute: BOOKING_PUBLIC_URL, else the request that caused the mail."""
-    if settings.public_url:
-        return settings.public_url
-    if has_request_context():
-        return request.url_root.rstrip("/")
-    return ""
+    """Links in a mail must be absolute: BOOKING_PUBLIC_URL (relative only when nothing is trusted)."""
+    return mail_base_url() or ""
 
 
 def _load(payload: dict[str, Any]) -> Booking | None:

@@ -238,7 +238,7 @@ def _status_code(text: str | None) -> int | None:
     if not text:
         return None
     parts = text.split()
-    if len(parts) >= 2 and parts[1].isdigit():
+    if len(parts) >= 2 and parts[1].isascii() and parts[1].isdigit():
         return int(parts[1])
     return None
 
@@ -301,7 +301,7 @@ def _parse_multistatus(content: bytes) -> tuple[list[_DavResponse], str | None]:
 
 def _retry_after(value: str | None) -> float | None:
     """``Retry-After`` in its delta-seconds form; the HTTP-date form is ignored."""
-    if value and value.strip().isdigit():
+    if value and value.strip().isascii() and value.strip().isdigit():
         return float(value.strip())
     return None
 

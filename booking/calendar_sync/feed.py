@@ -30,7 +30,7 @@ def agent_for_feed(session: Session, slug: str, key: str | None) -> Agent | None
     agent = session.scalar(select(Agent).where(Agent.slug == slug))
     expected = agent.feed_key if agent is not None else _DUMMY_KEY
     ok = token_matches(expected, key)
-    return agent if ok and agent is not None else None
+    return agent if ok and agent is not None and agent.active else None
 
 
 def feed_ics(session: Session, settings: Settings, agent: Agent, now: datetime) -> bytes:

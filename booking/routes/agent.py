@@ -28,8 +28,8 @@ from booking.extensions import db
 from booking.i18n import TOPIC_LABELS, current_locale, format_day, format_time, format_when
 from booking.mail import Mail, Mailer
 from booking.models import Agent
-from booking.routes.api import drain_after_response, run_outbox
-from booking.routes.common import external_url, settings
+from booking.routes.api import after_response, run_outbox
+from booking.routes.common import external_url, mail_base_url, settings
 from booking.routes.pages import page
 from booking.services import agent_auth, callbacks, dashboard, outbox
 from booking.services.errors import Conflict, InvalidInput, SlotUnavailable
@@ -154,10 +154,17 @@ def sign_in() -> Any:
     except EmailNotValidError:
         message = _l("Please enter an e-mail address such as name@company.com.")
         return _sign_in_form(400, email=raw, email_error=message)
-    base = settings().public_url or request.url_root.rstrip("/")
-    ids = agent_auth.request_sign_in(db.session, email, clock.now(), base_url=base, locale=current_locale())
-    response = page("agent/sign_in_sent.html", email=email)
-    return drain_after_response(response, ids)
+    base = mail_base_url()
+    if base is None:
+        return _sign_in_form(503, email=email, error=_l("Sign-in by e-mail is not set up on this server yet."))
+    locale = current_locale()
+
+    def request_link() -> list[int]:
+        return agent_auth.request_sign_in(db.session, email, clock.now(), base_url=base, locale=locale)
+
+    # The lookup, the write and the mail all happen after the answer has gone out, so a real
+    # address and an unknown one are answered equally fast (no account enumeration by timing).
+    return after_response(page("agent/sign_in_sent.html", email=email), request_link)
 
 
 def _refused(reason: str) -> Any:
@@ -259,7 +266,7 @@ def home(agent: Agent) -> Any:
     return _render_dashboard(agent, notice=request.args.get("notice"))
 
 
-@bp.post("/callbacks/<int:callback_id>/done")
+@bp.post("/callbacks/<int(max=2147483647):callback_id>/done")
 @signed_in
 def callback_done(agent: Agent, callback_id: int) -> Any:
     """Mark one of the agent's callbacks done (idempotent); its future reserved time is released."""
@@ -278,7 +285,7 @@ def _parse_due(raw: str, tz: ZoneInfo) -> datetime | None:
     return value if value.tzinfo is not None else value.replace(tzinfo=tz)
 
 
-@bp.post("/callbacks/<int:callback_id>/move")
+@bp.post("/callbacks/<int(max=2147483647):callback_id>/move")
 @signed_in
 def callback_move(agent: Agent, callback_id: int) -> Any:
     """Give one of the agent's callbacks a new due time; the reservation follows it."""

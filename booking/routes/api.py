@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Response, current_app
@@ -68,27 +69,33 @@ def run_outbox(ids: list[int]) -> None:
             current_app.logger.exception("inline outbox drain failed; the scheduler will retry")
 
 
-def drain_after_response(response: Response, ids: list[int]) -> Response:
-    """Run the outbox rows once the response is on its way (the scheduler retries failures).
+def after_response(response: Response, work: Callable[[], list[int]]) -> Response:
+    """Run ``work`` (which returns outbox ids) once the response is on its way, then drain those rows.
 
-    For side effects the answer must not wait for, or must not be timed by: the agent sign-in page
-    answers as fast for an unknown address as for a real one, because the mail leaves afterwards.
+    For side effects the answer must not wait for, or must not be timed by. The rows are drained
+    right away when the outbox runs inline; otherwise (and on failure) the scheduler sends them.
     """
-    if not ids or not settings().outbox_inline:
-        return response
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    inline = settings().outbox_inline
 
-    def drain() -> None:
+    def run() -> None:
         with app.app_context():
             try:
-                outbox.drain(db.session, clock.now(), ids=ids)
+                ids = work()
+                if ids and inline:
+                    outbox.drain(db.session, clock.now(), ids=ids)
             except Exception:
-                app.logger.exception("outbox drain after the response failed; the scheduler will retry")
+                app.logger.exception("work after the response failed; queued rows are retried by the scheduler")
             finally:
                 db.session.remove()
 
-    response.call_on_close(drain)
+    response.call_on_close(run)
     return response
+
+
+def drain_after_response(response: Response, ids: list[int]) -> Response:
+    """Drain already-committed outbox rows once the response is on its way."""
+    return after_response(response, lambda: ids) if ids else response
 
 
 @bp.get("/agents/<slug>/availability", responses={200: AvailabilityOut, **ERRORS})

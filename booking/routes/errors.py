@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Flask, Response, current_app, make_response, render_template, request
+from flask import Flask, Response, abort, current_app, make_response, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from pydantic import ValidationError
@@ -95,6 +95,16 @@ def validation_error_response(e: ValidationError) -> Response:
 
 
 def register(app: Flask) -> None:
+    @app.before_request
+    def refuse_nul_bytes() -> None:
+        """A NUL in the path, query or form can be neither a token nor text we store (PostgreSQL
+        refuses it): answer 400 here instead of a driver error deep inside a query."""
+        values = [request.path, *request.args.values()]
+        if request.mimetype in {"application/x-www-form-urlencoded", "multipart/form-data"}:
+            values += request.form.values()
+        if any("\x00" in value for value in values):
+            abort(400)
+
     @app.errorhandler(ServiceError)
     def service_error(exc: ServiceError) -> Any:
         if wants_json():

@@ -95,7 +95,7 @@ def visitor_zone() -> tuple[ZoneInfo, str]:
 
 def requested_duration(default: int = DURATIONS[0], allowed: tuple[int, ...] = DURATIONS) -> int:
     raw = request.values.get("duration", "")
-    return int(raw) if raw.isdigit() and int(raw) in allowed else default
+    return int(raw) if raw.isascii() and raw.isdigit() and int(raw) in allowed else default
 
 
 def requested_first_day() -> date | None:
@@ -307,7 +307,7 @@ def book(token: str) -> Any:
     )
 
 
-@bp.get("/bookings/<int:booking_id>/confirmation")
+@bp.get("/bookings/<int(max=2147483647):booking_id>/confirmation")
 def confirmation(booking_id: int) -> Any:
     """Right after booking: the summary, "Add to calendar" (.ics) and the manage link."""
     booking = bookings.get_managed(db.session, booking_id, request.args.get("token"))
@@ -323,7 +323,7 @@ def confirmation(booking_id: int) -> Any:
     )
 
 
-@bp.route("/bookings/<int:booking_id>/manage", methods=["GET", "POST"])
+@bp.route("/bookings/<int(max=2147483647):booking_id>/manage", methods=["GET", "POST"])
 def manage(booking_id: int) -> Any:
     """See the call, move it to another offered slot, or cancel it — until it starts."""
     token = request.values.get("token")

@@ -123,7 +123,10 @@ def request_sign_in(session: Session, email: str, now: datetime, *, base_url: st
 def check_link(session: Session, secret_key: str, token: str, now: datetime) -> Agent:
     """The agent a link would sign in, without using it up (the confirmation page shows it)."""
     claims = read_token(secret_key, token, now)
-    agent = session.get(Agent, claims.agent_id)
+    # Always the stored nonce: a fresh transaction (no older snapshot) and no identity-map copy,
+    # since the link's mail was queued by another session, after the sign-in page had answered.
+    session.commit()
+    agent = session.get(Agent, claims.agent_id, populate_existing=True)
     if agent is None or not agent.active:
         raise SignInError("invalid")
     if agent.sign_in_nonce != claims.nonce:

@@ -18,6 +18,8 @@ FR: dict[str, str] = {
     "Your call with %(agent)s has moved: %(when)s": "Votre appel avec %(agent)s a été déplacé : %(when)s",
     "Cancelled: your call with %(agent)s, %(when)s": "Annulé : votre appel avec %(agent)s, %(when)s",
     "Reminder: your call with %(agent)s, %(when)s": "Rappel : votre appel avec %(agent)s, %(when)s",
+    "Sign-in by e-mail is not set up on this server yet.": "La connexion par e-mail n’est pas encore "
+    "configurée sur ce serveur.",
     "A reminder of your call with %(agent)s, your dedicated support agent.": "Un rappel de votre appel "
     "avec %(agent)s, votre agent de support dédié.",
     "New call booked by %(customer)s: %(when)s": "Nouvel appel réservé par %(customer)s : %(when)s",

@@ -144,8 +144,10 @@ def test_a_move_that_cannot_be_done_says_why_and_changes_nothing(client, team, l
     callback = leave_voicemail(team["acme"], "CA1")
     sign_in(client, "camille@vendor.example")
 
-    odd = ("not a time", "2026-11-29T10:00", "2027-03-01T10:00", "0001-01-01T00:00", "9999-12-31T23:59", "\x00")
-    for value in odd:  # garbage, the past, beyond 62 days, the ends of the calendar, a NUL
+    nul = post_action(client, callback.id, "move", due_at="\x00")  # refused before any route runs
+    assert nul.status_code == 400 and nul.mimetype == "text/html"
+    odd = ("not a time", "2026-11-29T10:00", "2027-03-01T10:00", "0001-01-01T00:00", "9999-12-31T23:59")
+    for value in odd:  # garbage, the past, beyond 62 days, the ends of the calendar
         response = post_action(client, callback.id, "move", due_at=value)
         assert response.status_code == 400, value
         page = response.get_data(as_text=True)

@@ -200,3 +200,29 @@ def test_the_mail_speaks_the_language_of_the_sign_in_page(app, client, team):
     assert mail["Subject"] == "Your sign-in link for the dedicated support dashboard"
     text = mail.get_body(preferencelist=("plain",)).get_content()
     assert text.startswith("Hello Camille Martin,") and "within 15 minutes" in text
+
+
+def test_without_a_public_url_no_link_is_built_from_a_foreign_host_header(database_url, tmp_path, team):
+    """The Host header is the client's choice: a link built from it would mail the token elsewhere."""
+    app = create_app({"TESTING": True}, env=base_env(database_url, tmp_path, BOOKING_PUBLIC_URL=""))
+    mailer = app.extensions["booking.mailer"]
+    attacker = app.test_client()
+    page = attacker.get("/agent/sign-in", base_url="http://evil.example")
+    response = attacker.post(
+        "/agent/sign-in",
+        base_url="http://evil.example",
+        data={"email": "camille@vendor.example", "csrf_token": hidden(page.get_data(as_text=True), "csrf_token")},
+    )
+    response.close()
+    assert response.status_code == 503 and not mailer.sent
+    # In development, on loopback, the request's own root is trusted (the link goes to the log).
+    local = app.test_client()
+    page = local.get("/agent/sign-in", base_url="http://127.0.0.1:8000")
+    response = local.post(
+        "/agent/sign-in",
+        base_url="http://127.0.0.1:8000",
+        data={"email": "camille@vendor.example", "csrf_token": hidden(page.get_data(as_text=True), "csrf_token")},
+    )
+    response.close()
+    assert response.status_code == 200
+    assert "http://127.0.0.1:8000/agent/sign-in/" in mailer.sent[-1].get_body(preferencelist=("plain",)).get_content()

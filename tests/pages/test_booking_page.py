@@ -201,11 +201,23 @@ def test_zone_hint_names_both_offsets_when_the_slots_straddle_a_dst_change(clien
 
 
 def test_control_characters_in_a_crafted_post_are_dropped_not_stored(client, customer):
-    """NUL would make PostgreSQL fail and CR/LF in a name would break the confirmation's headers."""
+    """CR/LF in a name would break the confirmation's headers (NUL is refused before: see below)."""
     token = customer["booking_token"]
     html = _form(client, token)
-    response = _post(client, token, html, name="Alice\r\nBcc: x@evil.example\x00", notes="line 1\r\nline 2\x00")
+    response = _post(client, token, html, name="Alice\r\nBcc: x@evil.example\x07", notes="line 1\r\nline 2\x07")
     assert response.status_code == 303
     booking = db.session.query(Booking).one()
     assert booking.contact_name == "Alice Bcc: x@evil.example"
     assert booking.notes == "line 1\nline 2"
+
+
+def test_odd_input_on_html_routes_gets_friendly_pages_not_500s(client, customer):
+    token = customer["booking_token"]
+    assert client.get(f"/book/{token}?duration=%C2%B2").status_code == 200  # "²" is a digit to str.isdigit
+    assert client.get(f"/bookings/{10**20}/manage?token=x").status_code == 404  # beyond any id
+    assert client.get(f"/bookings/{10**20}/confirmation?token=x").status_code == 404
+    for url in ("/book/abc%00def", f"/book/{token}?tz=Europe%00", "/agents/a%00b/calendar.ics?key=k"):
+        response = client.get(url)
+        assert response.status_code == 400 and response.mimetype == "text/html", url
+    html = _form(client, token)
+    assert _post(client, token, html, idempotency_key="k\x00y").status_code == 400

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from babel.messages.pofile import read_po
@@ -38,3 +39,10 @@ def test_server_error_page_is_friendly_html(client, customer, monkeypatch):
     assert response.status_code == 500 and response.mimetype == "text/html"
     page = response.get_data(as_text=True)
     assert "Un problème est survenu de notre côté" in page and "boom" not in page
+
+
+def test_the_language_switch_never_links_off_site(client):
+    """``/\\evil.example/x`` is read by browsers as ``//evil.example/x``: the link must not echo it."""
+    html = client.get("/%5Cevil.example/x").get_data(as_text=True)
+    hrefs = re.findall(r'<a class="lang[^"]*" href="([^"]+)"', html)
+    assert hrefs and all(href.startswith("?") for href in hrefs), hrefs

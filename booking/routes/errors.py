@@ -123,7 +123,9 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Any:
-        current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        # The route's pattern, not the path: paths carry booking, manage and sign-in tokens.
+        where = request.url_rule.rule if request.url_rule is not None else "(no route)"
+        current_app.logger.exception("unhandled error on %s %s", request.method, where)
         if wants_json():
             return json_error(500, "internal_error", "something went wrong on our side; nothing was lost")
         return _html(500)

@@ -28,7 +28,7 @@ def test_the_committed_mo_matches_the_table():
     assert stale == [], "run: python -m booking.translations.fr"
 
 
-def test_server_error_page_is_friendly_html(client, customer, monkeypatch):
+def test_server_error_page_is_friendly_html(client, customer, monkeypatch, caplog):
     from booking.routes import pages
 
     def broken(*args, **kwargs):
@@ -39,6 +39,9 @@ def test_server_error_page_is_friendly_html(client, customer, monkeypatch):
     assert response.status_code == 500 and response.mimetype == "text/html"
     page = response.get_data(as_text=True)
     assert "Un problème est survenu de notre côté" in page and "boom" not in page
+    # The log names the route, not the path: the customer's booking token stays out of the logs.
+    assert "unhandled error on GET /book/<token>" in caplog.text
+    assert customer["booking_token"] not in caplog.text
 
 
 def test_the_language_switch_never_links_off_site(client):

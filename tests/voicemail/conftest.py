@@ -10,13 +10,24 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from tests.fixtures.twilio_rest import TEST_AUTH_TOKEN, signed_post
 
 PUBLIC_URL = "http://booking.test"  # BOOKING_PUBLIC_URL in tests/conftest.py:base_env
+PARIS = ZoneInfo("Europe/Paris")
+CALLER = "+33612345678"  # the customer's known number
+LINE = "+33900000000"  # our Twilio number
+AGENT_PHONE = "+33140000001"  # the dedicated agent's phone
+
+
+def paris(*args: int) -> datetime:
+    """A Paris wall-clock instant, e.g. ``paris(2026, 12, 24, 19, 0)``."""
+    return datetime(*args, tzinfo=PARIS)
 
 
 def pytest_configure(config: pytest.Config) -> None:

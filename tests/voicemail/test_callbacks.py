@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 import requests
@@ -19,17 +18,10 @@ from booking.extensions import db
 from booking.models import Booking, Callback, OutboxMessage, Voicemail
 from booking.services import outbox
 from tests.fixtures.twilio_rest import TEST_AUTH_TOKEN, twilio_signature
-from tests.voicemail.conftest import PUBLIC_URL, tags, twiml
+from tests.voicemail.conftest import AGENT_PHONE, CALLER, LINE, PUBLIC_URL, paris, tags, twiml
 
-PARIS = ZoneInfo("Europe/Paris")
-CALLER = "+33612345678"
-LINE = "+33900000000"
-AGENT_PHONE = "+33140000001"
 SENIOR_PHONE = "+33140000002"
 
-
-def paris(*args: int) -> datetime:
-    return datetime(*args, tzinfo=PARIS)
 
 
 def fresh():

@@ -6,26 +6,16 @@ Twilio signs it, and every answer is parsed as XML.
 
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 import pytest
 from sqlalchemy import func, select
 
 from booking.extensions import db
 from booking.models import Call
 from tests.fixtures.twilio_rest import TEST_AUTH_TOKEN, signed_post, twilio_signature
-from tests.voicemail.conftest import PUBLIC_URL, post_hook, tags, twiml
+from tests.voicemail.conftest import AGENT_PHONE, CALLER, LINE, PUBLIC_URL, paris, post_hook, tags, twiml
 
-PARIS = ZoneInfo("Europe/Paris")
-CALLER = "+33612345678"
-LINE = "+33900000000"
-AGENT_PHONE = "+33140000001"
 SUPPORT = "+33140009999"
 
-
-def paris(*args: int) -> datetime:
-    return datetime(*args, tzinfo=PARIS)
 
 
 @pytest.fixture

@@ -6,13 +6,14 @@ and the write path can never disagree about what is bookable (one truth).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from booking.config import Settings
-from booking.core.availability import SlotRules, free_slots
+from booking.core.availability import SlotRules, free_slots, slot_offered
 from booking.core.business_time import iana_zone, weekly_hours_intervals
 from booking.core.intervals import Interval
 from booking.models import Agent
@@ -114,16 +115,22 @@ def busy_intervals(
     return [(s, e) for s, e in rows]
 
 
-def free_slots_for(
+@dataclass(frozen=True)
+class _SlotInputs:
+    rules: SlotRules
+    busy: list[Interval]
+    working: list[Interval] | None
+
+
+def _slot_inputs(
     session: Session,
     settings: Settings,
     agent: Agent,
     window: Interval,
     duration: timedelta,
-    now: datetime,
-    exclude_booking_id: int | None = None,
-) -> list[Interval]:
-    """The slots the agent offers in ``window`` (UTC), by the rules of interface.md."""
+    exclude_booking_id: int | None,
+) -> _SlotInputs:
+    """What the core needs to decide on slots in ``window``: the rules, busy time, working hours."""
     rules = SlotRules(
         duration=duration, step=settings.slot_step, min_notice=settings.min_notice, horizon=settings.horizon
     )
@@ -134,7 +141,21 @@ def free_slots_for(
     working = weekly_hours_intervals(
         agent.working_hours, ZoneInfo(agent.timezone), start - timedelta(days=1), end + timedelta(days=1)
     )
-    return free_slots(settings.calendar, window, rules, now, busy, working)
+    return _SlotInputs(rules, busy, working)
+
+
+def free_slots_for(
+    session: Session,
+    settings: Settings,
+    agent: Agent,
+    window: Interval,
+    duration: timedelta,
+    now: datetime,
+    exclude_booking_id: int | None = None,
+) -> list[Interval]:
+    """The slots the agent offers in ``window`` (UTC), by the rules of interface.md."""
+    given = _slot_inputs(session, settings, agent, window, duration, exclude_booking_id)
+    return free_slots(settings.calendar, window, given.rules, now, given.busy, given.working)
 
 
 def is_offered(
@@ -146,12 +167,13 @@ def is_offered(
     now: datetime,
     exclude_booking_id: int | None = None,
 ) -> bool:
-    """Whether exactly this slot is offered now — the same computation as the GET endpoint."""
+    """Whether exactly this slot is offered now — the core's ``slot_offered``, i.e. the same
+    computation as the GET endpoint, on the same busy time."""
     try:
         if not now <= start <= now + settings.horizon:
             return False  # cheap exit; also keeps date arithmetic away from datetime.min/max
     except OverflowError:  # comparing year-1 / year-9999 instants with extreme offsets
         return False
     window = (start, start + timedelta(seconds=1))
-    slots = free_slots_for(session, settings, agent, window, duration, now, exclude_booking_id)
-    return any(s == start for s, _ in slots)
+    given = _slot_inputs(session, settings, agent, window, duration, exclude_booking_id)
+    return slot_offered(settings.calendar, start, given.rules, now, given.busy, given.working)

@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import time, timedelta
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -90,10 +89,6 @@ class Settings:
     def horizon(self) -> timedelta:
         return timedelta(days=self.horizon_days)
 
-    def with_overrides(self, **changes: Any) -> Settings:
-        """A copy with some fields replaced (used by tests and the CLI); the calendar is rebuilt."""
-        merged = replace(self, **changes)
-        return replace(merged, calendar=_calendar(merged))
 
 
 def _calendar(s: Settings) -> BusinessCalendar:

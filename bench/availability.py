@@ -89,9 +89,7 @@ def main() -> None:
         slots = free_slots_for(db.session, settings, agent, window, duration, NOW)
 
         core = median_ms(lambda: free_slots(settings.calendar, window, rules, NOW, busy), args.runs)
-        service = median_ms(
-            lambda: free_slots_for(db.session, settings, agent, window, duration, NOW), args.runs
-        )
+        service = median_ms(lambda: free_slots_for(db.session, settings, agent, window, duration, NOW), args.runs)
 
         from waitress.server import create_server
 
@@ -103,7 +101,6 @@ def main() -> None:
         query = f"{base}/api/agents/{slug}/availability?start={START}&end={END}"
         assert session.get(query, timeout=10).status_code == 200
         http = median_ms(lambda: session.get(query, timeout=10), args.runs)
-
 
     print(f"database: {url.split(':', 1)[0]}; busy blocks in window: {len(busy)}; slots offered: {len(slots)}")
     print(f"core slot pass (in memory):        {core:8.3f} ms median of {args.runs}")

@@ -26,9 +26,7 @@ from booking.core.business_time import business_calendar, weekly_hours_intervals
 RUNS = 200
 
 
-def random_busy(
-    n: int, start: datetime, days: int, rng: random.Random
-) -> list[tuple[datetime, datetime]]:
+def random_busy(n: int, start: datetime, days: int, rng: random.Random) -> list[tuple[datetime, datetime]]:
     blocks = []
     for _ in range(n):
         s = start + timedelta(minutes=rng.randrange(0, days * 24 * 60))
@@ -57,28 +55,19 @@ def main() -> None:
     now = datetime(2026, 10, 30, 10, 0, tzinfo=UTC)
     window = (datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC))
     working = weekly_hours_intervals(
-        {
-            d: ["09:00-12:30", "13:30-18:00"]
-            for d in ("mon", "tue", "wed", "thu", "fri")
-        },
+        {d: ["09:00-12:30", "13:30-18:00"] for d in ("mon", "tue", "wed", "thu", "fri")},
         cal.tz,
         *window,
     )
     rng = random.Random(42)
-    print(
-        f"free_slots, 30-day window, median of {RUNS} runs (python {sys.version.split()[0]})"
-    )
+    print(f"free_slots, 30-day window, median of {RUNS} runs (python {sys.version.split()[0]})")
     for n in (0, 2000, 5000):
         busy = random_busy(n, window[0], 30, rng)
         slots = free_slots(cal, window, rules, now, busy)
         plain = median_ms(lambda busy=busy: free_slots(cal, window, rules, now, busy))
-        with_wh = median_ms(
-            lambda busy=busy: free_slots(cal, window, rules, now, busy, working)
-        )
+        with_wh = median_ms(lambda busy=busy: free_slots(cal, window, rules, now, busy, working))
         ordered = sorted(busy)  # as an indexed query (ORDER BY start) returns them
-        presorted = median_ms(
-            lambda ordered=ordered: free_slots(cal, window, rules, now, ordered)
-        )
+        presorted = median_ms(lambda ordered=ordered: free_slots(cal, window, rules, now, ordered))
         print(
             f"  busy={n:5d}: {plain:6.3f} ms   with working hours: {with_wh:6.3f} ms"
             f"   pre-sorted: {presorted:6.3f} ms   ({len(slots)} slots offered)"

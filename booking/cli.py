@@ -178,9 +178,12 @@ def sync_command(slug: str | None) -> None:
             raise click.ClickException(f"agent {slug!r} has no CalDAV calendar")
         total = 1
     else:
-        total = db.session.scalar(
-            select(func.count(Agent.id)).join(CalendarConnection, CalendarConnection.agent_id == Agent.id)
-        ) or 0
+        total = (
+            db.session.scalar(
+                select(func.count(Agent.id)).join(CalendarConnection, CalendarConnection.agent_id == Agent.id)
+            )
+            or 0
+        )
     if total == 0:
         click.echo("no agent has a CalDAV calendar")
         return

@@ -90,7 +90,6 @@ class Settings:
         return timedelta(days=self.horizon_days)
 
 
-
 def _calendar(s: Settings) -> BusinessCalendar:
     return BusinessCalendar(
         tz=s.timezone,

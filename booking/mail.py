@@ -109,9 +109,7 @@ class LoggingMailer:
         msg = build_message(mail, self.sender)
         self.sent.append(msg)
         # The whole text is logged: in development this is how a sign-in link or a manage link is read.
-        log.info(
-            "mail (BOOKING_SMTP_URL unset, not sent) to %s: %s\n%s", msg["To"], msg["Subject"], mail.text
-        )
+        log.info("mail (BOOKING_SMTP_URL unset, not sent) to %s: %s\n%s", msg["To"], msg["Subject"], mail.text)
         return str(msg["Message-ID"])
 
 

@@ -87,7 +87,5 @@ def test_create_customer(client, admin, make_agent):
     assert again.status_code == 409 and again.get_json()["error"]["code"] == "phone_taken"
     unknown = dict(body, agent="ghost", phones=[])
     assert client.post("/api/customers", json=unknown, headers=admin).status_code == 400
-    basic = client.post(
-        "/api/customers", json={"name": "Basic", "plan": "standard"}, headers=admin
-    ).get_json()
+    basic = client.post("/api/customers", json={"name": "Basic", "plan": "standard"}, headers=admin).get_json()
     assert basic["eligible"] is False and basic["booking_url"] is None

@@ -50,9 +50,9 @@ def test_book_returns_the_promised_shape(client, customer):
 
 def test_booked_slot_is_no_longer_offered_and_cannot_be_booked_again(client, customer):
     assert _book(client, customer).status_code == 201
-    slots = client.get(
-        f"/api/agents/{customer['agent']}/availability?start=2026-12-01&end=2026-12-02"
-    ).get_json()["slots"]
+    slots = client.get(f"/api/agents/{customer['agent']}/availability?start=2026-12-01&end=2026-12-02").get_json()[
+        "slots"
+    ]
     assert SLOT not in [s["start"] for s in slots]
     again = _book(client, customer, start="2026-12-01T09:30:00+01:00", duration=60)
     assert again.status_code == 409
@@ -141,9 +141,7 @@ def test_reschedule_moves_and_bumps_sequence(client, customer):
     taken = client.post(url, json={"token": booking["manage_token"], "start": other["start"]})
     assert taken.status_code == 409 and taken.get_json()["error"]["code"] == "slot_unavailable"
     # Overlapping its own old time is fine: the booking does not block itself.
-    moved = client.post(
-        url, json={"token": booking["manage_token"], "start": "2026-12-01T10:15:00+01:00"}
-    )
+    moved = client.post(url, json={"token": booking["manage_token"], "start": "2026-12-01T10:15:00+01:00"})
     assert moved.status_code == 409  # off grid
     moved = client.post(
         url, json={"token": booking["manage_token"], "start": "2026-12-01T09:30:00+01:00", "duration": 60}

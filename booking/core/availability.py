@@ -53,9 +53,7 @@ class SlotRules:
             raise ValueError(f"horizon must not be negative, got {self.horizon}")
 
 
-def _relevant_busy(
-    busy: Iterable[Interval], lo: datetime, hi: datetime
-) -> list[Interval]:
+def _relevant_busy(busy: Iterable[Interval], lo: datetime, hi: datetime) -> list[Interval]:
     """UTC busy blocks overlapping ``[lo, hi)``, sorted by start (not merged).
 
     Filtering before sorting keeps the sort small when callers pass a whole
@@ -72,11 +70,7 @@ def _relevant_busy(
         # Emptiness is only decided in UTC: two wall times in one zone can
         # look inverted inside the repeated hour of an autumn DST change.
         if start.tzinfo is not UTC or end.tzinfo is not UTC or start >= end:
-            relevant = [
-                (s, e)
-                for s, e in ((to_utc(a), to_utc(b)) for a, b in relevant)
-                if s < e
-            ]
+            relevant = [(s, e) for s, e in ((to_utc(a), to_utc(b)) for a, b in relevant) if s < e]
             break
     relevant.sort(key=_start_key)
     return relevant
@@ -195,7 +189,5 @@ def slot_offered(
     service re-checks a requested slot with exactly the rules the page used.
     """
     start = to_utc(start)
-    offered = free_slots(
-        calendar, (start, start + _TICK), rules, now, busy, working_hours
-    )
+    offered = free_slots(calendar, (start, start + _TICK), rules, now, busy, working_hours)
     return bool(offered) and offered[0][0] == start

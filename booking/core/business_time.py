@@ -53,9 +53,7 @@ _MAX_SCAN_DAYS = 800
 def _parse_clock(hour: str, minute: str, text: str) -> time:
     h, m = int(hour), int(minute)
     if h > 23 or m > 59:
-        raise ValueError(
-            f"invalid time in {text!r}: hours must be 00-23 and minutes 00-59"
-        )
+        raise ValueError(f"invalid time in {text!r}: hours must be 00-23 and minutes 00-59")
     return time(h, m)
 
 
@@ -72,15 +70,11 @@ def parse_hours(text: str) -> tuple[time, time]:
         raise ValueError(message)
     match = _HOURS_RE.match(text)
     if not match:
-        raise ValueError(
-            f"invalid hours {text!r}: expected 'HH:MM-HH:MM', e.g. '09:00-17:00'"
-        )
+        raise ValueError(f"invalid hours {text!r}: expected 'HH:MM-HH:MM', e.g. '09:00-17:00'")
     opens = _parse_clock(match[1], match[2], text)
     closes = _parse_clock(match[3], match[4], text)
     if closes <= opens:
-        raise ValueError(
-            f"invalid hours {text!r}: end must be after start (ranges cannot cross midnight)"
-        )
+        raise ValueError(f"invalid hours {text!r}: end must be after start (ranges cannot cross midnight)")
     return opens, closes
 
 
@@ -88,9 +82,7 @@ def _day(name: str, text: str) -> int:
     try:
         return _DAY_INDEX[name.strip().lower()]
     except KeyError:
-        raise ValueError(
-            f"invalid day {name.strip()!r} in {text!r}: use mon, tue, wed, thu, fri, sat, sun"
-        ) from None
+        raise ValueError(f"invalid day {name.strip()!r} in {text!r}: use mon, tue, wed, thu, fri, sat, sun") from None
 
 
 def parse_days(text: str) -> frozenset[int]:
@@ -100,9 +92,7 @@ def parse_days(text: str) -> frozenset[int]:
     range is far more often a typo than a wish to wrap around the weekend.
     """
     if not isinstance(text, str) or not text.strip():
-        raise ValueError(
-            f"invalid days {text!r}: expected e.g. 'mon-fri' or 'mon,tue,thu'"
-        )
+        raise ValueError(f"invalid days {text!r}: expected e.g. 'mon-fri' or 'mon,tue,thu'")
     days: set[int] = set()
     for part in text.split(","):
         if not part.strip():
@@ -111,9 +101,7 @@ def parse_days(text: str) -> frozenset[int]:
             first, _, last = part.partition("-")
             lo, hi = _day(first, text), _day(last, text)
             if hi < lo:
-                raise ValueError(
-                    f"invalid day range {part.strip()!r} in {text!r}: must run forward, e.g. mon-fri"
-                )
+                raise ValueError(f"invalid day range {part.strip()!r} in {text!r}: must run forward, e.g. mon-fri")
             days.update(range(lo, hi + 1))
         else:
             days.add(_day(part, text))
@@ -136,9 +124,7 @@ class HolidayCalendar:
     therefore built under a lock into a private dict that is then only read.
     """
 
-    def __init__(
-        self, spec: str = "", country: str | None = None, subdiv: str | None = None
-    ) -> None:
+    def __init__(self, spec: str = "", country: str | None = None, subdiv: str | None = None) -> None:
         self.spec = spec
         self.country = country
         self.subdiv = subdiv
@@ -162,9 +148,7 @@ class HolidayCalendar:
             if year in self._years:
                 return
             if self.country is not None:
-                source = holidays_lib.country_holidays(
-                    self.country, subdiv=self.subdiv, years=year
-                )
+                source = holidays_lib.country_holidays(self.country, subdiv=self.subdiv, years=year)
                 self._dates.update(source.items())
             self._years.add(year)
 
@@ -198,9 +182,7 @@ def load_holidays(spec: str) -> HolidayCalendar:
     subdiv_text = subdiv_text.strip()
     supported = holidays_lib.list_supported_countries()
     if country not in supported:
-        raise ValueError(
-            f"unknown holiday country {country!r} in {spec!r}: use an ISO 3166-1 alpha-2 code"
-        )
+        raise ValueError(f"unknown holiday country {country!r} in {spec!r}: use an ISO 3166-1 alpha-2 code")
     subdiv: str | None = None
     if subdiv_text:
         by_upper = {s.upper(): s for s in supported[country]}
@@ -210,8 +192,7 @@ def load_holidays(spec: str) -> HolidayCalendar:
         except NotImplementedError:
             choices = ", ".join(supported[country]) or "none"
             raise ValueError(
-                f"unknown subdivision {subdiv_text!r} of {country} in {spec!r}; "
-                f"supported: {choices}"
+                f"unknown subdivision {subdiv_text!r} of {country} in {spec!r}; supported: {choices}"
             ) from None
     calendar = HolidayCalendar(text, country, subdiv)
     return calendar
@@ -269,9 +250,7 @@ class BusinessCalendar:
             day = d + timedelta(days=offset)
             if self.is_business_day(day):
                 yield self.day_opening(day)
-        raise ValueError(
-            f"no business day within {_MAX_SCAN_DAYS} days of {d}: check days and holidays"
-        )
+        raise ValueError(f"no business day within {_MAX_SCAN_DAYS} days of {d}: check days and holidays")
 
     # -- queries ------------------------------------------------------------
 
@@ -284,9 +263,7 @@ class BusinessCalendar:
         start, end = self.day_opening(day)
         return start <= at < end
 
-    def opening_intervals(
-        self, start: datetime, end: datetime, *, clip: bool = True
-    ) -> list[Interval]:
+    def opening_intervals(self, start: datetime, end: datetime, *, clip: bool = True) -> list[Interval]:
         """UTC openings (one per business day) overlapping ``[start, end)``.
 
         With ``clip=True`` each is cut to ``[start, end)`` — the open time in
@@ -330,9 +307,7 @@ class BusinessCalendar:
     def business_day_length(self) -> timedelta:
         """Wall-clock length of one business day (8 h for 09:00-17:00)."""
         anchor = date(2000, 1, 3)
-        return datetime.combine(anchor, self.closes) - datetime.combine(
-            anchor, self.opens
-        )
+        return datetime.combine(anchor, self.closes) - datetime.combine(anchor, self.opens)
 
     def add_business_time(self, at: datetime, delta: timedelta) -> datetime:
         """The instant when ``delta`` of *open* time has elapsed after ``at``.
@@ -370,9 +345,7 @@ class BusinessCalendar:
         """
         if n < 0:
             raise ValueError(f"business days must not be negative: {n}")
-        return self.add_business_time(
-            self.next_opening(at), n * self.business_day_length
-        )
+        return self.add_business_time(self.next_opening(at), n * self.business_day_length)
 
 
 def business_calendar(
@@ -407,23 +380,16 @@ def validate_weekly_hours(spec: object) -> dict[str, list[str]]:
     A day that is absent (or has an empty list) is a day off.
     """
     if not isinstance(spec, Mapping):
-        raise ValueError(
-            "working hours must be a mapping like {'mon': ['09:00-17:00']}, "
-            f"got {type(spec).__name__}"
-        )
+        raise ValueError(f"working hours must be a mapping like {{'mon': ['09:00-17:00']}}, got {type(spec).__name__}")
     parsed: dict[int, list[tuple[time, time]]] = {}
     for key, ranges in spec.items():
         if not isinstance(key, str) or key.strip().lower() not in WEEKDAYS:
-            raise ValueError(
-                f"invalid day {key!r} in working hours: use mon, tue, ... sun"
-            )
+            raise ValueError(f"invalid day {key!r} in working hours: use mon, tue, ... sun")
         index = WEEKDAYS.index(key.strip().lower())
         if index in parsed:
             raise ValueError(f"day {key!r} appears twice in working hours")
         if isinstance(ranges, str) or not isinstance(ranges, Sequence):
-            raise ValueError(
-                f"working hours for {key!r} must be a list like ['09:00-17:00'], got {ranges!r}"
-            )
+            raise ValueError(f"working hours for {key!r} must be a list like ['09:00-17:00'], got {ranges!r}")
         try:
             day_ranges = sorted(parse_hours(item) for item in ranges)
         except ValueError as exc:
@@ -432,10 +398,7 @@ def validate_weekly_hours(spec: object) -> dict[str, list[str]]:
             if next_start < prev_end:
                 raise ValueError(f"working hours for {key!r} overlap: {list(ranges)!r}")
         parsed[index] = day_ranges
-    return {
-        WEEKDAYS[i]: [f"{a:%H:%M}-{b:%H:%M}" for a, b in parsed[i]]
-        for i in sorted(parsed)
-    }
+    return {WEEKDAYS[i]: [f"{a:%H:%M}-{b:%H:%M}" for a, b in parsed[i]] for i in sorted(parsed)}
 
 
 def weekly_hours_intervals(
@@ -460,8 +423,7 @@ def weekly_hours_intervals(
         return None
     normalised = validate_weekly_hours(spec)
     weekly: dict[int, list[tuple[time, time]]] = {
-        WEEKDAYS.index(day): [parse_hours(r) for r in ranges]
-        for day, ranges in normalised.items()
+        WEEKDAYS.index(day): [parse_hours(r) for r in ranges] for day, ranges in normalised.items()
     }
     start, end = to_utc(start), to_utc(end)
     pieces: list[Interval] = []

@@ -58,21 +58,16 @@ _LABELS = {
 
 _DEFINITIONS = {
     Severity.CRITICAL: (
-        "Service down or unavailable; the customer's business operations are "
-        "interrupted and no workaround exists."
+        "Service down or unavailable; the customer's business operations are interrupted and no workaround exists."
     ),
-    Severity.HIGH: (
-        "Major performance degradation: services run but so degraded that use is "
-        "significantly impacted."
-    ),
+    Severity.HIGH: ("Major performance degradation: services run but so degraded that use is significantly impacted."),
     Severity.STANDARD: (
         "Partial loss of service affecting the customer's business (e.g. new e-mails "
         "not fetched, one integration not working)."
     ),
     Severity.BUG: "A non-critical bug (e.g. one rule condition does not work).",
     Severity.REQUEST: (
-        "Configuration consultation, feature suggestion, any other question "
-        "(e.g. setting up automation rules)."
+        "Configuration consultation, feature suggestion, any other question (e.g. setting up automation rules)."
     ),
 }
 
@@ -84,9 +79,7 @@ LOW_RESPONSE_DAYS = 1  # business days, severity 4-5
 LOW_FOLLOWUP_DAYS = 1  # business days, severity 4-5: internal cadence, not in the SLA
 
 
-def response_due(
-    severity: Severity | int, received_at: datetime, calendar: BusinessCalendar
-) -> datetime:
+def response_due(severity: Severity | int, received_at: datetime, calendar: BusinessCalendar) -> datetime:
     """Initial-response deadline.
 
     1-2: received + 1 h wall clock. 3: + 2 business hours.
@@ -111,9 +104,7 @@ def followup_is_contractual(severity: Severity | int) -> bool:
     return Severity(severity) <= Severity.STANDARD
 
 
-def followup_due(
-    severity: Severity | int, received_at: datetime, calendar: BusinessCalendar
-) -> datetime:
+def followup_due(severity: Severity | int, received_at: datetime, calendar: BusinessCalendar) -> datetime:
     """Follow-up deadline, counted from ``received_at``.
 
     1-2: + 4 h wall clock. 3: + 2 business days (both from the SLA table).
@@ -131,9 +122,7 @@ def followup_due(
     return calendar.add_business_days(received_at, LOW_FOLLOWUP_DAYS)
 
 
-def callback_due(
-    severity: Severity | int, received_at: datetime, calendar: BusinessCalendar
-) -> datetime:
+def callback_due(severity: Severity | int, received_at: datetime, calendar: BusinessCalendar) -> datetime:
     """When a voicemail must be called back.
 
     1-2: received + 1 h wall clock, day or night (critical outages do not wait

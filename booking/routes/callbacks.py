@@ -16,9 +16,7 @@ from booking.routes.common import settings
 from booking.routes.schemas import CallbackList, CallbackMove, CallbackOut, CallbackPath, CallbackQuery
 from booking.services import callbacks
 
-bp = APIBlueprint(
-    "callbacks", __name__, url_prefix="/api", abp_tags=[Tag(name="admin")], abp_security=SECURITY
-)
+bp = APIBlueprint("callbacks", __name__, url_prefix="/api", abp_tags=[Tag(name="admin")], abp_security=SECURITY)
 bp.before_request(require_admin)
 
 

@@ -238,8 +238,7 @@ class TimeOffCreate(Strict):
     start: AwareDatetime
     end: AwareDatetime
     reason: (
-        Annotated[str, StringConstraints(strip_whitespace=True, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
-        | None
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")] | None
     ) = None
 
 

@@ -107,16 +107,12 @@ def cancel_row(session: Session, booking: Booking, now: datetime) -> list[int]:
 def _replay(session: Session, customer_id: int, key: str | None) -> Booking | None:
     if not key:
         return None
-    return session.scalar(
-        select(Booking).where(Booking.customer_id == customer_id, Booking.idempotency_key == key)
-    )
+    return session.scalar(select(Booking).where(Booking.customer_id == customer_id, Booking.idempotency_key == key))
 
 
 def _check_replay(existing: Booking, req: BookingRequest, duration: timedelta) -> None:
     if existing.start_at != req.start or existing.end_at - existing.start_at != duration:
-        raise Conflict(
-            "this Idempotency-Key was already used for a different booking", code="idempotency_key_reused"
-        )
+        raise Conflict("this Idempotency-Key was already used for a different booking", code="idempotency_key_reused")
 
 
 def book(session: Session, settings: Settings, req: BookingRequest, now: datetime) -> BookResult:

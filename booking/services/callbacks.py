@@ -116,9 +116,7 @@ def reservation_for(
         return (begin, begin + RESERVATION) if begin < start + SEARCH_SPAN else None
     window = (start, start + SEARCH_SPAN)
     rules = SlotRules(duration=RESERVATION, step=settings.slot_step, min_notice=timedelta(0), horizon=SEARCH_SPAN)
-    busy = busy_intervals(
-        session, agent.id, start - timedelta(days=1), window[1] + RESERVATION, exclude_booking_id
-    )
+    busy = busy_intervals(session, agent.id, start - timedelta(days=1), window[1] + RESERVATION, exclude_booking_id)
     working = weekly_hours_intervals(
         agent.working_hours, ZoneInfo(agent.timezone), start - timedelta(days=1), window[1] + timedelta(days=1)
     )
@@ -182,9 +180,7 @@ def _reserve(
 
 
 def _by_recording(session: Session, recording_sid: str) -> Callback | None:
-    return session.scalar(
-        select(Callback).join(Voicemail).where(Voicemail.recording_sid == recording_sid)
-    )
+    return session.scalar(select(Callback).join(Voicemail).where(Voicemail.recording_sid == recording_sid))
 
 
 def _assignee(session: Session, severity: Severity, customer: Customer | None) -> Agent | None:
@@ -342,9 +338,7 @@ def move(
     try:
         due_at = to_utc(due_at)
         if due_at < now - timedelta(minutes=1) or due_at > now + SEARCH_SPAN:
-            raise InvalidInput(
-                f"due_at must be between now and {SEARCH_SPAN.days} days ahead", code="bad_due_at"
-            )
+            raise InvalidInput(f"due_at must be between now and {SEARCH_SPAN.days} days ahead", code="bad_due_at")
     except OverflowError as exc:
         raise InvalidInput("due_at is out of range", code="bad_due_at") from exc
     callback = _get(session, callback_id)

@@ -67,9 +67,7 @@ def customer_for_number(session: Session, raw: str | None) -> Customer | None:
     e164 = normalize_e164(raw)
     if e164 is None:
         return None
-    return session.scalar(
-        select(Customer).join(CustomerPhone).where(CustomerPhone.e164 == e164)
-    )
+    return session.scalar(select(Customer).join(CustomerPhone).where(CustomerPhone.e164 == e164))
 
 
 def dedicated_agent(session: Session, customer: Customer | None) -> Agent | None:
@@ -228,4 +226,3 @@ def menu_choice(
                 now,
             )
     return MenuOutcome(critical=True, outbox_ids=ids)
-

@@ -172,24 +172,20 @@ FR: dict[str, str] = {
     "This sign-in link is not valid. Please open the "
     "whole link from the e-mail, or ask for a new one.": "Ce lien de connexion n’est pas valide. Ouvrez le lien "
     "complet reçu par e-mail, ou demandez-en un nouveau.",
-    "Your sign-in link for the dedicated support "
-    "dashboard": "Votre lien de connexion au tableau de bord du support "
+    "Your sign-in link for the dedicated support dashboard": "Votre lien de connexion au tableau de bord du support "
     "dédié",
     "You are signed out.": "Vous êtes déconnecté(e).",
     "Your session has ended. Please sign in again.": "Votre session a pris fin. Reconnectez-vous.",
     "Callback marked as done.": "Rappel marqué comme fait.",
     "Callback moved. Its reserved time in your calendar "
-    "moved with it.": "Rappel déplacé. Le créneau réservé dans votre agenda a "
-    "suivi.",
+    "moved with it.": "Rappel déplacé. Le créneau réservé dans votre agenda a suivi.",
     "No free time after that due time: the callback has "
     "not moved. Please pick another time.": "Aucun créneau libre après cette échéance : le rappel "
     "n’a pas bougé. Choisissez un autre horaire.",
-    "Please enter a due time between now and 62 days "
-    "ahead.": "Indiquez une échéance entre maintenant et dans 62 "
+    "Please enter a due time between now and 62 days ahead.": "Indiquez une échéance entre maintenant et dans 62 "
     "jours.",
     "This callback is no longer pending, so it cannot "
-    "be moved.": "Ce rappel n’est plus en attente : il ne peut pas être "
-    "déplacé.",
+    "be moved.": "Ce rappel n’est plus en attente : il ne peut pas être déplacé.",
     "Your dashboard": "Votre tableau de bord",
     "Hello %(name)s": "Bonjour %(name)s",
     "Times are shown in your zone, %(zone)s.": "Horaires affichés dans votre fuseau, %(zone)s.",

@@ -103,9 +103,7 @@ def _greeting(route: calls.Routing) -> twiml.Greeting:
 def voice() -> Response:
     """An incoming call: dial the dedicated agent, forward, or greet and take a voicemail."""
     form = request.form
-    route = calls.incoming_call(
-        db.session, settings(), _call_sid(), form.get("From"), form.get("To"), clock.now()
-    )
+    route = calls.incoming_call(db.session, settings(), _call_sid(), form.get("From"), form.get("To"), clock.now())
     record, status_cb = external_url(RECORDED), external_url(VOICEMAIL)
     if route.kind == "dial":
         assert route.dial_number is not None
@@ -133,9 +131,7 @@ def dial_status() -> Response:
     )
     if outcome.answered:
         return _xml(twiml.hangup())
-    return _xml(
-        twiml.busy_voicemail(external_url(RECORDED), external_url(VOICEMAIL), agent_name=outcome.agent_name)
-    )
+    return _xml(twiml.busy_voicemail(external_url(RECORDED), external_url(VOICEMAIL), agent_name=outcome.agent_name))
 
 
 @bp.post("/voice/menu")

@@ -25,9 +25,7 @@ __all__ = ["SIGNATURE_HEADER", "expected_url", "is_valid_twilio_request"]
 _PATH_SAFE = "/:@!$&'()*+,;="
 
 
-def expected_url(
-    public_url: str | None, request_url: str, path: str, query_string: str | bytes
-) -> str:
+def expected_url(public_url: str | None, request_url: str, path: str, query_string: str | bytes) -> str:
     """Return the URL Twilio signed for this request.
 
     ``public_url`` is ``BOOKING_PUBLIC_URL`` (``https://book.example.com``, possibly with a path

@@ -148,14 +148,10 @@ class RedirectingHttpClient(TwilioHttpClient):
     the environment's HTTP proxy settings are ignored: a proxy cannot reach our 127.0.0.1.
     """
 
-    def __init__(
-        self, api_base: str, *, timeout: float | None = DEFAULT_TIMEOUT
-    ) -> None:
+    def __init__(self, api_base: str, *, timeout: float | None = DEFAULT_TIMEOUT) -> None:
         parts = urlsplit(api_base)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(
-                f"api_base must be an absolute http(s) URL, got {api_base!r}"
-            )
+            raise ValueError(f"api_base must be an absolute http(s) URL, got {api_base!r}")
         super().__init__(timeout=timeout)
         self._scheme = parts.scheme
         self._netloc = parts.netloc
@@ -224,13 +220,9 @@ class TwilioSmsSender:
         timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
         if not account_sid or not auth_token or not from_number:
-            raise ValueError(
-                "TwilioSmsSender needs an account SID, an auth token and a from number"
-            )
+            raise ValueError("TwilioSmsSender needs an account SID, an auth token and a from number")
         http_client = (
-            RedirectingHttpClient(api_base, timeout=timeout)
-            if api_base
-            else TwilioHttpClient(timeout=timeout)
+            RedirectingHttpClient(api_base, timeout=timeout) if api_base else TwilioHttpClient(timeout=timeout)
         )
         self._client = Client(account_sid, auth_token, http_client=http_client)
         self.from_number = from_number
@@ -238,9 +230,7 @@ class TwilioSmsSender:
     def send(self, to: str, body: str) -> str:
         """Create the message; return its SID, or raise :class:`SmsError`."""
         try:
-            message = self._client.messages.create(
-                to=to, from_=self.from_number, body=body
-            )
+            message = self._client.messages.create(to=to, from_=self.from_number, body=body)
         except TwilioRestException as exc:
             status = exc.status if isinstance(exc.status, int) else None
             raise SmsError(
@@ -262,13 +252,9 @@ class TwilioSmsSender:
             raise SmsError(str(exc), retryable=False) from exc
         except ValueError as exc:
             # A 2xx with a body that is not JSON: Twilio or a proxy misbehaving, try again later.
-            raise SmsError(
-                f"unreadable answer from Twilio: {exc}", retryable=True
-            ) from exc
+            raise SmsError(f"unreadable answer from Twilio: {exc}", retryable=True) from exc
         if not message.sid:
-            raise SmsError(
-                "Twilio accepted the message but returned no SID", retryable=True
-            )
+            raise SmsError("Twilio accepted the message but returned no SID", retryable=True)
         return message.sid
 
 

@@ -158,9 +158,7 @@ def _clock(t: time, lang: Lang) -> str:
 
 def _join(items: list[str], lang: Lang) -> str:
     conjunction = " et " if lang == "fr" else " and "
-    return (
-        items[0] if len(items) == 1 else ", ".join(items[:-1]) + conjunction + items[-1]
-    )
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + conjunction + items[-1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,9 +181,7 @@ class Greeting:
             raise ValueError("Greeting.next_opening must be an aware datetime")
         days = frozenset(self.days)
         if not days or not days <= frozenset(range(7)):
-            raise ValueError(
-                f"Greeting.days must be weekday numbers 0-6, got {sorted(self.days)}"
-            )
+            raise ValueError(f"Greeting.days must be weekday numbers 0-6, got {sorted(self.days)}")
         object.__setattr__(self, "days", days)
 
     def when(self, lang: Lang) -> str:
@@ -218,9 +214,7 @@ class Greeting:
         if not key:
             return ""
         try:
-            city = get_timezone_location(
-                self.zone, locale=_LOCALE[lang], return_city=True
-            )
+            city = get_timezone_location(self.zone, locale=_LOCALE[lang], return_city=True)
         except (
             LookupError,
             ValueError,
@@ -259,14 +253,8 @@ def _xml_safe(value: object) -> str:
 
 
 def _check_range(name: str, value: int, low: int, high: int) -> int:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int)
-        or not low <= value <= high
-    ):
-        raise ValueError(
-            f"{name} must be an integer between {low} and {high}, got {value!r}"
-        )
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"{name} must be an integer between {low} and {high}, got {value!r}")
     return value
 
 
@@ -302,9 +290,7 @@ def _append_record(
     response.hangup()
 
 
-def dial_agent(
-    agent_phone: str, caller_id: str, action_url: str, timeout: int = 20
-) -> str:
+def dial_agent(agent_phone: str, caller_id: str, action_url: str, timeout: int = 20) -> str:
     """Put the caller through to their dedicated agent's phone.
 
     ``action_url`` is the dial-status webhook: Twilio requests it when the dial ends with
@@ -324,9 +310,7 @@ def dial_agent(
     return str(response)
 
 
-def forward_to_support(
-    number: str, caller_id: str, *, action_url: str | None = None, timeout: int = 30
-) -> str:
+def forward_to_support(number: str, caller_id: str, *, action_url: str | None = None, timeout: int = 30) -> str:
     """Connect a caller whose service is down to the second-level support line.
 
     Pass the dial-status webhook as ``action_url`` so that an unanswered support line still ends in
@@ -359,9 +343,7 @@ def after_hours_menu(
     """
     response = VoiceResponse()
     _say_both(response, {lang: greeting.message(lang) for lang in ("fr", "en")})
-    gather = response.gather(
-        num_digits=1, timeout=5, action=_xml_safe(gather_action_url), method="POST"
-    )
+    gather = response.gather(num_digits=1, timeout=5, action=_xml_safe(gather_action_url), method="POST")
     _say_both(gather, _PRESS_ONE)
     _say_both(response, _LEAVE_MESSAGE)
     _append_record(response, record_action_url, recording_status_url, max_length)
@@ -395,9 +377,7 @@ def busy_voicemail(
     name a neutral wording is used.
     """
     name = (agent_name or "").strip()
-    prompts = {
-        lang: _BUSY[lang].format(who=name or _BUSY_WHO[lang]) for lang in ("fr", "en")
-    }
+    prompts = {lang: _BUSY[lang].format(who=name or _BUSY_WHO[lang]) for lang in ("fr", "en")}
     return record_voicemail(
         prompts["fr"],
         prompts["en"],
@@ -432,9 +412,7 @@ def critical_voicemail(
     The page has already been queued when this is said, so the promise is true even if the caller
     hangs up without leaving a message.
     """
-    return record_voicemail(
-        _CRITICAL["fr"], _CRITICAL["en"], record_action_url, recording_status_url, max_length
-    )
+    return record_voicemail(_CRITICAL["fr"], _CRITICAL["en"], record_action_url, recording_status_url, max_length)
 
 
 def leave_message(

@@ -36,9 +36,7 @@ US = timedelta(microseconds=1)
 EARLY = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def rules(
-    duration: int = 30, step: int = 30, notice: int = 0, horizon_days: int = 800
-) -> SlotRules:
+def rules(duration: int = 30, step: int = 30, notice: int = 0, horizon_days: int = 800) -> SlotRules:
     return SlotRules(
         duration=timedelta(minutes=duration),
         step=timedelta(minutes=step),
@@ -82,9 +80,7 @@ def test_new_york_visitor_while_only_paris_is_on_winter_time(
     window = day_window(date(2026, 10, 26), NEW_YORK, days=7)
     now = paris(2026, 10, 20, 12)  # the product defaults: 60 min notice, 60 day horizon
     slots = free_slots(cal, window, rules(notice=60, horizon_days=60), now, [])
-    assert first_slot_by_day(slots, NEW_YORK) == {
-        date(2026, 10, 26 + i): time(4, 0) for i in range(5)
-    }
+    assert first_slot_by_day(slots, NEW_YORK) == {date(2026, 10, 26 + i): time(4, 0) for i in range(5)}
     # 16 half-hour slots a day, the last one ending at 12:00 New York = 17:00 Paris.
     assert len(slots) == 5 * 16
     assert slots[15][1].astimezone(NEW_YORK).time() == time(12, 0)
@@ -93,9 +89,7 @@ def test_new_york_visitor_while_only_paris_is_on_winter_time(
 def test_new_york_visitor_once_both_are_on_winter_time(cal: BusinessCalendar) -> None:
     window = day_window(date(2026, 11, 2), NEW_YORK, days=7)
     slots = free_slots(cal, window, rules(), EARLY, [])
-    assert first_slot_by_day(slots, NEW_YORK) == {
-        date(2026, 11, 2 + i): time(3, 0) for i in range(5)
-    }
+    assert first_slot_by_day(slots, NEW_YORK) == {date(2026, 11, 2 + i): time(3, 0) for i in range(5)}
 
 
 def test_armistice_day_has_no_slots(cal: BusinessCalendar) -> None:
@@ -136,9 +130,7 @@ def test_holidays_and_weekends(cal: BusinessCalendar, day: date, count: int) -> 
         (date(2026, 10, 26), utc(2026, 10, 26, 8), utc(2026, 10, 26, 16)),
     ],
 )
-def test_slots_follow_paris_dst(
-    cal: BusinessCalendar, day: date, first_utc: datetime, last_end_utc: datetime
-) -> None:
+def test_slots_follow_paris_dst(cal: BusinessCalendar, day: date, first_utc: datetime, last_end_utc: datetime) -> None:
     slots = free_slots(cal, day_window(day), rules(), EARLY, [])
     assert slots[0][0] == first_utc
     assert slots[-1][1] == last_end_utc
@@ -149,9 +141,7 @@ def test_slots_follow_paris_dst(
 # --- boundaries ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "day", [date(2026, 11, 2), date(2026, 3, 30), date(2026, 10, 26)]
-)
+@pytest.mark.parametrize("day", [date(2026, 11, 2), date(2026, 3, 30), date(2026, 10, 26)])
 def test_one_second_slots_at_the_edges(cal: BusinessCalendar, day: date) -> None:
     one_second = SlotRules(
         duration=timedelta(seconds=1),
@@ -163,10 +153,7 @@ def test_one_second_slots_at_the_edges(cal: BusinessCalendar, day: date) -> None
         datetime.combine(day, time(8, 59, 58), tzinfo=PARIS),
         datetime.combine(day, time(9, 0, 2), tzinfo=PARIS),
     )
-    assert [
-        f"{s.astimezone(PARIS):%H:%M:%S}"
-        for s, _ in free_slots(cal, window, one_second, EARLY, [])
-    ] == [
+    assert [f"{s.astimezone(PARIS):%H:%M:%S}" for s, _ in free_slots(cal, window, one_second, EARLY, [])] == [
         "09:00:00",
         "09:00:01",
     ]
@@ -226,12 +213,8 @@ def test_busy_spanning_days_and_in_other_zones(cal: BusinessCalendar) -> None:
         (paris(2026, 11, 3, 12), paris(2026, 11, 3, 12)),
         (paris(2026, 11, 3, 15), paris(2026, 11, 3, 14)),
     ]
-    slots = free_slots(
-        cal, day_window(date(2026, 11, 2), days=2), rules(60, 60), EARLY, busy
-    )
-    assert local_starts(slots) == [f"{h:02d}:00" for h in range(9, 16)] + [
-        f"{h:02d}:00" for h in range(10, 17)
-    ]
+    slots = free_slots(cal, day_window(date(2026, 11, 2), days=2), rules(60, 60), EARLY, busy)
+    assert local_starts(slots) == [f"{h:02d}:00" for h in range(9, 16)] + [f"{h:02d}:00" for h in range(10, 17)]
 
 
 def test_busy_inside_the_repeated_autumn_hour() -> None:
@@ -280,17 +263,11 @@ def test_grid_counts_from_the_opening_not_the_window(cal: BusinessCalendar) -> N
 def test_min_notice(cal: BusinessCalendar) -> None:
     window = day_window(date(2026, 11, 2))
     now = paris(2026, 11, 2, 9, 10)
-    assert (
-        local_starts(free_slots(cal, window, rules(notice=60), now, []))[0] == "10:30"
-    )
+    assert local_starts(free_slots(cal, window, rules(notice=60), now, []))[0] == "10:30"
     now = paris(2026, 11, 2, 9, 0)
-    assert (
-        local_starts(free_slots(cal, window, rules(notice=60), now, []))[0] == "10:00"
-    )
+    assert local_starts(free_slots(cal, window, rules(notice=60), now, []))[0] == "10:00"
     now = paris(2026, 11, 2, 9, 0, 0) + US
-    assert (
-        local_starts(free_slots(cal, window, rules(notice=60), now, []))[0] == "10:30"
-    )
+    assert local_starts(free_slots(cal, window, rules(notice=60), now, []))[0] == "10:30"
 
 
 def test_horizon_is_inclusive(cal: BusinessCalendar) -> None:
@@ -318,13 +295,9 @@ def test_notice_and_horizon_are_elapsed_time_across_dst(cal: BusinessCalendar) -
     horizon is 48 real hours: Monday 11:00 CEST.
     """
     now = paris(2026, 3, 28, 10, 0)
-    slots = free_slots(
-        cal, day_window(date(2026, 3, 30)), rules(horizon_days=2), now, []
-    )
+    slots = free_slots(cal, day_window(date(2026, 3, 30)), rules(horizon_days=2), now, [])
     assert local_starts(slots)[-1] == "11:00"
-    slots = free_slots(
-        cal, day_window(date(2026, 3, 30)), rules(notice=48 * 60), now, []
-    )
+    slots = free_slots(cal, day_window(date(2026, 3, 30)), rules(notice=48 * 60), now, [])
     assert local_starts(slots)[0] == "11:00"
 
 
@@ -363,9 +336,7 @@ def test_agent_in_london_narrows_paris_hours(cal: BusinessCalendar) -> None:
     slots = free_slots(cal, window, rules(), EARLY, [], working)
     by_day: dict[date, list[str]] = defaultdict(list)
     for start, _ in slots:
-        by_day[start.astimezone(PARIS).date()].append(
-            f"{start.astimezone(PARIS):%H:%M}"
-        )
+        by_day[start.astimezone(PARIS).date()].append(f"{start.astimezone(PARIS):%H:%M}")
     assert len(by_day) == 5
     for starts in by_day.values():
         assert starts[0] == "10:00"
@@ -375,9 +346,7 @@ def test_agent_in_london_narrows_paris_hours(cal: BusinessCalendar) -> None:
 
 def test_agent_in_london_with_a_lunch_break(cal: BusinessCalendar) -> None:
     window = day_window(date(2026, 3, 30))  # the Monday after DST start (both zones)
-    working = weekly_hours_intervals(
-        {"mon": ["09:00-12:00", "13:00-17:00"]}, LONDON, *window
-    )
+    working = weekly_hours_intervals({"mon": ["09:00-12:00", "13:00-17:00"]}, LONDON, *window)
     slots = free_slots(cal, window, rules(60, 60), EARLY, [], working)
     assert local_starts(slots) == ["10:00", "11:00", "12:00", "14:00", "15:00", "16:00"]
 
@@ -387,10 +356,7 @@ def test_agent_in_new_york(cal: BusinessCalendar) -> None:
     for day, first in ((date(2026, 10, 30), "14:00"), (date(2026, 11, 6), "15:00")):
         window = day_window(day)
         working = weekly_hours_intervals(WEEKDAYS_9_TO_5, NEW_YORK, *window)
-        assert (
-            local_starts(free_slots(cal, window, rules(60, 60), EARLY, [], working))[0]
-            == first
-        )
+        assert local_starts(free_slots(cal, window, rules(60, 60), EARLY, [], working))[0] == first
 
 
 def test_working_hours_none_vs_empty(cal: BusinessCalendar) -> None:
@@ -428,9 +394,7 @@ def test_slot_offered(cal: BusinessCalendar) -> None:
     assert not slot_offered(cal, paris(2026, 11, 2, 9, 15), r, now, busy)  # off grid
     assert not slot_offered(cal, paris(2026, 11, 2, 16, 30), r, now, busy)  # spills
     assert not slot_offered(cal, paris(2026, 11, 11, 10), r, now, busy)  # holiday
-    assert not slot_offered(
-        cal, paris(2026, 11, 2, 9), r, paris(2026, 11, 2, 8, 1), busy
-    )
+    assert not slot_offered(cal, paris(2026, 11, 2, 9), r, paris(2026, 11, 2, 8, 1), busy)
 
 
 # --- scale --------------------------------------------------------------------------
@@ -458,9 +422,7 @@ def test_five_thousand_busy_blocks_match_the_reference(cal: BusinessCalendar) ->
     expected = [
         (s0, s1)
         for o0, o1 in cal.opening_intervals(*window)
-        for s0, s1 in (
-            (o0 + k * r.step, o0 + k * r.step + r.duration) for k in range(96)
-        )
+        for s0, s1 in ((o0 + k * r.step, o0 + k * r.step + r.duration) for k in range(96))
         if s1 <= o1 and busy_minutes.isdisjoint(range(minute(s0), minute(s1)))
     ]
     assert slots == expected
@@ -493,12 +455,7 @@ def reference_slots(
                     window[0] <= s < window[1]
                     and now + r.min_notice <= s <= now + r.horizon
                     and not any(overlaps(slot, b) for b in busy)
-                    and (
-                        merged_working is None
-                        or any(
-                            w[0] <= slot[0] and slot[1] <= w[1] for w in merged_working
-                        )
-                    )
+                    and (merged_working is None or any(w[0] <= slot[0] and slot[1] <= w[1] for w in merged_working))
                 ):
                     out.append((s.astimezone(UTC), (s + r.duration).astimezone(UTC)))
                 s += r.step
@@ -590,9 +547,7 @@ def test_free_slots_properties(cal: BusinessCalendar, case: dict[str, Any]) -> N
         assert cal.is_open(end - US)
         assert start.astimezone(PARIS).date() == (end - US).astimezone(PARIS).date()
         # On the grid counted from that day's opening.
-        opening = datetime.combine(
-            start.astimezone(PARIS).date(), cal.opens, tzinfo=PARIS
-        )
+        opening = datetime.combine(start.astimezone(PARIS).date(), cal.opens, tzinfo=PARIS)
         assert (start - opening) % r.step == timedelta(0)
         # Window, notice, horizon.
         assert window[0] <= start < window[1]

@@ -197,9 +197,7 @@ def test_is_business_day(cal: BusinessCalendar, day: date, expected: bool) -> No
     assert cal.is_business_day(day) is expected
 
 
-@pytest.mark.parametrize(
-    "monday", [date(2026, 11, 2), date(2026, 3, 30), date(2026, 10, 26)]
-)
+@pytest.mark.parametrize("monday", [date(2026, 11, 2), date(2026, 3, 30), date(2026, 10, 26)])
 @pytest.mark.parametrize(
     ("clock", "expected"),
     [
@@ -213,9 +211,7 @@ def test_is_business_day(cal: BusinessCalendar, day: date, expected: bool) -> No
         (time(17, 0, 1), False),
     ],
 )
-def test_is_open_boundaries(
-    cal: BusinessCalendar, monday: date, clock: time, expected: bool
-) -> None:
+def test_is_open_boundaries(cal: BusinessCalendar, monday: date, clock: time, expected: bool) -> None:
     at = datetime.combine(monday, clock, tzinfo=PARIS)
     assert cal.is_open(at) is expected
     assert cal.is_open(at.astimezone(UTC)) is expected
@@ -244,9 +240,7 @@ def test_is_open_boundaries(
         (utc(2026, 10, 25, 10), False),
     ],
 )
-def test_is_open_in_utc_across_dst(
-    cal: BusinessCalendar, at: datetime, expected: bool
-) -> None:
+def test_is_open_in_utc_across_dst(cal: BusinessCalendar, at: datetime, expected: bool) -> None:
     assert cal.is_open(at) is expected
 
 
@@ -297,9 +291,7 @@ def test_opening_hours_spanning_the_dst_change_count_real_time() -> None:
         (utc(2026, 10, 24, 23), utc(2026, 10, 25, 4))
     ]
     # 4 business hours from the spring opening run into the next night.
-    assert night.add_business_time(paris(2026, 3, 29, 1), timedelta(hours=4)) == utc(
-        2026, 3, 30, 0
-    )
+    assert night.add_business_time(paris(2026, 3, 29, 1), timedelta(hours=4)) == utc(2026, 3, 30, 0)
 
 
 @pytest.mark.parametrize(
@@ -357,21 +349,15 @@ def test_next_opening(cal: BusinessCalendar, at: datetime, expected: datetime) -
         ),
     ],
 )
-def test_add_business_time(
-    cal: BusinessCalendar, at: datetime, delta: timedelta, expected: datetime
-) -> None:
+def test_add_business_time(cal: BusinessCalendar, at: datetime, delta: timedelta, expected: datetime) -> None:
     result = cal.add_business_time(at, delta)
     assert result == expected
     assert result.tzinfo is UTC
 
 
 def test_add_business_time_dst_in_utc(cal: BusinessCalendar) -> None:
-    assert cal.add_business_time(utc(2026, 3, 27, 15), timedelta(hours=2)) == utc(
-        2026, 3, 30, 8
-    )
-    assert cal.add_business_time(utc(2026, 10, 23, 14), timedelta(hours=2)) == utc(
-        2026, 10, 26, 9
-    )
+    assert cal.add_business_time(utc(2026, 3, 27, 15), timedelta(hours=2)) == utc(2026, 3, 30, 8)
+    assert cal.add_business_time(utc(2026, 10, 23, 14), timedelta(hours=2)) == utc(2026, 10, 26, 9)
 
 
 def test_add_business_time_refuses_negative(cal: BusinessCalendar) -> None:
@@ -392,9 +378,7 @@ def test_add_business_time_refuses_negative(cal: BusinessCalendar) -> None:
         (paris(2026, 11, 7, 12, 0), 0, paris(2026, 11, 9, 9, 0)),
     ],
 )
-def test_add_business_days(
-    cal: BusinessCalendar, at: datetime, n: int, expected: datetime
-) -> None:
+def test_add_business_days(cal: BusinessCalendar, at: datetime, n: int, expected: datetime) -> None:
     assert cal.business_day_length == timedelta(hours=8)
     assert cal.add_business_days(at, n) == expected
 
@@ -419,9 +403,7 @@ def open_time(cal: BusinessCalendar, start: datetime, end: datetime) -> timedelt
 
 @settings(max_examples=200, deadline=None)
 @given(moments, st.integers(min_value=0, max_value=60 * 60))
-def test_add_business_time_counts_exactly_the_open_time(
-    cal: BusinessCalendar, at: datetime, minutes: int
-) -> None:
+def test_add_business_time_counts_exactly_the_open_time(cal: BusinessCalendar, at: datetime, minutes: int) -> None:
     delta = timedelta(minutes=minutes)
     result = cal.add_business_time(at, delta)
     assert result >= at
@@ -476,19 +458,14 @@ def test_validate_weekly_hours_rejects(spec: object, message: str) -> None:
 
 def test_touching_ranges_are_allowed_and_merged() -> None:
     spec = {"mon": ["09:00-12:00", "12:00-17:00"]}
-    assert weekly_hours_intervals(
-        spec, PARIS, paris(2026, 11, 2), paris(2026, 11, 3)
-    ) == [(utc(2026, 11, 2, 8), utc(2026, 11, 2, 16))]
+    assert weekly_hours_intervals(spec, PARIS, paris(2026, 11, 2), paris(2026, 11, 3)) == [
+        (utc(2026, 11, 2, 8), utc(2026, 11, 2, 16))
+    ]
 
 
 def test_weekly_hours_none_means_no_restriction() -> None:
-    assert (
-        weekly_hours_intervals(None, PARIS, paris(2026, 11, 2), paris(2026, 11, 9))
-        is None
-    )
-    assert (
-        weekly_hours_intervals({}, PARIS, paris(2026, 11, 2), paris(2026, 11, 9)) == []
-    )
+    assert weekly_hours_intervals(None, PARIS, paris(2026, 11, 2), paris(2026, 11, 9)) is None
+    assert weekly_hours_intervals({}, PARIS, paris(2026, 11, 2), paris(2026, 11, 9)) == []
 
 
 def test_weekly_hours_in_london() -> None:
@@ -504,9 +481,7 @@ def test_weekly_hours_in_london() -> None:
 def test_weekly_hours_follow_the_agents_dst() -> None:
     """New York leaves summer time a week after Europe: 09:00 NY is 13:00 then 14:00 UTC."""
     spec = {"fri": ["09:00-17:00"]}
-    assert weekly_hours_intervals(
-        spec, NEW_YORK, paris(2026, 10, 30), paris(2026, 11, 7)
-    ) == [
+    assert weekly_hours_intervals(spec, NEW_YORK, paris(2026, 10, 30), paris(2026, 11, 7)) == [
         (utc(2026, 10, 30, 13), utc(2026, 10, 30, 21)),
         (utc(2026, 11, 6, 14), utc(2026, 11, 6, 22)),
     ]
@@ -517,7 +492,5 @@ def test_weekly_hours_clip() -> None:
     start, end = paris(2026, 11, 2, 10), paris(2026, 11, 2, 12)
     whole = [(utc(2026, 11, 2, 8), utc(2026, 11, 2, 16))]
     assert weekly_hours_intervals(spec, PARIS, start, end) == whole
-    assert weekly_hours_intervals(spec, PARIS, start, end, clip=True) == [
-        (utc(2026, 11, 2, 9), utc(2026, 11, 2, 11))
-    ]
+    assert weekly_hours_intervals(spec, PARIS, start, end, clip=True) == [(utc(2026, 11, 2, 9), utc(2026, 11, 2, 11))]
     assert weekly_hours_intervals(spec, PARIS, end, start) == []

@@ -106,9 +106,7 @@ def test_overlaps(a: tuple[int, int], b: tuple[int, int], expected: bool) -> Non
 def test_results_are_utc_even_for_other_zones() -> None:
     start = datetime(2026, 7, 1, 9, 0, tzinfo=PARIS)
     out = merge([(start, start + timedelta(hours=1))])
-    assert out == [
-        (datetime(2026, 7, 1, 7, 0, tzinfo=UTC), datetime(2026, 7, 1, 8, 0, tzinfo=UTC))
-    ]
+    assert out == [(datetime(2026, 7, 1, 7, 0, tzinfo=UTC), datetime(2026, 7, 1, 8, 0, tzinfo=UTC))]
     assert out[0][0].tzinfo is UTC
 
 
@@ -170,9 +168,7 @@ def test_contains(probe: tuple[int, int], expected: bool) -> None:
 
 # --- properties against a model: a set of covered minutes ---------------------------
 
-minute_intervals = st.lists(
-    st.tuples(st.integers(0, 120), st.integers(0, 120)), max_size=12
-)
+minute_intervals = st.lists(st.tuples(st.integers(0, 120), st.integers(0, 120)), max_size=12)
 
 
 def minutes(pairs: list[tuple[datetime, datetime]]) -> set[int]:
@@ -206,9 +202,7 @@ def test_merge_property(pairs: list[tuple[int, int]]) -> None:
 
 @settings(max_examples=200, deadline=None)
 @given(minute_intervals, minute_intervals)
-def test_subtract_and_intersect_property(
-    a: list[tuple[int, int]], b: list[tuple[int, int]]
-) -> None:
+def test_subtract_and_intersect_property(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> None:
     diff = subtract(ivs(*a), ivs(*b))
     inter = intersect(ivs(*a), ivs(*b))
     assert_canonical(diff)
@@ -219,13 +213,9 @@ def test_subtract_and_intersect_property(
 
 @settings(max_examples=200, deadline=None)
 @given(minute_intervals, st.integers(0, 120), st.integers(1, 30))
-def test_overlaps_any_matches_linear_scan(
-    pairs: Pairs, start: int, length: int
-) -> None:
+def test_overlaps_any_matches_linear_scan(pairs: Pairs, start: int, length: int) -> None:
     merged = merge(ivs(*pairs))
     probe = iv(start, start + length)
     assert overlaps_any(merged, *probe) == any(overlaps(probe, m) for m in merged)
     covered = minutes(merged)
-    assert contains(merged, *probe) == set(range(start, start + length)).issubset(
-        covered
-    )
+    assert contains(merged, *probe) == set(range(start, start + length)).issubset(covered)

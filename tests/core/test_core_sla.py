@@ -47,15 +47,11 @@ def test_standard_voicemail_on_christmas_eve_evening(cal: BusinessCalendar) -> N
 
 
 def test_standard_voicemail_during_hours(cal: BusinessCalendar) -> None:
-    assert callback_due(3, paris(2026, 12, 21, 10, 30), cal) == paris(
-        2026, 12, 21, 12, 30
-    )
+    assert callback_due(3, paris(2026, 12, 21, 10, 30), cal) == paris(2026, 12, 21, 12, 30)
 
 
 @pytest.mark.parametrize("severity", [Severity.CRITICAL, Severity.HIGH])
-def test_critical_voicemail_on_saturday_night(
-    cal: BusinessCalendar, severity: Severity
-) -> None:
+def test_critical_voicemail_on_saturday_night(cal: BusinessCalendar, severity: Severity) -> None:
     received = paris(2026, 12, 26, 3, 0)
     assert callback_due(severity, received, cal) == paris(2026, 12, 26, 4, 0)
     assert response_due(severity, received, cal) == paris(2026, 12, 26, 4, 0)
@@ -63,9 +59,7 @@ def test_critical_voicemail_on_saturday_night(
 
 
 def test_two_business_hours_from_friday_afternoon(cal: BusinessCalendar) -> None:
-    assert response_due(3, paris(2026, 12, 18, 16, 30), cal) == paris(
-        2026, 12, 21, 10, 30
-    )
+    assert response_due(3, paris(2026, 12, 18, 16, 30), cal) == paris(2026, 12, 21, 10, 30)
 
 
 # Full tables.
@@ -89,9 +83,7 @@ def test_two_business_hours_from_friday_afternoon(cal: BusinessCalendar) -> None
         (5, paris(2026, 12, 24, 10, 0), paris(2026, 12, 28, 10, 0)),
     ],
 )
-def test_response_due(
-    cal: BusinessCalendar, severity: int, received: datetime, expected: datetime
-) -> None:
+def test_response_due(cal: BusinessCalendar, severity: int, received: datetime, expected: datetime) -> None:
     due = response_due(severity, received, cal)
     assert due == expected
     assert due.tzinfo is UTC
@@ -109,9 +101,7 @@ def test_response_due(
         (5, paris(2026, 11, 7, 10, 0), paris(2026, 11, 9, 17, 0)),
     ],
 )
-def test_followup_due(
-    cal: BusinessCalendar, severity: int, received: datetime, expected: datetime
-) -> None:
+def test_followup_due(cal: BusinessCalendar, severity: int, received: datetime, expected: datetime) -> None:
     assert followup_due(severity, received, cal) == expected
 
 
@@ -143,9 +133,7 @@ def test_followup_is_contractual_only_where_the_sla_says_so() -> None:
         (2, paris(2026, 12, 25, 12, 0), paris(2026, 12, 25, 13, 0)),
     ],
 )
-def test_callback_due(
-    cal: BusinessCalendar, severity: int, received: datetime, expected: datetime
-) -> None:
+def test_callback_due(cal: BusinessCalendar, severity: int, received: datetime, expected: datetime) -> None:
     assert callback_due(severity, received, cal) == expected
 
 

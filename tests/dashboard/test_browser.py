@@ -27,7 +27,6 @@ from tests.pages.test_browser import SCREENSHOTS, _context, _fits_the_width
 pytestmark = BROWSER_TESTS
 
 
-
 @pytest.fixture
 def database_url(sqlite_url: str) -> str:
     return sqlite_url

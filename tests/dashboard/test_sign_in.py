@@ -187,7 +187,9 @@ def test_a_session_lasts_12_hours(client, team, sign_in, frozen):
 
 
 def test_the_session_cookie_is_secure_when_published_on_https(sqlite_url, tmp_path):
-    app = create_app({"TESTING": True}, env=base_env(sqlite_url, tmp_path, BOOKING_PUBLIC_URL="https://support.example"))
+    app = create_app(
+        {"TESTING": True}, env=base_env(sqlite_url, tmp_path, BOOKING_PUBLIC_URL="https://support.example")
+    )
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
     assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"

@@ -23,7 +23,6 @@ from tests.voicemail.conftest import AGENT_PHONE, CALLER, LINE, PUBLIC_URL, pari
 SENIOR_PHONE = "+33140000002"
 
 
-
 def fresh():
     """The test shares the requests' app context (and session): end its read transaction so it sees
     what the after-response outbox drain committed from its own session."""
@@ -242,9 +241,7 @@ def test_pressing_1_pages_the_on_call_senior_at_once(hook, line, frozen, fake_tw
     assert datetime.fromisoformat(cb["reserved"]["start"]) == paris(2026, 12, 5, 4, 0)
 
 
-def test_without_an_on_call_senior_the_dedicated_agent_is_paged(
-    hook, make_agent, make_customer, frozen, fake_twilio
-):
+def test_without_an_on_call_senior_the_dedicated_agent_is_paged(hook, make_agent, make_customer, frozen, fake_twilio):
     agent = make_agent(phone=AGENT_PHONE)
     make_agent(tier="senior", on_call=False, phone=SENIOR_PHONE)
     make_customer(agent["slug"], phones=[CALLER])
@@ -265,7 +262,6 @@ def test_two_outages_at_night_queue_back_to_back_on_the_senior(hook, line, make_
     # Due 04:02, rounded up to 04:05, but 04:00-04:15 is taken: the first free quarter hour after it.
     assert datetime.fromisoformat(second["due_at"]) == paris(2026, 12, 5, 4, 2)
     assert datetime.fromisoformat(second["reserved"]["start"]) == paris(2026, 12, 5, 4, 15)
-
 
 
 def test_reservation_blocks_the_slot_for_customers(hook, line, frozen, client):
@@ -434,7 +430,5 @@ def test_move_never_gives_a_reservation_back_to_a_callback_done_meanwhile(
     )
     assert response.status_code == 409 and response.get_json()["error"]["code"] == "not_pending"
     db.session.rollback()
-    live = db.session.scalar(
-        select(func.count()).where(Booking.kind == "callback", Booking.status == "confirmed")
-    )
+    live = db.session.scalar(select(func.count()).where(Booking.kind == "callback", Booking.status == "confirmed"))
     assert live == 0

@@ -7,17 +7,11 @@ import requests
 from tests.fixtures.twilio_rest import FakeTwilioRest, twilio_signature
 
 
-def post(
-    fake: FakeTwilioRest, data: dict[str, str], *, account: str | None = None
-) -> requests.Response:
+def post(fake: FakeTwilioRest, data: dict[str, str], *, account: str | None = None) -> requests.Response:
     url = f"{fake.api_base}/2010-04-01/Accounts/{account or fake.account_sid}/Messages.json"
     with requests.Session() as session:
-        session.trust_env = (
-            False  # straight to 127.0.0.1, whatever the environment says
-        )
-        return session.post(
-            url, data=data, auth=(fake.account_sid, fake.auth_token), timeout=5
-        )
+        session.trust_env = False  # straight to 127.0.0.1, whatever the environment says
+        return session.post(url, data=data, auth=(fake.account_sid, fake.auth_token), timeout=5)
 
 
 def test_server_listens_on_ipv4_loopback(fake_twilio: FakeTwilioRest) -> None:
@@ -31,9 +25,7 @@ def test_missing_fields_are_rejected_like_twilio(fake_twilio: FakeTwilioRest) ->
         response = post(fake_twilio, {k: v for k, v in base.items() if k != missing})
         assert response.status_code == 400
         assert response.json()["code"] == code
-        assert (
-            response.json()["more_info"] == f"https://www.twilio.com/docs/errors/{code}"
-        )
+        assert response.json()["more_info"] == f"https://www.twilio.com/docs/errors/{code}"
     assert fake_twilio.messages == []
     assert [status for status, _ in fake_twilio.attempts] == [400, 400, 400]
 
@@ -52,9 +44,7 @@ def test_account_in_url_must_match_credentials(fake_twilio: FakeTwilioRest) -> N
 def test_other_paths_are_not_served(fake_twilio: FakeTwilioRest) -> None:
     with requests.Session() as session:
         session.trust_env = False
-        response = session.get(
-            f"{fake_twilio.api_base}/2010-04-01/Accounts.json", timeout=5
-        )
+        response = session.get(f"{fake_twilio.api_base}/2010-04-01/Accounts.json", timeout=5)
     assert response.status_code == 500  # pytest-httpserver's "no handler" answer
     assert fake_twilio.messages == []
 
@@ -70,7 +60,5 @@ def test_env_points_the_app_at_the_fake(fake_twilio: FakeTwilioRest) -> None:
 def test_twilio_signature_is_deterministic_and_key_dependent() -> None:
     params = {"CallSid": "CA1", "From": "+33612345678"}
     url = "https://book.example.com/twilio/voice"
-    assert twilio_signature(url, params, "a") == twilio_signature(
-        url, dict(reversed(params.items())), "a"
-    )
+    assert twilio_signature(url, params, "a") == twilio_signature(url, dict(reversed(params.items())), "a")
     assert twilio_signature(url, params, "a") != twilio_signature(url, params, "b")

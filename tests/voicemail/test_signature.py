@@ -50,9 +50,7 @@ def test_public_url_replaces_scheme_host_and_port() -> None:
 
 def test_public_url_keeps_its_path_prefix_and_tolerates_a_trailing_slash() -> None:
     for base in ("https://example.com/booking", "https://example.com/booking/"):
-        got = sig.expected_url(
-            base, "http://127.0.0.1/twilio/voice", "/twilio/voice", ""
-        )
+        got = sig.expected_url(base, "http://127.0.0.1/twilio/voice", "/twilio/voice", "")
         assert got == "https://example.com/booking/twilio/voice"
 
 
@@ -76,40 +74,23 @@ def test_decoded_path_is_reencoded() -> None:
 
 def test_sdk_signature_matches_the_published_algorithm() -> None:
     url = "https://book.example.com/twilio/voice"
-    assert twilio_signature(url, PARAMS, TOKEN) == reference_signature(
-        url, PARAMS, TOKEN
-    )
+    assert twilio_signature(url, PARAMS, TOKEN) == reference_signature(url, PARAMS, TOKEN)
 
 
 def test_valid_signature_is_accepted() -> None:
     url = "https://book.example.com/twilio/voice"
-    assert (
-        sig.is_valid_twilio_request(
-            TOKEN, url, PARAMS, reference_signature(url, PARAMS, TOKEN)
-        )
-        is True
-    )
+    assert sig.is_valid_twilio_request(TOKEN, url, PARAMS, reference_signature(url, PARAMS, TOKEN)) is True
 
 
 def test_multidict_form_is_accepted() -> None:
     url = "https://book.example.com/twilio/voice"
     form = MultiDict(PARAMS)
-    assert (
-        sig.is_valid_twilio_request(
-            TOKEN, url, form, reference_signature(url, PARAMS, TOKEN)
-        )
-        is True
-    )
+    assert sig.is_valid_twilio_request(TOKEN, url, form, reference_signature(url, PARAMS, TOKEN)) is True
 
 
 @pytest.mark.parametrize("signature", [None, ""])
 def test_missing_signature_is_rejected(signature: str | None) -> None:
-    assert (
-        sig.is_valid_twilio_request(
-            TOKEN, "https://book.example.com/twilio/voice", PARAMS, signature
-        )
-        is False
-    )
+    assert sig.is_valid_twilio_request(TOKEN, "https://book.example.com/twilio/voice", PARAMS, signature) is False
 
 
 @pytest.mark.parametrize("token", [None, ""])
@@ -129,22 +110,12 @@ def test_wrong_token_is_rejected() -> None:
 def test_tampered_form_is_rejected() -> None:
     url = "https://book.example.com/twilio/voice"
     signature = reference_signature(url, PARAMS, TOKEN)
-    assert (
-        sig.is_valid_twilio_request(
-            TOKEN, url, {**PARAMS, "From": "+33699999999"}, signature
-        )
-        is False
-    )
-    assert (
-        sig.is_valid_twilio_request(TOKEN, url, {**PARAMS, "Extra": "x"}, signature)
-        is False
-    )
+    assert sig.is_valid_twilio_request(TOKEN, url, {**PARAMS, "From": "+33699999999"}, signature) is False
+    assert sig.is_valid_twilio_request(TOKEN, url, {**PARAMS, "Extra": "x"}, signature) is False
 
 
 def test_wrong_url_is_rejected() -> None:
-    signature = reference_signature(
-        "https://book.example.com/twilio/voice", PARAMS, TOKEN
-    )
+    signature = reference_signature("https://book.example.com/twilio/voice", PARAMS, TOKEN)
     for url in (
         "http://book.example.com/twilio/voice",
         "https://evil.example.com/twilio/voice",
@@ -164,10 +135,7 @@ def test_signature_with_query_string() -> None:
     url = "https://book.example.com/twilio/voice?lang=fr&line=2"
     signature = reference_signature(url, PARAMS, TOKEN)
     assert sig.is_valid_twilio_request(TOKEN, url, PARAMS, signature) is True
-    assert (
-        sig.is_valid_twilio_request(TOKEN, url.split("?")[0], PARAMS, signature)
-        is False
-    )
+    assert sig.is_valid_twilio_request(TOKEN, url.split("?")[0], PARAMS, signature) is False
 
 
 # -- end to end through a Flask app, as the webhook routes will use it -----------------------------
@@ -179,12 +147,8 @@ def make_app(public_url: str | None) -> Flask:
 
     @app.post("/twilio/voice")
     def voice() -> tuple[str, int]:
-        url = sig.expected_url(
-            public_url, request.url, request.path, request.query_string
-        )
-        ok = sig.is_valid_twilio_request(
-            TOKEN, url, request.form, request.headers.get(sig.SIGNATURE_HEADER)
-        )
+        url = sig.expected_url(public_url, request.url, request.path, request.query_string)
+        ok = sig.is_valid_twilio_request(TOKEN, url, request.form, request.headers.get(sig.SIGNATURE_HEADER))
         return ("", 204) if ok else ("", 403)
 
     return app
@@ -192,12 +156,7 @@ def make_app(public_url: str | None) -> Flask:
 
 def test_flask_direct_request_signed_for_the_request_url() -> None:
     client = make_app(None).test_client()
-    assert (
-        signed_post(
-            client, "http://localhost/twilio/voice?x=1", PARAMS, TOKEN
-        ).status_code
-        == 204
-    )
+    assert signed_post(client, "http://localhost/twilio/voice?x=1", PARAMS, TOKEN).status_code == 204
     unsigned = client.post("/twilio/voice", data=PARAMS)
     assert unsigned.status_code == 403
 
@@ -213,9 +172,7 @@ def test_flask_behind_proxy_checks_against_public_url() -> None:
     )
     assert ok.status_code == 204
     # Signed for the internal URL (what a naive check would accept): refused.
-    internal = signed_post(
-        client, "http://localhost/twilio/voice?lang=fr", PARAMS, TOKEN
-    )
+    internal = signed_post(client, "http://localhost/twilio/voice?lang=fr", PARAMS, TOKEN)
     assert internal.status_code == 403
     # Signed for the public URL without the query string: refused.
     no_query = signed_post(

@@ -20,9 +20,7 @@ from tests.fixtures.twilio_rest import FakeTwilioRest, basic_auth_header
 TO = "+33612345678"
 
 
-def sender_for(
-    fake: FakeTwilioRest, *, auth_token: str | None = None
-) -> TwilioSmsSender:
+def sender_for(fake: FakeTwilioRest, *, auth_token: str | None = None) -> TwilioSmsSender:
     return TwilioSmsSender(
         fake.account_sid,
         auth_token or fake.auth_token,
@@ -49,12 +47,8 @@ def test_send_posts_to_the_messages_api(fake_twilio: FakeTwilioRest) -> None:
 
     request, response = fake_twilio.server.log[-1]
     assert request.method == "POST"
-    assert (
-        request.path == f"/2010-04-01/Accounts/{fake_twilio.account_sid}/Messages.json"
-    )
-    assert request.headers["Authorization"] == basic_auth_header(
-        fake_twilio.account_sid, fake_twilio.auth_token
-    )
+    assert request.path == f"/2010-04-01/Accounts/{fake_twilio.account_sid}/Messages.json"
+    assert request.headers["Authorization"] == basic_auth_header(fake_twilio.account_sid, fake_twilio.auth_token)
     assert request.mimetype == "application/x-www-form-urlencoded"
     assert response.status_code == 201
     assert response.json["status"] == "queued"
@@ -99,17 +93,13 @@ def test_wrong_credentials(fake_twilio: FakeTwilioRest) -> None:
         sender_for(fake_twilio, auth_token="0" * 32).send(TO, "hi")
     assert info.value.status == 401
     assert info.value.code == 20003
-    assert (
-        info.value.retryable is True
-    )  # fixable by an operator; the message must not be dropped
+    assert info.value.retryable is True  # fixable by an operator; the message must not be dropped
     assert fake_twilio.messages == []
 
 
 def test_invalid_to_number_is_not_retryable(fake_twilio: FakeTwilioRest) -> None:
     with pytest.raises(SmsError) as info:
-        sender_for(fake_twilio).send(
-            "0612345678", "hi"
-        )  # national format: Twilio wants E.164
+        sender_for(fake_twilio).send("0612345678", "hi")  # national format: Twilio wants E.164
     assert info.value.code == 21211
     assert info.value.status == 400
     assert info.value.retryable is False
@@ -156,9 +146,7 @@ def test_non_json_error_has_no_twilio_code(fake_twilio: FakeTwilioRest) -> None:
     with pytest.raises(SmsError) as info:
         sender_for(fake_twilio).send(TO, "hi")
     assert info.value.status == 502
-    assert (
-        info.value.code is None
-    )  # the SDK's "code = HTTP status" is not passed off as Twilio's
+    assert info.value.code is None  # the SDK's "code = HTTP status" is not passed off as Twilio's
     assert info.value.retryable is True
 
 
@@ -166,9 +154,7 @@ def test_unreachable_server_is_retryable() -> None:
     with socket.socket() as probe:  # a port nobody listens on once closed
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    sender = TwilioSmsSender(
-        "AC" + "1" * 32, "t" * 32, "+33900000000", api_base=f"http://127.0.0.1:{port}"
-    )
+    sender = TwilioSmsSender("AC" + "1" * 32, "t" * 32, "+33900000000", api_base=f"http://127.0.0.1:{port}")
     with pytest.raises(SmsError) as info:
         sender.send(TO, "hi")
     assert info.value.status is None
@@ -195,9 +181,7 @@ def test_sender_needs_credentials() -> None:
         (None, 404, False),
     ],
 )
-def test_retryable_classification(
-    code: int | None, status: int | None, retryable: bool
-) -> None:
+def test_retryable_classification(code: int | None, status: int | None, retryable: bool) -> None:
     assert SmsError("x", code=code, status=status).retryable is retryable
 
 
@@ -225,9 +209,7 @@ def test_retryable_classification(
     ],
 )
 def test_rewrite(url: str, expected: str) -> None:
-    assert (
-        RedirectingHttpClient("http://127.0.0.1:8080/prefix/").rewrite(url) == expected
-    )
+    assert RedirectingHttpClient("http://127.0.0.1:8080/prefix/").rewrite(url) == expected
 
 
 def test_environment_is_trusted_for_a_remote_api_base() -> None:
@@ -254,9 +236,7 @@ def test_logging_sender(caplog: pytest.LogCaptureFixture) -> None:
         sid = sender.send(TO, "Voicemail from +33123456789")
     assert sid.startswith("SM")
     assert len(sid) == 34
-    assert [(s.sid, s.to, s.body) for s in sender.sent] == [
-        (sid, TO, "Voicemail from +33123456789")
-    ]
+    assert [(s.sid, s.to, s.body) for s in sender.sent] == [(sid, TO, "Voicemail from +33123456789")]
     assert TO in caplog.text
     assert "Voicemail from +33123456789" in caplog.text
     assert sender.send(TO, "again") != sid

@@ -47,11 +47,7 @@ def says(element: ET.Element) -> list[tuple[str | None, str]]:
 
 
 def test_dial_agent() -> None:
-    root = parse(
-        twiml.dial_agent(
-            "+33612345678", "+33900000000", "https://h/twilio/voice/dial-status"
-        )
-    )
+    root = parse(twiml.dial_agent("+33612345678", "+33900000000", "https://h/twilio/voice/dial-status"))
     assert tags(root) == ["Dial"]
     dial = root[0]
     assert dial.attrib == {
@@ -89,11 +85,7 @@ def test_forward_to_support_without_action() -> None:
 
 
 def test_forward_to_support_with_action() -> None:
-    root = parse(
-        twiml.forward_to_support(
-            "+33100000000", "+33612345678", action_url="/ds", timeout=25
-        )
-    )
+    root = parse(twiml.forward_to_support("+33100000000", "+33612345678", action_url="/ds", timeout=25))
     assert root[2].attrib == {
         "callerId": "+33612345678",
         "timeout": "25",
@@ -167,18 +159,14 @@ def test_after_hours_greeting_custom_hours_and_days() -> None:
     )
     root = menu(greeting)
     fr, en = root[0].text or "", root[1].text or ""
-    assert (
-        "le lundi, le mercredi et le vendredi, de 8 h 30 à 18 h, heure de Paris" in fr
-    )
+    assert "le lundi, le mercredi et le vendredi, de 8 h 30 à 18 h, heure de Paris" in fr
     assert "le vendredi 1er janvier à 8 h 30." in fr
     assert "on Monday, Wednesday and Friday, from 8:30 to 18:00, Paris time" in en
     assert "on Friday 1 January at 8:30." in en
 
 
 def test_after_hours_menu_custom_max_length() -> None:
-    document = twiml.after_hours_menu(
-        Greeting(NEXT_OPENING, PARIS), "/g", "/r", "/s", max_length=60
-    )
+    document = twiml.after_hours_menu(Greeting(NEXT_OPENING, PARIS), "/g", "/r", "/s", max_length=60)
     assert parse(document).find("Record").get("maxLength") == "60"  # type: ignore[union-attr]
 
 
@@ -203,17 +191,9 @@ def test_days_label(days: frozenset[int], fr: str, en: str) -> None:
 
 def test_zone_label() -> None:
     assert Greeting(NEXT_OPENING, PARIS).zone_label("fr") == ", heure de Paris"
-    assert (
-        Greeting(NEXT_OPENING, ZoneInfo("Europe/Amsterdam")).zone_label("fr")
-        == ", heure d'Amsterdam"
-    )
-    assert (
-        Greeting(NEXT_OPENING, ZoneInfo("America/New_York")).zone_label("en")
-        == ", New York time"
-    )
-    assert (
-        Greeting(NEXT_OPENING, UTC).zone_label("fr") == ""
-    )  # fixed offset: no city to name
+    assert Greeting(NEXT_OPENING, ZoneInfo("Europe/Amsterdam")).zone_label("fr") == ", heure d'Amsterdam"
+    assert Greeting(NEXT_OPENING, ZoneInfo("America/New_York")).zone_label("en") == ", New York time"
+    assert Greeting(NEXT_OPENING, UTC).zone_label("fr") == ""  # fixed offset: no city to name
 
 
 def test_greeting_validates_its_input() -> None:
@@ -354,9 +334,7 @@ def _recording(document: str) -> ET.Element:
 
 
 def test_critical_voicemail_promises_the_on_call_engineer() -> None:
-    root = _recording(
-        twiml.critical_voicemail(RECORD_ATTRS["action"], RECORD_ATTRS["recordingStatusCallback"])
-    )
+    root = _recording(twiml.critical_voicemail(RECORD_ATTRS["action"], RECORD_ATTRS["recordingStatusCallback"]))
     (fr_lang, fr), (en_lang, en) = says(root)
     assert (fr_lang, en_lang) == ("fr-FR", "en-US")
     assert "astreinte" in fr and "within the hour" in en

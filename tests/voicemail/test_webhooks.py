@@ -17,7 +17,6 @@ from tests.voicemail.conftest import AGENT_PHONE, CALLER, LINE, PUBLIC_URL, pari
 SUPPORT = "+33140009999"
 
 
-
 @pytest.fixture
 def customer(make_agent, make_customer):
     agent = make_agent(name="Camille Martin", phone=AGENT_PHONE)

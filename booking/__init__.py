@@ -43,8 +43,14 @@ def _engine_options(database_url: str) -> dict[str, Any]:
     return options
 
 
-def create_app(config: Mapping[str, Any] | None = None, *, env: Mapping[str, str] | None = None) -> OpenAPI:
+def create_app(
+    config: Mapping[str, Any] | None = None, *, env: Mapping[str, str] | None = None, web: bool = True
+) -> OpenAPI:
     """Build the app. ``env`` replaces ``os.environ`` (tests); ``config`` overrides Flask config keys.
+
+    This is the composition root: the adapters that leave the process are built here, once, and
+    handed to every outbox handler and job (``booking.effects`` declares which). ``web=False`` is
+    ``booking worker``'s app: the same settings, database, adapters, handlers and jobs, and no routes.
 
     Raises ConfigError (one printable line) when a ``BOOKING_*`` variable is unusable.
     """
@@ -88,10 +94,14 @@ def create_app(config: Mapping[str, Any] | None = None, *, env: Mapping[str, str
 
     app.json = StrictJSONProvider(app)
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the documented field order
-    from booking.mail import mailer_for
+    from booking import wiring
+    from booking.effects import build_adapters
 
     # Adapters that leave the process, chosen by configuration (tests point them at local servers).
-    app.extensions["booking.mailer"] = mailer_for(settings.smtp_url, settings.mail_from)
+    adapters = build_adapters(settings, settings.secret_key)
+    wiring.install(app, adapters)
+    app.extensions["booking.mailer"] = adapters.mailer
+    app.extensions["booking.sms"] = adapters.sms
     # Response validation catches schema drift in tests; in production a drift must not become a 500.
     app.validate_response = bool(app.config.get("TESTING"))
 
@@ -109,7 +119,11 @@ def create_app(config: Mapping[str, Any] | None = None, *, env: Mapping[str, str
 
         install_sqlite_pragmas(db.engine)
 
-    _register_blueprints(app)
+    from booking import i18n
+
+    i18n.init_app(app)  # mails are rendered in the recipient's language by workers too
+    if web:
+        _register_blueprints(app)
     from booking.cli import register_commands
 
     register_commands(app)
@@ -117,13 +131,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, env: Mapping[str, str
 
 
 def _register_blueprints(app: OpenAPI) -> None:
-    import booking.calendar_sync.push  # noqa: F401  (subscribes the CalDAV push to booking events)
-    from booking import i18n, notifications
     from booking.routes import admin, agent, api, calendar, callbacks, errors, pages
     from booking.voicemail import routes as twilio_routes
 
-    i18n.init_app(app)
-    notifications.register()
     errors.register(app)
     for module in (api, admin, callbacks):  # routes.calendar adds its admin endpoints to admin.bp on import
         csrf.exempt(module.bp)  # JSON API: token/bearer auth, no cookies, so no CSRF surface

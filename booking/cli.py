@@ -55,13 +55,25 @@ def serve_command(host: str, port: int, threads: int, scheduler: bool) -> None:
 
 
 @click.command("worker")
-@with_appcontext
-def worker_command() -> None:
-    """Run the scheduler alone (calendar sync, outbox: e-mails, SMS, CalDAV pushes)."""
+@click.option("--list", "list_only", is_flag=True, help="print the events, handlers and jobs, then exit")
+def worker_command(list_only: bool) -> None:
+    """Run the scheduler alone (calendar sync, outbox: e-mails, SMS, CalDAV pushes).
+
+    It builds its own app without routes (``create_app(web=False)``): handlers and jobs are declared in
+    ``booking.effects``, so the worker runs exactly what ``booking serve`` runs, with nothing imported
+    from the web side.
+    """
+    from booking import create_app, effects
     from booking.jobs import build_scheduler, registered_jobs
 
-    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
-    names = ", ".join(j.name for j in registered_jobs())
+    app = create_app(web=False)
+    if list_only:
+        with app.app_context():
+            wiring = effects.describe()
+            wiring["jobs"] = [job.name for job in registered_jobs(app)]
+        _echo_json(wiring)
+        return
+    names = ", ".join(job.name for job in registered_jobs(app))
     click.echo(f"booking worker: jobs {names}")
     build_scheduler(app, blocking=True).start()
 
@@ -220,6 +232,7 @@ def _factory() -> Flask:
 def main() -> None:
     """Entry point of the ``booking`` console script."""
     cli = FlaskGroup(create_app=_factory, add_default_commands=True, add_version_option=False, name="booking")
+    cli.add_command(worker_command)  # found without loading the web app (see worker_command)
     try:
         cli.main(prog_name="booking")
     except ConfigError as exc:

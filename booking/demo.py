@@ -8,6 +8,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from booking import links
 from booking.config import Settings
 from booking.models import Agent, Customer
 from booking.services import directory
@@ -67,7 +68,7 @@ def _base(settings: Settings) -> str:
 def booking_link(settings: Settings, customer: Customer) -> str | None:
     if not customer.eligible:
         return None
-    return f"{_base(settings)}/book/{customer.booking_token}"
+    return links.absolute(_base(settings), links.book_path(customer))
 
 
 def load_demo(session: Session, settings: Settings) -> list[str]:

@@ -39,6 +39,7 @@ class Mail:
     cc: Sequence[str] = ()
     reply_to: str | None = None
     from_name: str | None = None
+    message_id: str | None = None  # stable per outbox row, so a duplicate delivery is recognisable
 
 
 class Mailer(Protocol):
@@ -57,7 +58,7 @@ def build_message(mail: Mail, sender: str) -> EmailMessage:
         msg["Reply-To"] = mail.reply_to
     msg["Subject"] = mail.subject
     domain = sender.rsplit("@", 1)[-1] or "booking"
-    msg["Message-ID"] = make_msgid(domain=domain)
+    msg["Message-ID"] = mail.message_id or make_msgid(domain=domain)
     msg.set_content(mail.text)
     if mail.html:
         msg.add_alternative(mail.html, subtype="html")

@@ -1,4 +1,5 @@
-"""E-mails about a booking, sent from the outbox after the commit (never inside the transaction).
+"""E-mails sent from the outbox after the commit (never inside the transaction): about a booking, and
+the agent's sign-in link.
 
 Two handlers, one per recipient, so a failure mailing the agent is retried alone and never sends the
 contact a second copy. Each mail carries the booking's invitation (``invitation_ics``: same UID, the
@@ -14,37 +15,41 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import current_app, render_template
+from flask import render_template
 from flask_babel import force_locale, gettext
+from sqlalchemy.orm import Session
 
+from booking import links
 from booking.calendar_sync.invitations import invitation_ics
 from booking.config import Settings
-from booking.extensions import db
+from booking.effects import Context
 from booking.i18n import DEFAULT_LOCALE, LOCALES, TOPIC_LABELS, format_when
-from booking.mail import Attachment, Mail, Mailer
-from booking.models import Booking
-from booking.routes.common import mail_base_url
-from booking.services import outbox
-from booking.services.bookings import EVENT_CANCELLED, EVENT_CONFIRMED, EVENT_RESCHEDULED
+from booking.mail import Attachment, Mail
+from booking.models import Agent, Booking
+from booking.services import agent_auth
+from booking.services.bookings import EVENT_CANCELLED
 from booking.services.reminders import EVENT_REMINDER, due_for_reminder
 
-EVENTS = (EVENT_CONFIRMED, EVENT_RESCHEDULED, EVENT_CANCELLED)
 CONTACT_HANDLER = "email.booking_contact"
 AGENT_HANDLER = "email.booking_agent"
+SIGN_IN_HANDLER = "email.agent_sign_in"
 
 
-def _base_url(settings: Settings) -> str:
-    """Links in a mail must be absolute: BOOKING_PUBLIC_URL (relative only when nothing is trusted)."""
-    return mail_base_url() or ""
+def message_id(ctx: Context) -> str | None:
+    """One Message-ID per outbox row: a copy sent twice (a worker killed mid-send) is recognisably one."""
+    if not ctx.ref:
+        return None
+    domain = ctx.settings.mail_from.rsplit("@", 1)[-1] or "booking"
+    return f"<outbox.{ctx.ref}@{domain}>"
 
 
-def _load(payload: dict[str, Any]) -> Booking | None:
+def _load(session: Session, payload: dict[str, Any]) -> Booking | None:
     """The booking to write about, or None when this mail has been overtaken.
 
     A confirmation or update still waiting in the outbox after the call was cancelled must not go out
     (the cancellation mail tells the whole story), and callbacks are not mailed to anyone.
     """
-    booking = db.session.get(Booking, payload["booking_id"])
+    booking = session.get(Booking, payload["booking_id"])
     if booking is None or booking.kind != "call":
         return None
     if payload.get("event") != EVENT_CANCELLED and booking.status == "cancelled":
@@ -52,16 +57,15 @@ def _load(payload: dict[str, Any]) -> Booking | None:
     return booking
 
 
-def _current_reminder(payload: dict[str, Any], now: datetime) -> Booking | None:
+def _current_reminder(session: Session, payload: dict[str, Any], now: datetime) -> Booking | None:
     """A reminder goes out only while it is still true: same version of the booking, call still ahead."""
-    booking = _load(payload)
+    booking = _load(session, payload)
     if booking is None or booking.sequence != payload.get("sequence"):
         return None
     return booking if due_for_reminder(booking, now) else None
 
 
-def _context(booking: Booking, event: str, tz: ZoneInfo, settings: Settings) -> dict[str, Any]:
-    base = _base_url(settings)
+def _context(booking: Booking, event: str, tz: ZoneInfo, base: str | None) -> dict[str, Any]:
     return {
         "event": event.rsplit(".", 1)[-1],  # confirmed | rescheduled | cancelled | reminder
         "booking": booking,
@@ -71,8 +75,8 @@ def _context(booking: Booking, event: str, tz: ZoneInfo, settings: Settings) -> 
         "zone": tz.key,
         "minutes": int((booking.end_at - booking.start_at).total_seconds() // 60),
         "topic": TOPIC_LABELS.get(booking.topic, booking.topic),
-        "manage_url": f"{base}/bookings/{booking.id}/manage?token={booking.manage_token}",
-        "book_url": f"{base}/book/{booking.customer.booking_token}",
+        "manage_url": links.absolute(base, links.manage_path(booking)),
+        "book_url": links.absolute(base, links.book_path(booking.customer)),
     }
 
 
@@ -95,26 +99,30 @@ def _subject(kind: str, event: str, ctx: dict[str, Any]) -> str:
     return subjects[(kind, event)]
 
 
-def _render(kind: str, booking: Booking, event: str, tz: ZoneInfo, locale: str) -> tuple[str, str, str]:
-    settings: Settings = current_app.extensions["booking.settings"]
+def _render(
+    kind: str, booking: Booking, event: str, tz: ZoneInfo, locale: str, base: str | None
+) -> tuple[str, str, str]:
     with force_locale(locale):
-        ctx = _context(booking, event, tz, settings)
+        ctx = _context(booking, event, tz, base)
         subject = _subject(kind, ctx["event"], ctx)
         text = render_template(f"email/{kind}.txt", **ctx)
         html = render_template(f"email/{kind}.html", subject=subject, lang=locale, **ctx)
     return subject, text, html
 
 
-def mail_contact(payload: dict[str, Any], now: datetime) -> None:
+def mail_contact(ctx: Context, payload: dict[str, Any], now: datetime) -> None:
     """The contact's confirmation / update / cancellation / reminder, with the invitation attached."""
-    booking = _current_reminder(payload, now) if payload["event"] == EVENT_REMINDER else _load(payload)
+    session, settings = ctx.session, ctx.settings
+    if payload["event"] == EVENT_REMINDER:
+        booking = _current_reminder(session, payload, now)
+    else:
+        booking = _load(session, payload)
     if booking is None:
         return
-    settings: Settings = current_app.extensions["booking.settings"]
     locale = booking.locale if booking.locale in LOCALES else DEFAULT_LOCALE
-    subject, text, html = _render("contact", booking, payload["event"], settings.timezone, locale)
-    mailer: Mailer = current_app.extensions["booking.mailer"]
-    mailer.send(
+    base = payload.get("base_url")
+    subject, text, html = _render("contact", booking, payload["event"], settings.timezone, locale, base)
+    ctx.adapters.mailer.send(
         Mail(
             to=[booking.contact_email],
             subject=subject,
@@ -123,19 +131,20 @@ def mail_contact(payload: dict[str, Any], now: datetime) -> None:
             attachments=[_invitation(booking, settings, now)],
             reply_to=booking.agent.email,
             from_name=booking.agent.name,
+            message_id=message_id(ctx),
         )
     )
 
 
-def mail_agent(payload: dict[str, Any], now: datetime) -> None:
+def mail_agent(ctx: Context, payload: dict[str, Any], now: datetime) -> None:
     """The agent's copy: who booked, why, their notes; same invitation so the event is the same one."""
-    booking = _load(payload)
+    booking = _load(ctx.session, payload)
     if booking is None:
         return
-    settings: Settings = current_app.extensions["booking.settings"]
-    subject, text, html = _render("agent", booking, payload["event"], ZoneInfo(booking.agent.timezone), DEFAULT_LOCALE)
-    mailer: Mailer = current_app.extensions["booking.mailer"]
-    mailer.send(
+    settings = ctx.settings
+    tz = ZoneInfo(booking.agent.timezone)
+    subject, text, html = _render("agent", booking, payload["event"], tz, DEFAULT_LOCALE, payload.get("base_url"))
+    ctx.adapters.mailer.send(
         Mail(
             to=[booking.agent.email],
             subject=subject,
@@ -143,11 +152,29 @@ def mail_agent(payload: dict[str, Any], now: datetime) -> None:
             html=html,
             attachments=[_invitation(booking, settings, now)],
             reply_to=booking.contact_email,
+            message_id=message_id(ctx),
         )
     )
 
 
-def register() -> None:
-    """Subscribe both mails to every booking event (idempotent: safe for every ``create_app``)."""
-    outbox.subscribe(*EVENTS, EVENT_REMINDER, name=CONTACT_HANDLER)(mail_contact)
-    outbox.subscribe(*EVENTS, name=AGENT_HANDLER)(mail_agent)
+def sign_in_mail(agent: Agent, link: str, locale: str) -> Mail:
+    """The mail with the link, in the language the agent used on the sign-in page."""
+    with force_locale(locale):
+        subject = gettext("Your sign-in link for the dedicated support dashboard")
+        context = {"agent": agent, "link": link, "minutes": int(agent_auth.LINK_LIFETIME.total_seconds() // 60)}
+        text = render_template("email/sign_in.txt", **context)
+        html = render_template("email/sign_in.html", subject=subject, lang=locale, **context)
+    return Mail(to=[agent.email], subject=subject, text=text, html=html)
+
+
+def send_sign_in_link(ctx: Context, payload: dict[str, Any], now: datetime) -> None:
+    """Sign the link now (it is never stored) and mail it, unless it would arrive already dead."""
+    issued_at = datetime.fromisoformat(payload["issued_at"])
+    if now - issued_at > agent_auth.LINK_LIFETIME:
+        return
+    agent = ctx.session.get(Agent, int(payload["agent_id"]))
+    if agent is None or not agent.active or agent.sign_in_nonce != payload["nonce"]:
+        return
+    token = agent_auth.make_token(ctx.adapters.secret_key, agent.id, payload["nonce"], issued_at)
+    link = links.absolute(payload["base_url"], links.sign_in_path(token))
+    ctx.adapters.mailer.send(sign_in_mail(agent, link, payload.get("locale") or "fr"))

@@ -19,10 +19,23 @@ from typing import Any
 import pytest
 import time_machine
 from flask.testing import FlaskClient
+from flask_openapi3 import OpenAPI
 from sqlalchemy import create_engine, text
 
 from booking import create_app
 from booking.extensions import db
+
+
+class ServerLikeClient(FlaskClient):
+    """A test client that closes every response before the test sees it, as a WSGI server does once
+    the body is sent: work the app runs "after the response" (the outbox drain) has then happened."""
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("buffered", True)
+        return super().open(*args, **kwargs)
+
+
+OpenAPI.test_client_class = ServerLikeClient
 
 pytest_plugins = [
     "tests.fixtures.browser",

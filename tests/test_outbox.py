@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from booking import effects
 from booking.extensions import db
 from booking.models import OutboxMessage
 from booking.services import outbox
@@ -15,8 +16,7 @@ calls: list[tuple[str, dict]] = []
 failures = {"left": 0, "permanent": False}
 
 
-@outbox.subscribe("test.event", name="test.recorder")
-def _recorder(payload: dict, now: datetime) -> None:
+def _recorder(ctx, payload: dict, now: datetime) -> None:
     if failures["permanent"]:
         raise outbox.PermanentError("this can never work")
     if failures["left"] > 0:
@@ -25,13 +25,16 @@ def _recorder(payload: dict, now: datetime) -> None:
     calls.append(("recorder", payload))
 
 
-@outbox.subscribe("test.event", name="test.second")
-def _second(payload: dict, now: datetime) -> None:
+def _second(ctx, payload: dict, now: datetime) -> None:
     calls.append(("second", payload))
 
 
 @pytest.fixture(autouse=True)
-def _reset():
+def _reset(monkeypatch):
+    # Two handlers of this module's own, declared the way booking.effects declares the real ones.
+    monkeypatch.setitem(effects.HANDLERS, "test.recorder", _recorder)
+    monkeypatch.setitem(effects.HANDLERS, "test.second", _second)
+    monkeypatch.setitem(effects.SUBSCRIPTIONS, "test.event", ("test.recorder", "test.second"))
     calls.clear()
     failures.update(left=0, permanent=False)
 

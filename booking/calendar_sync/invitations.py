@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from booking import links
 from booking.calendar_sync.ics import EventSpec, build_calendar
 from booking.config import Settings
 from booking.models import Booking
@@ -32,7 +33,7 @@ def event_spec(booking: Booking, settings: Settings) -> EventSpec:
         description_lines += ["", booking.notes]
     url = None
     if settings.public_url and booking.kind == "call":
-        url = f"{settings.public_url}/bookings/{booking.id}/manage?token={booking.manage_token}"
+        url = links.absolute(settings.public_url, links.manage_path(booking))
     return EventSpec(
         uid=booking.uid,
         sequence=booking.sequence,

@@ -19,21 +19,19 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from booking.calendar_sync.client import CalendarClient, CalendarConflict
 from booking.calendar_sync.invitations import calendar_object_ics
-from booking.calendar_sync.sync import EVENT_CALENDAR_CONNECTED, client_for
 from booking.config import Settings
 from booking.db_guards import write_transaction
-from booking.extensions import db
 from booking.models import Booking, CalendarConnection, RemoteEvent
-from booking.services import outbox
-from booking.services.bookings import EVENT_CANCELLED, EVENT_CONFIRMED, EVENT_RESCHEDULED
+
+if TYPE_CHECKING:
+    from booking.effects import Context
 
 __all__ = ["HANDLER_NAME", "push_booking", "push_to_caldav"]
 
@@ -107,11 +105,9 @@ def push_booking(session: Session, settings: Settings, booking: Booking, client:
     return "put"
 
 
-@outbox.subscribe(EVENT_CONFIRMED, EVENT_RESCHEDULED, EVENT_CANCELLED, EVENT_CALENDAR_CONNECTED, name=HANDLER_NAME)
-def push_to_caldav(payload: dict[str, Any], now: datetime) -> None:
+def push_to_caldav(ctx: Context, payload: dict[str, Any], now: datetime) -> None:
     """Outbox handler: a no-op for agents without a calendar; raises (→ retry) on calendar errors."""
-    session = db.session
-    settings: Settings = current_app.extensions["booking.settings"]
+    session, settings = ctx.session, ctx.settings
     booking = session.get(Booking, payload["booking_id"])
     conn = None
     if booking is not None:
@@ -122,5 +118,5 @@ def push_to_caldav(payload: dict[str, Any], now: datetime) -> None:
         # request committed meanwhile, instead of waiting for the lock.
         session.commit()
         return
-    with client_for(conn, settings) as client:
+    with ctx.adapters.caldav(conn, settings) as client:
         push_booking(session, settings, booking, client, now)

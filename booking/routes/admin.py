@@ -7,7 +7,7 @@ from typing import Any
 from flask import request
 from flask_openapi3 import APIBlueprint, Tag
 
-from booking import clock
+from booking import clock, links
 from booking.extensions import db
 from booking.models import Agent, Customer, TimeOff, token_matches
 from booking.routes.common import external_url, settings
@@ -60,7 +60,7 @@ def serialize_agent(agent: Agent) -> dict[str, Any]:
         "tier": agent.tier,
         "working_hours": agent.working_hours,
         "on_call": agent.on_call,
-        "feed_url": external_url(f"/agents/{agent.slug}/calendar.ics?key={agent.feed_key}"),
+        "feed_url": external_url(links.feed_path(agent)),
         "calendar": None
         if conn is None
         else {
@@ -85,7 +85,7 @@ def serialize_customer(customer: Customer) -> dict[str, Any]:
         "phones": [p.e164 for p in customer.phones],
         "emails": [e.email for e in customer.emails],
         "booking_token": customer.booking_token,
-        "booking_url": external_url(f"/book/{customer.booking_token}") if customer.eligible else None,
+        "booking_url": external_url(links.book_path(customer)) if customer.eligible else None,
     }
 
 

@@ -18,21 +18,19 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from email_validator import EmailNotValidError, validate_email
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
-from flask_babel import force_locale, gettext
+from flask import Blueprint, current_app, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 
-from booking import clock
+from booking import clock, links
 from booking.core.sla import Severity
 from booking.extensions import db
 from booking.i18n import TOPIC_LABELS, current_locale, format_day, format_time, format_when
-from booking.mail import Mail, Mailer
 from booking.models import Agent
-from booking.routes.api import after_response, run_outbox
-from booking.routes.common import external_url, mail_base_url, settings
+from booking.routes.common import external_url, settings
 from booking.routes.pages import page
-from booking.services import agent_auth, callbacks, dashboard, outbox
+from booking.services import agent_auth, callbacks, dashboard
 from booking.services.errors import Conflict, InvalidInput, SlotUnavailable
+from booking.wiring import after_response, mail_base_url
 
 bp = Blueprint("agent", __name__, url_prefix="/agent")
 
@@ -94,36 +92,6 @@ def _zone(agent: Agent) -> ZoneInfo:
 def format_instant(moment: datetime, tz: ZoneInfo) -> str:
     """« mardi 1 décembre, 09:00 » / "Tuesday, December 1, 9:00 AM" in ``tz``."""
     return f"{format_day(moment.astimezone(tz).date())}, {format_time(moment, tz)}"
-
-
-# --------------------------------------------------------------------------- #
-# Sign-in mail (outbox handler)
-# --------------------------------------------------------------------------- #
-
-
-def sign_in_mail(agent: Agent, link: str, locale: str) -> Mail:
-    """The mail with the link, in the language the agent used on the sign-in page."""
-    with force_locale(locale):
-        subject = gettext("Your sign-in link for the dedicated support dashboard")
-        context = {"agent": agent, "link": link, "minutes": int(agent_auth.LINK_LIFETIME.total_seconds() // 60)}
-        text = render_template("email/sign_in.txt", **context)
-        html = render_template("email/sign_in.html", subject=subject, lang=locale, **context)
-    return Mail(to=[agent.email], subject=subject, text=text, html=html)
-
-
-@outbox.subscribe(agent_auth.EVENT_SIGN_IN_REQUESTED, name="email.agent_sign_in")
-def send_sign_in_link(payload: dict[str, Any], now: datetime) -> None:
-    """Sign the link now (it is never stored) and mail it, unless it would arrive already dead."""
-    issued_at = datetime.fromisoformat(payload["issued_at"])
-    if now - issued_at > agent_auth.LINK_LIFETIME:
-        return
-    agent = db.session.get(Agent, int(payload["agent_id"]))
-    if agent is None or not agent.active or agent.sign_in_nonce != payload["nonce"]:
-        return
-    token = agent_auth.make_token(current_app.config["SECRET_KEY"], agent.id, payload["nonce"], issued_at)
-    link = f"{payload['base_url']}/agent/sign-in/{token}"
-    mailer: Mailer = current_app.extensions["booking.mailer"]
-    mailer.send(sign_in_mail(agent, link, payload.get("locale") or "fr"))
 
 
 # --------------------------------------------------------------------------- #
@@ -253,9 +221,9 @@ def _render_dashboard(agent: Agent, status: int = 200, notice: str | None = None
         is_wall_clock=lambda value: Severity(value).wall_clock,
         topic=lambda value: TOPIC_LABELS.get(value, value),
         local_input=lambda moment: moment.astimezone(tz).strftime("%Y-%m-%dT%H:%M"),
-        feed_url=external_url(f"/agents/{agent.slug}/calendar.ics?key={agent.feed_key}"),
-        manage_url=lambda b: external_url(f"/bookings/{b.id}/manage?token={b.manage_token}"),
-        ics_url=lambda b: f"/api/bookings/{b.id}/invite.ics?token={b.manage_token}",
+        feed_url=external_url(links.feed_path(agent)),
+        manage_url=lambda b: external_url(links.manage_path(b)),
+        ics_url=links.invite_path,
     )
 
 
@@ -271,8 +239,7 @@ def home(agent: Agent) -> Any:
 def callback_done(agent: Agent, callback_id: int) -> Any:
     """Mark one of the agent's callbacks done (idempotent); its future reserved time is released."""
     dashboard.owned_callback(db.session, agent.id, callback_id)  # 404 page for anyone else's
-    _, ids = callbacks.complete(db.session, callback_id, clock.now())
-    run_outbox(ids)
+    callbacks.complete(db.session, callback_id, clock.now())
     return redirect(url_for("agent.home", notice="done", _anchor="callbacks"), code=303)
 
 
@@ -294,12 +261,11 @@ def callback_move(agent: Agent, callback_id: int) -> Any:
     if due is None:
         return _render_dashboard(agent, 400, "bad_due_at", callback_id)
     try:
-        _, ids = callbacks.move(db.session, settings(), callback_id, due, clock.now())
+        callbacks.move(db.session, settings(), callback_id, due, clock.now())
     except SlotUnavailable:
         return _render_dashboard(agent, 409, "taken", callback_id)
     except InvalidInput:
         return _render_dashboard(agent, 400, "bad_due_at", callback_id)
     except Conflict:
         return _render_dashboard(agent, 409, "not_pending", callback_id)
-    run_outbox(ids)
     return redirect(url_for("agent.home", notice="moved", _anchor="callbacks"), code=303)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from flask import Response, current_app
+from flask import Response
 from flask_openapi3 import APIBlueprint, Tag
 from sqlalchemy import select
 
-from booking import clock
+from booking import clock, links
 from booking.calendar_sync.invitations import invitation_ics
 from booking.extensions import db
 from booking.models import Agent, Booking
@@ -27,7 +26,7 @@ from booking.routes.schemas import (
     IdempotencyHeader,
     ManageToken,
 )
-from booking.services import bookings, outbox
+from booking.services import bookings
 from booking.services.availability import free_slots_for, parse_zone, validate_duration, window_for
 from booking.services.errors import NotFound
 
@@ -53,49 +52,10 @@ def serialize_booking(booking: Booking) -> dict[str, Any]:
         "name": booking.contact_name,
         "email": booking.contact_email,
         "notes": booking.notes,
-        "ics_url": external_url(f"/api/bookings/{booking.id}/invite.ics?token={token}"),
-        "manage_url": external_url(f"/bookings/{booking.id}/manage?token={token}"),
+        "ics_url": external_url(links.invite_path(booking)),
+        "manage_url": external_url(links.manage_path(booking)),
         "manage_token": token,
     }
-
-
-def run_outbox(ids: list[int]) -> None:
-    """Try the side effects right after the commit; the scheduler retries whatever fails."""
-    if ids and settings().outbox_inline:
-        try:
-            outbox.drain(db.session, clock.now(), ids=ids)
-        except Exception:
-            db.session.rollback()  # leave the session usable for the response that follows
-            current_app.logger.exception("inline outbox drain failed; the scheduler will retry")
-
-
-def after_response(response: Response, work: Callable[[], list[int]]) -> Response:
-    """Run ``work`` (which returns outbox ids) once the response is on its way, then drain those rows.
-
-    For side effects the answer must not wait for, or must not be timed by. The rows are drained
-    right away when the outbox runs inline; otherwise (and on failure) the scheduler sends them.
-    """
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    inline = settings().outbox_inline
-
-    def run() -> None:
-        with app.app_context():
-            try:
-                ids = work()
-                if ids and inline:
-                    outbox.drain(db.session, clock.now(), ids=ids)
-            except Exception:
-                app.logger.exception("work after the response failed; queued rows are retried by the scheduler")
-            finally:
-                db.session.remove()
-
-    response.call_on_close(run)
-    return response
-
-
-def drain_after_response(response: Response, ids: list[int]) -> Response:
-    """Drain already-committed outbox rows once the response is on its way."""
-    return after_response(response, lambda: ids) if ids else response
 
 
 @bp.get("/agents/<slug>/availability", responses={200: AvailabilityOut, **ERRORS})
@@ -132,25 +92,22 @@ def create_booking(body: BookingCreate, header: IdempotencyHeader) -> Any:
         idempotency_key=header.idempotency_key,
     )
     result = bookings.book(db.session, settings(), req, clock.now())
-    run_outbox(result.outbox_ids)
     return serialize_booking(result.booking), 201
 
 
 @bp.post("/bookings/<int:booking_id>/cancel", responses={200: BookingOut, **ERRORS})
 def cancel_booking(path: BookingPath, body: ManageToken) -> Any:
     """Cancel a booking; its slot is offered again at once."""
-    booking, ids = bookings.cancel(db.session, path.booking_id, body.token, clock.now())
-    run_outbox(ids)
+    booking, _ = bookings.cancel(db.session, path.booking_id, body.token, clock.now())
     return serialize_booking(booking)
 
 
 @bp.post("/bookings/<int:booking_id>/reschedule", responses={200: BookingOut, **ERRORS})
 def reschedule_booking(path: BookingPath, body: BookingReschedule) -> Any:
     """Move a booking to another offered slot (same UID, SEQUENCE+1)."""
-    booking, ids = bookings.reschedule(
+    booking, _ = bookings.reschedule(
         db.session, settings(), path.booking_id, body.token, body.start, body.duration, clock.now()
     )
-    run_outbox(ids)
     return serialize_booking(booking)
 
 

@@ -16,7 +16,6 @@ from booking.calendar_sync import feed
 from booking.calendar_sync.sync import connect_calendar, disconnect_calendar, sync_agent
 from booking.extensions import db
 from booking.routes.admin import ERRORS, bp, serialize_agent
-from booking.routes.api import run_outbox
 from booking.routes.common import settings
 from booking.routes.schemas import AgentOut, AgentPath, ErrorResponse, Strict
 from booking.services import directory
@@ -54,8 +53,7 @@ SYNC_ERRORS = {**ERRORS, 502: ErrorResponse}
 def put_calendar(path: AgentPath, body: CalendarConnect) -> Any:
     """Connect the agent's CalDAV calendar. The server is checked first: 400 with its reason on failure."""
     agent = directory.agent_by_slug(db.session, path.slug)
-    _, ids = connect_calendar(db.session, settings(), agent, body.url, body.username, body.password, clock.now())
-    run_outbox(ids)  # upcoming bookings appear in the new calendar right away (or are retried)
+    connect_calendar(db.session, settings(), agent, body.url, body.username, body.password, clock.now())
     return serialize_agent(agent)
 
 

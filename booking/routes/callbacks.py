@@ -11,7 +11,6 @@ from booking.core.sla import Severity
 from booking.extensions import db
 from booking.models import Callback
 from booking.routes.admin import ERRORS, SECURITY, require_admin
-from booking.routes.api import run_outbox
 from booking.routes.common import settings
 from booking.routes.schemas import CallbackList, CallbackMove, CallbackOut, CallbackPath, CallbackQuery
 from booking.services import callbacks
@@ -66,14 +65,12 @@ def list_callbacks(query: CallbackQuery) -> Any:
 @bp.post("/callbacks/<int:callback_id>/done", responses={200: CallbackOut, **ERRORS})
 def complete_callback(path: CallbackPath) -> Any:
     """Mark a callback done; its reservation is released if it has not started yet. Idempotent."""
-    callback, ids = callbacks.complete(db.session, path.callback_id, clock.now())
-    run_outbox(ids)
+    callback, _ = callbacks.complete(db.session, path.callback_id, clock.now())
     return serialize_callback(callback)
 
 
 @bp.post("/callbacks/<int:callback_id>/move", responses={200: CallbackOut, **ERRORS})
 def move_callback(path: CallbackPath, body: CallbackMove) -> Any:
     """Give a pending callback a new due time; its reservation moves to the first free time after it."""
-    callback, ids = callbacks.move(db.session, settings(), path.callback_id, body.due_at, clock.now())
-    run_outbox(ids)
+    callback, _ = callbacks.move(db.session, settings(), path.callback_id, body.due_at, clock.now())
     return serialize_callback(callback)

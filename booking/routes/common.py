@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import current_app, has_request_context, jsonify, request
+from flask import current_app, jsonify, request
 from flask.json.provider import DefaultJSONProvider
 from flask.typing import ResponseReturnValue
 
@@ -20,24 +20,6 @@ def external_url(path: str) -> str:
     """An absolute URL for links we hand out: BOOKING_PUBLIC_URL when set, else the request's root."""
     base = settings().public_url or request.url_root.rstrip("/")
     return f"{base}{path}"
-
-
-_LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
-
-
-def mail_base_url() -> str | None:
-    """The base for absolute links that we e-mail to someone else, or None when none can be trusted.
-
-    BOOKING_PUBLIC_URL when set. Otherwise only a loopback request's own root (development): the
-    Host header is chosen by the client, and a link built from it could send an agent's sign-in
-    token, or a manage link, to the sender's server.
-    """
-    cfg = settings()
-    if cfg.public_url:
-        return cfg.public_url
-    if has_request_context() and request.host.rsplit(":", 1)[0] in _LOOPBACK:
-        return request.url_root.rstrip("/")
-    return None
 
 
 def json_error(status: int, code: str, message: str, details: Any = None) -> ResponseReturnValue:

@@ -18,7 +18,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import Blueprint, Response, make_response, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 
-from booking import clock
+from booking import clock, links
 from booking.extensions import db
 from booking.i18n import (
     TOPIC_LABELS,
@@ -30,7 +30,6 @@ from booking.i18n import (
     zone_groups,
 )
 from booking.models import Agent, Booking
-from booking.routes.api import run_outbox
 from booking.routes.common import clean_text, external_url, settings
 from booking.services import bookings
 from booking.services.availability import free_slots_for, parse_zone, window_for
@@ -237,9 +236,9 @@ def describe(booking: Booking, tz: ZoneInfo) -> dict[str, Any]:
         "when": format_when(booking.start_at, booking.end_at, tz),
         "minutes": int((booking.end_at - booking.start_at).total_seconds() // 60),
         "topic": TOPIC_LABELS.get(booking.topic, booking.topic),
-        "ics_url": f"/api/bookings/{booking.id}/invite.ics?token={booking.manage_token}",
+        "ics_url": links.invite_path(booking),
         "manage_url": url_for("pages.manage", booking_id=booking.id, token=booking.manage_token),
-        "manage_url_external": external_url(f"/bookings/{booking.id}/manage?token={booking.manage_token}"),
+        "manage_url_external": external_url(links.manage_path(booking)),
     }
 
 
@@ -282,7 +281,6 @@ def book(token: str) -> Any:
                 status, notice, form.start = 409, "form_used", ""
                 form.idempotency_key = str(uuid.uuid4())
             else:
-                run_outbox(result.outbox_ids)
                 target = url_for(
                     "pages.confirmation",
                     booking_id=result.booking.id,
@@ -340,16 +338,14 @@ def manage(booking_id: int) -> Any:
         action = request.form.get("action")
         try:
             if action == "cancel":
-                booking, ids = bookings.cancel(db.session, booking_id, token, now)
-                run_outbox(ids)
+                booking, _ = bookings.cancel(db.session, booking_id, token, now)
                 return redirect(url_for("pages.manage", booking_id=booking_id, token=token, done="cancelled"), 303)
             if action == "reschedule":
                 start = parse_start(request.form.get("start"))
                 if start is None:
                     status, notice, errors = 400, None, {"start": _l("Please choose a time.")}
                 else:
-                    booking, ids = bookings.reschedule(db.session, settings(), booking_id, token, start, duration, now)
-                    run_outbox(ids)
+                    booking, _ = bookings.reschedule(db.session, settings(), booking_id, token, start, duration, now)
                     target = url_for("pages.manage", booking_id=booking_id, token=token, done="rescheduled")
                     return redirect(target, 303)
             else:

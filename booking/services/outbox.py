@@ -1,75 +1,83 @@
 """The durable outbox: side effects recorded in the same transaction as the change that causes them.
 
 A booking commits first; pushing it to CalDAV, mailing the invitation or texting the agent happens
-after the commit, from rows of ``outbox``. Handlers subscribe to events by name; ``emit`` writes one
-row per subscribed handler (unique per handler and key, so emitting twice is a no-op). ``drain``
-claims due rows with a short lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL), runs the handler and
-marks the row done, or schedules a retry with exponential back-off. A calendar outage therefore never
-fails or loses a booking: the row waits and the scheduler retries it.
+after the commit, from rows of ``outbox``. Which handlers an event queues is declared in one table
+(``booking.effects``); ``emit`` writes one row per subscribed handler (unique per handler and key, so
+emitting twice is a no-op) and notes the new ids on the session, so the composition root's
+after-commit hook can try exactly what a request queued once its response is on its way.
+
+``drain`` claims due rows ONE AT A TIME, each with its own lease (``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite), runs the handler and commits "done" for that row before it
+claims the next. A batch can therefore never outlive its lease and be taken over while still being
+worked on (which used to send mails and PUTs twice), and a killed worker strands at most the one row
+per lane it was running, retried once its lease ends. Rows are split into lanes by destination
+(``lane_of``: CalDAV, e-mail, SMS): the scheduler drains each lane as its own job, so a calendar
+server that hangs never delays anybody's e-mail or SMS.
+
+The guarantee, stated honestly: at least once, and more than once only when a process dies (or a
+handler outlives ``LEASE``) between a provider accepting the message and the row's "done" commit —
+at most one duplicate per such event. Mails carry a Message-ID stable per row, so a receiver can tell.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import event, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from booking import links
 from booking.models import OutboxMessage
+
+if TYPE_CHECKING:
+    from booking.effects import Adapters, Context
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[dict[str, Any], datetime], None]
-
 MAX_ATTEMPTS = 12
-# Longer than the slowest handler can run (a CalDAV push: a few requests with a 60 s read timeout),
-# so a second worker never takes over a row that is still being worked on; a crashed worker's rows
-# wait this long before they are retried.
-LEASE = timedelta(minutes=15)
+# Longer than the slowest single handler can run (a CalDAV push: a few requests, each with a total
+# deadline in the transport), so a second worker never takes over a row that is still being worked
+# on; a crashed worker's row waits this long before it is retried.
+LEASE = timedelta(minutes=10)
+#: how long the after-response attempt may keep claiming a request's rows (the scheduler does the rest)
+INLINE_BUDGET = timedelta(seconds=10)
+#: session.info keys: ids queued by the open transaction, and ids whose transaction has committed
+QUEUED = "booking.outbox_queued"
+PENDING = "booking.outbox_pending"
 
-
-@dataclass
-class _Registry:
-    handlers: dict[str, Handler] = field(default_factory=dict)
-    subscriptions: dict[str, list[str]] = field(default_factory=dict)
-
-
-_registry = _Registry()
+LANES = ("email", "sms", "caldav")
 
 
 class PermanentError(Exception):
     """A handler failure that retrying cannot fix (e.g. an invalid phone number): fail the row now."""
 
 
-def subscribe(*events: str, name: str) -> Callable[[Handler], Handler]:
-    """Register ``fn`` under ``name`` for the given events (module import time)."""
-
-    def register(fn: Handler) -> Handler:
-        _registry.handlers[name] = fn
-        for ev in events:
-            subscribers = _registry.subscriptions.setdefault(ev, [])
-            if name not in subscribers:
-                subscribers.append(name)
-        return fn
-
-    return register
-
-
-def subscribers(event: str) -> list[str]:
-    return list(_registry.subscriptions.get(event, []))
+def lane_of(handler: str) -> str:
+    """The destination a handler talks to: one slow destination never holds another's rows."""
+    if handler.startswith("caldav."):
+        return "caldav"
+    if handler.endswith("sms") or handler.startswith("phone."):
+        return "sms"
+    return "email"
 
 
 def emit(session: Session, event: str, payload: dict[str, Any], key: str, now: datetime) -> list[int]:
     """Queue ``event`` for every subscribed handler inside the caller's transaction.
 
     Returns the ids of the rows created (already-present rows for the same handler and key are left
-    alone, which is what makes retried webhooks and requests safe).
+    alone, which is what makes retried webhooks and requests safe). The payload gets the trusted base
+    URL of the work in progress, so links in a mail never depend on where the row is drained.
     """
+    from booking.effects import subscribers
+
+    base = links.current_base()
+    body = {"event": event, **({"base_url": base} if base else {}), **payload}
     ids: list[int] = []
     for handler in subscribers(event):
         exists = session.scalar(
@@ -77,16 +85,28 @@ def emit(session: Session, event: str, payload: dict[str, Any], key: str, now: d
         )
         if exists is not None:
             continue
-        msg = OutboxMessage(
-            handler=handler, key=key, payload={"event": event, **payload}, next_attempt_at=now, created_at=now
-        )
+        msg = OutboxMessage(handler=handler, key=key, payload=body, next_attempt_at=now, created_at=now)
         try:
             with session.begin_nested():
                 session.add(msg)
         except IntegrityError:
             continue
         ids.append(msg.id)
+    session.info.setdefault(QUEUED, []).extend(ids)
     return ids
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    """Rows become worth trying only once the transaction that queued them has committed."""
+    queued = session.info.pop(QUEUED, None)
+    if queued:
+        session.info.setdefault(PENDING, []).extend(queued)
+
+
+@event.listens_for(Session, "after_rollback")
+def _rolled_back(session: Session) -> None:
+    session.info.pop(QUEUED, None)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -94,7 +114,15 @@ def backoff(attempts: int) -> timedelta:
     return min(timedelta(seconds=30 * 2 ** max(attempts - 1, 0)), timedelta(hours=1))
 
 
-def _claim(session: Session, now: datetime, ids: Iterable[int] | None, limit: int) -> list[OutboxMessage]:
+def _write(session: Session) -> None:
+    """Take the write lock up front on SQLite: a deferred read-then-write fails with "database is locked"."""
+    session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+
+
+def _claim_one(
+    session: Session, now: datetime, ids: list[int] | None, handlers: Iterable[str] | None
+) -> OutboxMessage | None:
+    """Lease the oldest due row (of ``ids`` / of these handlers) for this worker alone; commit the lease."""
     query = (
         select(OutboxMessage)
         .where(
@@ -103,19 +131,21 @@ def _claim(session: Session, now: datetime, ids: Iterable[int] | None, limit: in
             or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until <= now),
         )
         .order_by(OutboxMessage.id)
-        .limit(limit)
+        .limit(1)
     )
     if ids is not None:
-        query = query.where(OutboxMessage.id.in_(list(ids)))
+        query = query.where(OutboxMessage.id.in_(ids))
+    if handlers is not None:
+        query = query.where(OutboxMessage.handler.in_(list(handlers)))
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     else:
-        session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
-    rows = list(session.scalars(query))
-    for row in rows:
+        _write(session)
+    row = session.scalars(query).first()
+    if row is not None:
         row.locked_until = now + LEASE
     session.commit()
-    return rows
+    return row
 
 
 @dataclass
@@ -128,46 +158,93 @@ class DrainResult:
         return {"done": self.done, "retried": self.retried, "failed": self.failed}
 
 
-def drain(session: Session, now: datetime, ids: Iterable[int] | None = None, limit: int = 100) -> DrainResult:
-    """Run due outbox rows (all, or only ``ids``); never raises for a handler's failure."""
+def _adapters_of_app() -> Adapters:
+    from flask import current_app
+
+    return current_app.extensions["booking.adapters"]  # type: ignore[no-any-return]
+
+
+def drain(
+    session: Session,
+    now: datetime,
+    ids: Iterable[int] | None = None,
+    limit: int = 100,
+    *,
+    adapters: Adapters | None = None,
+    lane: str | None = None,
+    budget: timedelta | None = None,
+) -> DrainResult:
+    """Run due outbox rows (all, only ``ids``, or one ``lane``'s); never raises for a handler's failure.
+
+    ``adapters`` come from the composition root (the scheduler and the after-commit hook pass them;
+    a caller inside an app context may omit them). ``budget`` stops claiming new rows once that much
+    wall-clock time has gone by; rows not attempted stay unclaimed for the scheduler.
+    """
+    from booking.effects import HANDLERS, Context
+
+    adapters = adapters or _adapters_of_app()
+    ctx = Context(session=session, adapters=adapters)
+    wanted = sorted(set(ids)) if ids is not None else None
+    handlers = [name for name in HANDLERS if lane_of(name) == lane] if lane is not None else None
+    started = adapters.now()
     session.commit()  # end any implicit read transaction (a no-op when none is open)
     result = DrainResult()
-    for row in _claim(session, now, ids, limit):
-        row_id = row.id
-        fn = _registry.handlers.get(row.handler)
-        try:
-            if fn is None:
-                raise PermanentError(f"no handler named {row.handler!r} is registered")
-            fn(dict(row.payload), now)
-        except Exception as exc:
-            session.rollback()
-            # BEGIN IMMEDIATE: on SQLite a deferred transaction that reads the row and then writes it
-            # fails at once with "database is locked" when another request committed in between.
-            session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
-            row = session.get(OutboxMessage, row_id)  # type: ignore[assignment]
-            assert row is not None
-            row.attempts += 1
-            row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            row.locked_until = None
-            if isinstance(exc, PermanentError) or row.attempts >= MAX_ATTEMPTS:
-                row.status = "failed"
-                result.failed += 1
-                log.error("outbox %s %s failed for good: %s", row.handler, row.key, row.last_error)
-            else:
-                row.next_attempt_at = now + backoff(row.attempts)
-                result.retried += 1
-                log.warning("outbox %s %s will retry: %s", row.handler, row.key, row.last_error)
-            session.commit()
-            continue
-        session.commit()  # the handler's own writes; ends any read snapshot it left open
-        session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
-        row = session.get(OutboxMessage, row_id)  # type: ignore[assignment]
-        assert row is not None
-        row.status = "done"
-        row.attempts += 1
-        row.done_at = now
-        row.locked_until = None
-        row.last_error = None
-        session.commit()
-        result.done += 1
+    for _ in range(limit):
+        if budget is not None and adapters.now() - started > budget:
+            break
+        row = _claim_one(session, now, wanted, handlers)
+        if row is None:
+            break
+        if wanted is not None:
+            wanted.remove(row.id)
+        _run(ctx, row, now, result)
     return result
+
+
+def _run(ctx: Context, row: OutboxMessage, now: datetime, result: DrainResult) -> None:
+    from booking.effects import HANDLERS
+
+    session = ctx.session
+    row_id, handler, key, payload = row.id, row.handler, row.key, dict(row.payload)
+    # Names this row (and only it) across retries: a Message-ID built from it lets a receiver see
+    # that two deliveries are one message; the digest keeps it unique across database restores.
+    digest = hashlib.sha256(f"{handler}\n{key}\n{row.created_at.isoformat()}".encode()).hexdigest()[:16]
+    fn = HANDLERS.get(handler)
+    try:
+        if fn is None:
+            raise PermanentError(f"no handler named {handler!r} is registered")
+        fn(replace(ctx, ref=f"{row_id}.{digest}"), payload, now)
+    except Exception as exc:
+        session.rollback()
+        _write(session)
+        failed = session.get(OutboxMessage, row_id)
+        assert failed is not None
+        failed.attempts += 1
+        failed.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        failed.locked_until = None  # released at once: the next try is governed by next_attempt_at
+        if isinstance(exc, PermanentError) or failed.attempts >= MAX_ATTEMPTS:
+            failed.status = "failed"
+            result.failed += 1
+            log.error("outbox %s %s failed for good: %s", handler, key, failed.last_error)
+        else:
+            failed.next_attempt_at = now + backoff(failed.attempts)
+            result.retried += 1
+            log.warning("outbox %s %s will retry: %s", handler, key, failed.last_error)
+        session.commit()
+        return
+    session.commit()  # the handler's own writes; ends any read snapshot it left open
+    _write(session)
+    done = session.get(OutboxMessage, row_id)
+    assert done is not None
+    done.status = "done"
+    done.attempts += 1
+    done.done_at = now
+    done.locked_until = None
+    done.last_error = None
+    session.commit()
+    result.done += 1
+
+
+def take_pending(session: Session) -> list[int]:
+    """The ids queued by the transactions this session committed since the last call (then forgotten)."""
+    return list(session.info.pop(PENDING, []))

@@ -15,52 +15,29 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from booking import clock
 from booking.config import Settings
 from booking.core.sla import Severity
-from booking.extensions import db
-from booking.jobs import job
-from booking.mail import Mail, Mailer
+from booking.effects import Context
+from booking.mail import Mail
 from booking.models import Agent, Call, Callback, Customer
-from booking.services import callbacks, outbox
-from booking.services.callbacks import EVENT_CALLBACK_OVERDUE, EVENT_CALLBACK_QUEUED
-from booking.services.calls import EVENT_CRITICAL_CALL
-from booking.voicemail.sms import LoggingSmsSender, SmsError, SmsSender, TwilioSmsSender
-
-SMS_EXTENSION = "booking.sms"
+from booking.services import outbox
+from booking.voicemail.sms import SmsError, SmsSender
 
 
-def sms_sender() -> SmsSender:
-    """The app's SMS sender, built once per app from its settings."""
-    extensions = current_app.extensions
-    sender: SmsSender | None = extensions.get(SMS_EXTENSION)
-    if sender is None:
-        cfg: Settings = extensions["booking.settings"]
-        if cfg.twilio_account_sid and cfg.twilio_auth_token and cfg.twilio_from_number:
-            sender = TwilioSmsSender(
-                cfg.twilio_account_sid, cfg.twilio_auth_token, cfg.twilio_from_number, api_base=cfg.twilio_api_base
-            )
-        else:
-            sender = LoggingSmsSender()
-        extensions[SMS_EXTENSION] = sender
-    return sender
-
-
-def _send_sms(to: str, body: str) -> None:
+def _send_sms(sender: SmsSender, to: str, body: str) -> None:
     """Send, turning a failure retrying cannot fix (invalid number) into a permanent outbox failure."""
     try:
-        sms_sender().send(to, body)
+        sender.send(to, body)
     except SmsError as exc:
         if not exc.retryable:
             raise outbox.PermanentError(str(exc)) from exc
         raise
 
 
-def _local(moment: datetime) -> str:
-    cfg: Settings = current_app.extensions["booking.settings"]
+def _local(moment: datetime, cfg: Settings) -> str:
     return f"{moment.astimezone(cfg.timezone):%a %d %b %H:%M} ({cfg.timezone.key})"
 
 
@@ -68,19 +45,19 @@ def _who(callback: Callback) -> str:
     return callback.customer.name if callback.customer else "Unknown caller"
 
 
-def callback_sms_text(callback: Callback) -> str:
+def callback_sms_text(callback: Callback, cfg: Settings) -> str:
     """Short enough for two SMS segments: who, number, when, how long, where to listen."""
     vm = callback.voicemail
     text = (
         f"Voicemail from {_who(callback)} {callback.phone} ({vm.duration} s, severity "
-        f"{Severity(callback.severity).label}). Call back by {_local(callback.due_at)}."
+        f"{Severity(callback.severity).label}). Call back by {_local(callback.due_at, cfg)}."
     )
     if callback.booking is not None and callback.booking.status == "confirmed":
-        text += f" Reserved {_local(callback.booking.start_at)}."
+        text += f" Reserved {_local(callback.booking.start_at, cfg)}."
     return f"{text} {vm.recording_url}"
 
 
-def callback_mail(callback: Callback) -> Mail:
+def callback_mail(callback: Callback, cfg: Settings) -> Mail:
     vm = callback.voicemail
     severity = Severity(callback.severity)
     lines = [
@@ -88,13 +65,13 @@ def callback_mail(callback: Callback) -> Mail:
         "",
         f"Phone: {callback.phone}",
         f"Severity: {severity.label} - {severity.definition}",
-        f"Received: {_local(vm.received_at)}",
-        f"Call back by: {_local(callback.due_at)}",
+        f"Received: {_local(vm.received_at, cfg)}",
+        f"Call back by: {_local(callback.due_at, cfg)}",
     ]
     if callback.booking is not None and callback.booking.status == "confirmed":
         lines.append(
-            f"Reserved in your calendar: {_local(callback.booking.start_at)} - "
-            f"{callback.booking.end_at.astimezone(current_app.extensions['booking.settings'].timezone):%H:%M}"
+            f"Reserved in your calendar: {_local(callback.booking.start_at, cfg)} - "
+            f"{callback.booking.end_at.astimezone(cfg.timezone):%H:%M}"
         )
     lines += [
         f"Recording ({vm.duration} s): {vm.recording_url}",
@@ -110,65 +87,56 @@ def callback_mail(callback: Callback) -> Mail:
     return Mail(
         to=[callback.agent.email],
         cc=cc,
-        subject=f"[{severity.label}] Call back {_who(callback)} by {_local(callback.due_at)}",
+        subject=f"[{severity.label}] Call back {_who(callback)} by {_local(callback.due_at, cfg)}",
         text="\n".join(lines),
     )
 
 
-def _pending(payload: dict[str, Any]) -> Callback | None:
-    callback = db.session.get(Callback, int(payload["callback_id"]))
+def _pending(session: Session, payload: dict[str, Any]) -> Callback | None:
+    callback = session.get(Callback, int(payload["callback_id"]))
     if callback is None or callback.agent is None or callback.status != "pending":
         return None
     return callback
 
 
-@outbox.subscribe(EVENT_CALLBACK_QUEUED, name="callback.sms")
-def notify_callback_sms(payload: dict[str, Any], now: datetime) -> None:
+def notify_callback_sms(ctx: Context, payload: dict[str, Any], now: datetime) -> None:
     """Text the assigned agent about a new callback."""
-    callback = _pending(payload)
+    callback = _pending(ctx.session, payload)
     if callback is not None and callback.agent is not None:
-        _send_sms(callback.agent.phone, callback_sms_text(callback))
+        _send_sms(ctx.adapters.sms, callback.agent.phone, callback_sms_text(callback, ctx.settings))
 
 
-@outbox.subscribe(EVENT_CALLBACK_QUEUED, name="callback.email")
-def notify_callback_email(payload: dict[str, Any], now: datetime) -> None:
+def notify_callback_email(ctx: Context, payload: dict[str, Any], now: datetime) -> None:
     """E-mail the assigned agent the details (recording link, SLA, reservation)."""
-    callback = _pending(payload)
+    callback = _pending(ctx.session, payload)
     if callback is not None:
-        mailer: Mailer = current_app.extensions["booking.mailer"]
-        mailer.send(callback_mail(callback))
+        ctx.adapters.mailer.send(callback_mail(callback, ctx.settings))
 
 
-@outbox.subscribe(EVENT_CALLBACK_OVERDUE, name="callback.overdue_sms")
-def remind_overdue_callback(payload: dict[str, Any], now: datetime) -> None:
+def remind_overdue_callback(ctx: Context, payload: dict[str, Any], now: datetime) -> None:
     """Text the agent once when a callback's SLA due time passed and it is still not done."""
-    callback = _pending(payload)
+    callback = _pending(ctx.session, payload)
     if callback is not None and callback.agent is not None:
         _send_sms(
+            ctx.adapters.sms,
             callback.agent.phone,
             f"OVERDUE: call back {_who(callback)} {callback.phone} (severity "
-            f"{Severity(callback.severity).label}, due {_local(callback.due_at)}).",
+            f"{Severity(callback.severity).label}, due {_local(callback.due_at, ctx.settings)}).",
         )
 
 
-@job("callbacks.overdue", seconds=lambda settings: 60)
-def overdue_callbacks() -> object:
-    """Scheduler job: flag callbacks past their due time, then send the reminders."""
-    ids = callbacks.flag_overdue(db.session, clock.now())
-    return outbox.drain(db.session, clock.now(), ids=ids) if ids else None
-
-
-@outbox.subscribe(EVENT_CRITICAL_CALL, name="phone.page_on_call")
-def page_on_call(payload: dict[str, Any], now: datetime) -> None:
+def page_on_call(ctx: Context, payload: dict[str, Any], now: datetime) -> None:
     """Page the on-call senior the moment a customer reports an outage after hours (press 1)."""
-    agent = db.session.get(Agent, int(payload["agent_id"]))
-    call = db.session.scalar(select(Call).where(Call.call_sid == payload["call_sid"]))
+    session, cfg = ctx.session, ctx.settings
+    agent = session.get(Agent, int(payload["agent_id"]))
+    call = session.scalar(select(Call).where(Call.call_sid == payload["call_sid"]))
     if agent is None or call is None:
         return
-    customer = db.session.get(Customer, call.customer_id) if call.customer_id else None
+    customer = session.get(Customer, call.customer_id) if call.customer_id else None
     due = datetime.fromisoformat(payload["due_at"])
     _send_sms(
+        ctx.adapters.sms,
         agent.phone,
         f"CRITICAL: {customer.name if customer else 'a customer'} {call.from_number} reports its service "
-        f"is down (called {_local(call.received_at)}). Call back by {_local(due)}. Voicemail follows.",
+        f"is down (called {_local(call.received_at, cfg)}). Call back by {_local(due, cfg)}. Voicemail follows.",
     )

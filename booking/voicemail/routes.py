@@ -21,7 +21,6 @@ from werkzeug.exceptions import HTTPException
 
 from booking import clock
 from booking.extensions import db
-from booking.routes.api import drain_after_response
 from booking.routes.common import external_url, settings
 from booking.services import calls
 from booking.services.callbacks import RecordingIn, store_voicemail
@@ -145,7 +144,7 @@ def menu() -> Response:
         response = _xml(twiml.critical_voicemail(record, status_cb))
     else:
         response = _xml(twiml.leave_message(record, status_cb))
-    return drain_after_response(response, outcome.outbox_ids)
+    return response
 
 
 @bp.post("/voice/recorded")
@@ -189,4 +188,4 @@ def voicemail() -> Response:
         result.callback.id,
         result.callback.due_at.isoformat(),
     )
-    return drain_after_response(_empty(), result.outbox_ids)
+    return _empty()

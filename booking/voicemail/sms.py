@@ -29,6 +29,8 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
+from booking.config import Settings
+
 __all__ = [
     "LoggingSmsSender",
     "RedirectingHttpClient",
@@ -283,3 +285,15 @@ class LoggingSmsSender:
         logger.info("SMS (not sent, development sender) %s to %s: %s", sid, to, body)
         self.sent.append(SentSms(sid=sid, to=to, body=body))
         return sid
+
+
+def sms_sender_for(settings: Settings) -> SmsSender:
+    """The real Twilio sender when its three settings are present, the logging one otherwise."""
+    if settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_from_number:
+        return TwilioSmsSender(
+            settings.twilio_account_sid,
+            settings.twilio_auth_token,
+            settings.twilio_from_number,
+            api_base=settings.twilio_api_base,
+        )
+    return LoggingSmsSender()

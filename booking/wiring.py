@@ -1,0 +1,123 @@
+"""The composition root's hooks into Flask: adapters once per app, one after-commit drain per request.
+
+``create_app`` calls ``install``. From then on:
+- every request records its trusted base URL (``links.set_base``) before any service runs, so rows
+  queued during the request carry absolute links that do not depend on where they are drained;
+- whatever the request's committed transactions queued in the outbox is tried once the response is
+  on its way (``call_on_close``), within ``outbox.INLINE_BUDGET``, with e-mail and SMS before CalDAV:
+  the response never waits on a third party, and what fails or is left is the scheduler's;
+- ``after_response(response, work)`` runs a unit of work after the answer (sign-in: the lookup must not
+  be timed) and drains what it queued the same way.
+Routes therefore never drain anything by hand.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from flask import Flask, Response, current_app, has_app_context, has_request_context, request
+
+from booking import links
+from booking.effects import Adapters
+from booking.extensions import db
+from booking.services import outbox
+
+log = logging.getLogger(__name__)
+
+ADAPTERS = "booking.adapters"
+_LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
+
+
+def adapters(app: Flask | None = None) -> Adapters:
+    return (app or current_app).extensions[ADAPTERS]  # type: ignore[no-any-return]
+
+
+def mail_base_url() -> str | None:
+    """The base for absolute links that we e-mail to someone else, or None when none can be trusted.
+
+    BOOKING_PUBLIC_URL when set. Otherwise only a loopback request's own root (development): the
+    Host header is chosen by the client, and a link built from it could send an agent's sign-in
+    token, or a manage link, to the sender's server.
+    """
+    cfg = adapters().settings
+    if cfg.public_url:
+        return cfg.public_url
+    if has_request_context() and request.host.rsplit(":", 1)[0] in _LOOPBACK:
+        return request.url_root.rstrip("/")
+    return None
+
+
+def _inline_order(ids: list[int]) -> list[int]:
+    """E-mail and SMS rows first: a slow calendar server must not hold the confirmation mail."""
+    from sqlalchemy import select
+
+    from booking.models import OutboxMessage
+
+    rows = db.session.execute(select(OutboxMessage.id, OutboxMessage.handler).where(OutboxMessage.id.in_(ids))).all()
+    db.session.commit()
+    return [row_id for row_id, _ in sorted(rows, key=lambda r: (outbox.lane_of(r[1]) == "caldav", r[0]))]
+
+
+def drain_now(app: Flask, ids: list[int]) -> None:
+    """Try these committed rows now (inside an app context), within the inline budget."""
+    built = adapters(app)
+    if not ids or not built.settings.outbox_inline:
+        return
+    deadline = built.now() + outbox.INLINE_BUDGET
+    for row_id in _inline_order(ids):
+        if built.now() > deadline:
+            break
+        outbox.drain(db.session, built.now(), ids=[row_id], adapters=built)
+
+
+def after_response(
+    response: Response, work: Callable[[], object] | None = None, *, queued: list[int] | None = None
+) -> Response:
+    """Run ``work`` (if any) once the response is on its way, then drain what it and the request queued."""
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    base = links.current_base()
+
+    def run() -> None:
+        # A WSGI server closes the response after the request's context is gone: push a fresh app
+        # context (and session). Where one is still active (the CLI, a test client), use it as is.
+        pushed = None if has_app_context() else app.app_context()
+        if pushed is not None:
+            pushed.push()
+        links.set_base(base)
+        try:
+            if work is not None:
+                work()
+            drain_now(app, [*(queued or []), *outbox.take_pending(db.session)])
+        except Exception:
+            db.session.rollback()
+            app.logger.exception("work after the response failed; queued rows are retried by the scheduler")
+        finally:
+            links.set_base(None)
+            if pushed is not None:
+                db.session.remove()
+                pushed.pop()
+
+    response.call_on_close(run)
+    return response
+
+
+def install(app: Flask, built: Adapters) -> None:
+    """Keep the adapters on the app; remember each request's base URL; drain after each response."""
+    app.extensions[ADAPTERS] = built
+
+    @app.before_request
+    def _start_request() -> None:
+        links.set_base(mail_base_url())
+        outbox.take_pending(db.session)  # only what this request queues is its to try
+
+    @app.teardown_request
+    def _end_request(_exc: BaseException | None) -> None:
+        links.set_base(None)  # a thread's next unit of work (a job, a CLI command) starts without it
+
+    @app.after_request
+    def _drain_after_response(response: Response) -> Response:
+        ids = outbox.take_pending(db.session)
+        if ids and built.settings.outbox_inline:
+            after_response(response, queued=ids)
+        return response

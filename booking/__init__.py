@@ -54,23 +54,9 @@ def create_app(
 
     Raises ConfigError (one printable line) when a ``BOOKING_*`` variable is unusable.
     """
-    from booking.routes.errors import validation_error_response
-    from booking.routes.schemas import ErrorResponse
-
     app = OpenAPI(
         __name__,
-        info=Info(
-            title="booking",
-            version="1.0.0",
-            description="Book calls with your dedicated support agent. Errors are always "
-            '`{"error": {"code", "message"}}`.',
-        ),
-        security_schemes={"bearer": {"type": "http", "scheme": "bearer"}},
-        validation_error_status=400,
-        validation_error_model=ErrorResponse,
-        validation_error_callback=validation_error_response,
-        doc_prefix="/api",
-        doc_url="/openapi.json",
+        **(_web_options() if web else {"doc_ui": False}),
         instance_path=(os.environ if env is None else env).get("BOOKING_INSTANCE_PATH") or None,
         template_folder=_resource_dir("templates"),
         static_folder=_resource_dir("static"),
@@ -90,10 +76,11 @@ def create_app(
     if config:
         app.config.update(config)
     app.extensions["booking.settings"] = settings
-    from booking.routes.common import StrictJSONProvider
+    if web:
+        from booking.routes.common import StrictJSONProvider
 
-    app.json = StrictJSONProvider(app)
-    app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the documented field order
+        app.json = StrictJSONProvider(app)
+        app.json.sort_keys = False  # keep the documented field order
     from booking import wiring
     from booking.effects import build_adapters
 
@@ -128,6 +115,27 @@ def create_app(
 
     register_commands(app)
     return app
+
+
+def _web_options() -> dict[str, Any]:
+    """The OpenAPI document's header and how request validation errors are answered (web app only)."""
+    from booking.routes.errors import validation_error_response
+    from booking.routes.schemas import ErrorResponse
+
+    return {
+        "info": Info(
+            title="booking",
+            version="1.0.0",
+            description="Book calls with your dedicated support agent. Errors are always "
+            '`{"error": {"code", "message"}}`.',
+        ),
+        "security_schemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        "validation_error_status": 400,
+        "validation_error_model": ErrorResponse,
+        "validation_error_callback": validation_error_response,
+        "doc_prefix": "/api",
+        "doc_url": "/openapi.json",
+    }
 
 
 def _register_blueprints(app: OpenAPI) -> None:

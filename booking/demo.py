@@ -5,6 +5,8 @@ Running ``booking demo`` twice changes nothing the second time; links stay the s
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -13,7 +15,7 @@ from booking.config import Settings
 from booking.models import Agent, Customer
 from booking.services import directory
 
-AGENTS = [
+AGENTS: list[dict[str, Any]] = [
     {
         "slug": "camille-martin",
         "name": "Camille Martin",
@@ -33,7 +35,7 @@ AGENTS = [
     },
 ]
 
-CUSTOMERS = [
+CUSTOMERS: list[dict[str, Any]] = [
     {
         "name": "Acme SA",
         "plan": "all-inclusive",
@@ -75,12 +77,12 @@ def load_demo(session: Session, settings: Settings) -> list[str]:
     """Create what is missing and return printable lines with every booking link."""
     for spec in AGENTS:
         if session.scalar(select(Agent).where(Agent.slug == spec["slug"])) is None:
-            directory.create_agent(session, settings, **spec)  # type: ignore[arg-type]
+            directory.create_agent(session, settings, **spec)
     lines = []
     for spec in CUSTOMERS:
         customer = session.scalar(select(Customer).where(Customer.name == spec["name"]))
         if customer is None:
-            customer = directory.create_customer(session, **spec)  # type: ignore[arg-type]
+            customer = directory.create_customer(session, **spec)
         link = booking_link(settings, customer)
         lines.append(f"{customer.name}: {link or 'no dedicated support (no booking page)'}")
     where = "your inbox" if settings.smtp_url else "the server log (BOOKING_SMTP_URL is unset)"

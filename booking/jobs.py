@@ -31,7 +31,7 @@ from sqlalchemy import text
 from booking import wiring
 from booking.config import Settings
 from booking.effects import JOBS, Context, Job
-from booking.extensions import db
+from booking.extensions import db, remove_session
 from booking.services import outbox
 
 log = logging.getLogger(__name__)
@@ -125,6 +125,7 @@ def run_job(app: Flask, job: Job) -> object:
             if not mine:
                 log.debug("job %s is running elsewhere; tick skipped", job.name)
                 return None
+            outbox.take_pending(db.session)  # only what this tick queues is its to try
             result = job.run(Context(session=db.session, adapters=built), built.now())
             wiring.drain_now(app, outbox.take_pending(db.session))
             return result
@@ -134,7 +135,7 @@ def run_job(app: Flask, job: Job) -> object:
         return None
     finally:
         if pushed is not None:
-            db.session.remove()
+            remove_session()
             pushed.pop()
 
 

@@ -75,7 +75,7 @@ def token_matches(expected: str, given: str | None) -> bool:
     return hmac.compare_digest(expected.encode(), given.encode("utf-8", "surrogatepass"))
 
 
-class Agent(db.Model):  # type: ignore[name-defined,misc]
+class Agent(db.Model):  # type: ignore[name-defined]
     __tablename__ = "agents"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -104,7 +104,7 @@ class Agent(db.Model):  # type: ignore[name-defined,misc]
     calendar: Mapped[CalendarConnection | None] = relationship(back_populates="agent", uselist=False)
 
 
-class CalendarConnection(db.Model):  # type: ignore[name-defined,misc]
+class CalendarConnection(db.Model):  # type: ignore[name-defined]
     """An agent's CalDAV collection; the password is encrypted at rest (Fernet)."""
 
     __tablename__ = "calendar_connections"
@@ -124,7 +124,7 @@ class CalendarConnection(db.Model):  # type: ignore[name-defined,misc]
     agent: Mapped[Agent] = relationship(back_populates="calendar")
 
 
-class RemoteEvent(db.Model):  # type: ignore[name-defined,misc]
+class RemoteEvent(db.Model):  # type: ignore[name-defined]
     """One calendar object seen on the agent's server (href + ETag), for incremental sync."""
 
     __tablename__ = "remote_events"
@@ -139,7 +139,7 @@ class RemoteEvent(db.Model):  # type: ignore[name-defined,misc]
     __table_args__ = (UniqueConstraint("agent_id", "href", name="uq_remote_events_agent_href"),)
 
 
-class BusyBlock(db.Model):  # type: ignore[name-defined,misc]
+class BusyBlock(db.Model):  # type: ignore[name-defined]
     """Time taken in an agent's own calendar, stored as UTC intervals at sync time.
 
     Parsing iCalendar costs ~1 ms per event, so it happens once at sync; the availability query
@@ -165,7 +165,7 @@ class BusyBlock(db.Model):  # type: ignore[name-defined,misc]
     )
 
 
-class TimeOff(db.Model):  # type: ignore[name-defined,misc]
+class TimeOff(db.Model):  # type: ignore[name-defined]
     __tablename__ = "time_off"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -180,7 +180,7 @@ class TimeOff(db.Model):  # type: ignore[name-defined,misc]
     )
 
 
-class Customer(db.Model):  # type: ignore[name-defined,misc]
+class Customer(db.Model):  # type: ignore[name-defined]
     __tablename__ = "customers"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -205,7 +205,7 @@ class Customer(db.Model):  # type: ignore[name-defined,misc]
         return self.plan == "all-inclusive" and self.dedicated_support and self.agent_id is not None
 
 
-class CustomerPhone(db.Model):  # type: ignore[name-defined,misc]
+class CustomerPhone(db.Model):  # type: ignore[name-defined]
     __tablename__ = "customer_phones"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -215,7 +215,7 @@ class CustomerPhone(db.Model):  # type: ignore[name-defined,misc]
     customer: Mapped[Customer] = relationship(back_populates="phones")
 
 
-class CustomerEmail(db.Model):  # type: ignore[name-defined,misc]
+class CustomerEmail(db.Model):  # type: ignore[name-defined]
     __tablename__ = "customer_emails"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -229,7 +229,7 @@ def new_uid() -> str:
     return f"{uuid.uuid4()}@booking"
 
 
-class Booking(db.Model):  # type: ignore[name-defined,misc]
+class Booking(db.Model):  # type: ignore[name-defined]
     """A call (``kind='call'``) or a callback reservation (``kind='callback'``) in an agent's schedule."""
 
     __tablename__ = "bookings"
@@ -270,7 +270,7 @@ class Booking(db.Model):  # type: ignore[name-defined,misc]
         return int((self.end_at - self.start_at).total_seconds() // 60)
 
 
-class OutboxMessage(db.Model):  # type: ignore[name-defined,misc]
+class OutboxMessage(db.Model):  # type: ignore[name-defined]
     """A side effect to perform after a commit (CalDAV push, e-mail, SMS), retried with back-off.
 
     One row per (handler, key): the unique constraint makes emitting the same event twice a no-op,
@@ -298,7 +298,7 @@ class OutboxMessage(db.Model):  # type: ignore[name-defined,misc]
     )
 
 
-class Call(db.Model):  # type: ignore[name-defined,misc]
+class Call(db.Model):  # type: ignore[name-defined]
     """An incoming phone call, keyed by Twilio's CallSid (webhooks are retried; dedupe on it)."""
 
     __tablename__ = "calls"
@@ -315,7 +315,7 @@ class Call(db.Model):  # type: ignore[name-defined,misc]
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Voicemail(db.Model):  # type: ignore[name-defined,misc]
+class Voicemail(db.Model):  # type: ignore[name-defined]
     __tablename__ = "voicemails"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -330,7 +330,7 @@ class Voicemail(db.Model):  # type: ignore[name-defined,misc]
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Callback(db.Model):  # type: ignore[name-defined,misc]
+class Callback(db.Model):  # type: ignore[name-defined]
     """A queued return call with its SLA due time; reserves a slot through ``booking_id``."""
 
     __tablename__ = "callbacks"

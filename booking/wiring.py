@@ -20,7 +20,7 @@ from flask import Flask, Response, current_app, has_app_context, has_request_con
 
 from booking import links
 from booking.effects import Adapters
-from booking.extensions import db
+from booking.extensions import db, remove_session
 from booking.services import outbox
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,8 @@ _LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
 
 def adapters(app: Flask | None = None) -> Adapters:
-    return (app or current_app).extensions[ADAPTERS]  # type: ignore[no-any-return]
+    built: Adapters = (app or current_app).extensions[ADAPTERS]
+    return built
 
 
 def mail_base_url() -> str | None:
@@ -95,7 +96,7 @@ def after_response(
         finally:
             links.set_base(None)
             if pushed is not None:
-                db.session.remove()
+                remove_session()
                 pushed.pop()
 
     response.call_on_close(run)

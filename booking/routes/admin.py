@@ -18,6 +18,7 @@ from booking.routes.schemas import (
     CustomerCreate,
     CustomerOut,
     ErrorResponse,
+    Responses,
     TimeOffCreate,
     TimeOffList,
     TimeOffOut,
@@ -26,10 +27,10 @@ from booking.routes.schemas import (
 from booking.services import directory, time_off
 from booking.services.errors import ServiceError
 
-SECURITY = [{"bearer": []}]
+SECURITY: list[dict[str, list[str]]] = [{"bearer": []}]
 bp = APIBlueprint("admin", __name__, url_prefix="/api", abp_tags=[Tag(name="admin")], abp_security=SECURITY)
 
-ERRORS = {400: ErrorResponse, 401: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse}
+ERRORS: Responses = {400: ErrorResponse, 401: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse}
 
 
 class Unauthorized(ServiceError):

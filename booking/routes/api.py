@@ -25,6 +25,7 @@ from booking.routes.schemas import (
     IcsQuery,
     IdempotencyHeader,
     ManageToken,
+    Responses,
 )
 from booking.services import bookings
 from booking.services.availability import free_slots_for, parse_zone, validate_duration, window_for
@@ -32,7 +33,7 @@ from booking.services.errors import NotFound
 
 bp = APIBlueprint("api", __name__, url_prefix="/api", abp_tags=[Tag(name="customer")])
 
-ERRORS = {400: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse}
+ERRORS: Responses = {400: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse}
 
 
 def serialize_booking(booking: Booking) -> dict[str, Any]:

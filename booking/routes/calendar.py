@@ -17,7 +17,7 @@ from booking.calendar_sync.sync import connect_calendar, disconnect_calendar, sy
 from booking.extensions import db
 from booking.routes.admin import ERRORS, bp, serialize_agent
 from booking.routes.common import settings
-from booking.routes.schemas import AgentOut, AgentPath, ErrorResponse, Strict
+from booking.routes.schemas import AgentOut, AgentPath, ErrorResponse, Responses, Strict
 from booking.services import directory
 
 __all__ = ["feed_bp"]
@@ -46,7 +46,7 @@ class SyncOut(BaseModel):
     malformed_hrefs: list[str]
 
 
-SYNC_ERRORS = {**ERRORS, 502: ErrorResponse}
+SYNC_ERRORS: Responses = {**ERRORS, 502: ErrorResponse}
 
 
 @bp.put("/agents/<slug>/calendar", responses={200: AgentOut, **ERRORS})

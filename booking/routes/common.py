@@ -13,7 +13,8 @@ from booking.config import Settings
 
 
 def settings() -> Settings:
-    return current_app.extensions["booking.settings"]  # type: ignore[no-any-return]
+    settings: Settings = current_app.extensions["booking.settings"]
+    return settings
 
 
 def external_url(path: str) -> str:

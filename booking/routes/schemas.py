@@ -7,7 +7,7 @@ field descriptions (which end up in ``/api/openapi.json``).
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
@@ -33,6 +33,10 @@ class ErrorBody(BaseModel):
 
 class ErrorResponse(BaseModel):
     error: ErrorBody
+
+
+#: the shape flask-openapi3 expects for ``responses=`` (status -> model, raw schema or nothing)
+Responses = dict[str | int, type[BaseModel] | dict[Any, Any] | None]
 
 
 # --- admin: agents ---------------------------------------------------------------------------------

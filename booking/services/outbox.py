@@ -161,7 +161,8 @@ class DrainResult:
 def _adapters_of_app() -> Adapters:
     from flask import current_app
 
-    return current_app.extensions["booking.adapters"]  # type: ignore[no-any-return]
+    built: Adapters = current_app.extensions["booking.adapters"]
+    return built
 
 
 def drain(

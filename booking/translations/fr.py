@@ -307,7 +307,7 @@ def build(root: str = ".") -> None:
     if missing:
         raise SystemExit(f"missing French translations: {missing}")
     for message in catalog:
-        if message.id:
+        if isinstance(message.id, str) and message.id:  # no plural forms in this catalogue
             message.string = FR[message.id]
     catalog.project, catalog.version = "booking", "0.1.0"
     out = here / "fr" / "LC_MESSAGES"

@@ -78,6 +78,50 @@ def worker_command(list_only: bool) -> None:
     build_scheduler(app, blocking=True).start()
 
 
+@click.group("outbox")
+def outbox_group() -> None:
+    """The outbox of side effects (CalDAV pushes, e-mails, SMS)."""
+
+
+@outbox_group.command("drain")
+@click.option("--lane", type=click.Choice(["caldav", "email", "sms"]), default=None, help="only this destination")
+@click.option(
+    "--wait",
+    "wait_seconds",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    help="keep going up to this many seconds while rows are still pending (leased or waiting to retry)",
+)
+def outbox_drain_command(lane: str | None, wait_seconds: float) -> None:
+    """Run every due row now, as the worker would; print what was done; exit 1 if rows are left.
+
+    Safe beside running workers: rows are claimed one at a time under a lease.
+    """
+    import time
+
+    from booking import create_app
+    from booking.services import outbox
+
+    app = create_app(web=False)
+    built = app.extensions["booking.adapters"]
+    total = outbox.DrainResult()
+    deadline = time.monotonic() + wait_seconds
+    with app.app_context():
+        while True:
+            result = outbox.drain(db.session, built.now(), adapters=built, lane=lane, limit=1000)
+            total.done += result.done
+            total.retried += result.retried
+            total.failed += result.failed
+            left = outbox.pending_count(db.session, lane)
+            if not left or time.monotonic() >= deadline:
+                break
+            if not (result.done or result.retried or result.failed):
+                time.sleep(0.2)  # what is left is leased or backing off: look again shortly
+    _echo_json({**total.as_dict(), "pending": left})
+    if left:
+        sys.exit(1)
+
+
 @click.command("demo")
 @with_appcontext
 def demo_command() -> None:
@@ -219,7 +263,15 @@ def sync_command(slug: str | None) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    for command in (serve_command, worker_command, demo_command, agent_group, customer_group, sync_command):
+    for command in (
+        serve_command,
+        worker_command,
+        outbox_group,
+        demo_command,
+        agent_group,
+        customer_group,
+        sync_command,
+    ):
         app.cli.add_command(command)
 
 
@@ -233,6 +285,7 @@ def main() -> None:
     """Entry point of the ``booking`` console script."""
     cli = FlaskGroup(create_app=_factory, add_default_commands=True, add_version_option=False, name="booking")
     cli.add_command(worker_command)  # found without loading the web app (see worker_command)
+    cli.add_command(outbox_group)
     try:
         cli.main(prog_name="booking")
     except ConfigError as exc:

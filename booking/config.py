@@ -75,6 +75,7 @@ class Settings:
     mail_from: str
     outbox_inline: bool
     scheduler_enabled: bool
+    outbox_lease_seconds: int
     calendar: BusinessCalendar = field(repr=False, compare=False)
 
     @property
@@ -192,6 +193,8 @@ def load_settings(env: Mapping[str, str] | None = None, *, instance_path: Path |
         mail_from=env.get("BOOKING_MAIL_FROM") or "booking@localhost",
         outbox_inline=_bool(env, "BOOKING_OUTBOX_INLINE", True),
         scheduler_enabled=_bool(env, "BOOKING_SCHEDULER", True),
+        # How long a worker owns the outbox row it runs: a crashed worker's row is retried after it.
+        outbox_lease_seconds=_int(env, "BOOKING_OUTBOX_LEASE_SECONDS", 600, 1, 24 * 3600),
         calendar=None,  # type: ignore[arg-type]  # filled just below from the validated fields
     )
     return replace(settings, calendar=_calendar(settings))

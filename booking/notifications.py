@@ -157,14 +157,14 @@ def mail_agent(ctx: Context, payload: dict[str, Any], now: datetime) -> None:
     )
 
 
-def sign_in_mail(agent: Agent, link: str, locale: str) -> Mail:
+def sign_in_mail(agent: Agent, link: str, locale: str, message_id: str | None = None) -> Mail:
     """The mail with the link, in the language the agent used on the sign-in page."""
     with force_locale(locale):
         subject = gettext("Your sign-in link for the dedicated support dashboard")
         context = {"agent": agent, "link": link, "minutes": int(agent_auth.LINK_LIFETIME.total_seconds() // 60)}
         text = render_template("email/sign_in.txt", **context)
         html = render_template("email/sign_in.html", subject=subject, lang=locale, **context)
-    return Mail(to=[agent.email], subject=subject, text=text, html=html)
+    return Mail(to=[agent.email], subject=subject, text=text, html=html, message_id=message_id)
 
 
 def send_sign_in_link(ctx: Context, payload: dict[str, Any], now: datetime) -> None:
@@ -177,4 +177,4 @@ def send_sign_in_link(ctx: Context, payload: dict[str, Any], now: datetime) -> N
         return
     token = agent_auth.make_token(ctx.adapters.secret_key, agent.id, payload["nonce"], issued_at)
     link = links.absolute(payload["base_url"], links.sign_in_path(token))
-    ctx.adapters.mailer.send(sign_in_mail(agent, link, payload.get("locale") or "fr"))
+    ctx.adapters.mailer.send(sign_in_mail(agent, link, payload.get("locale") or "fr", message_id(ctx)))

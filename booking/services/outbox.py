@@ -15,7 +15,7 @@ per lane it was running, retried once its lease ends. Rows are split into lanes 
 server that hangs never delays anybody's e-mail or SMS.
 
 The guarantee, stated honestly: at least once, and more than once only when a process dies (or a
-handler outlives ``LEASE``) between a provider accepting the message and the row's "done" commit —
+handler outlives its lease) between a provider accepting the message and the row's "done" commit —
 at most one duplicate per such event. Mails carry a Message-ID stable per row, so a receiver can tell.
 """
 
@@ -41,10 +41,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 12
-# Longer than the slowest single handler can run (a CalDAV push: a few requests, each with a total
-# deadline in the transport), so a second worker never takes over a row that is still being worked
-# on; a crashed worker's row waits this long before it is retried.
-LEASE = timedelta(minutes=10)
+# A row's lease is BOOKING_OUTBOX_LEASE_SECONDS (10 minutes by default): longer than the slowest
+# single handler can run (a CalDAV push: a few requests, each with a total deadline in the transport),
+# so a second worker never takes over a row that is still being worked on; a crashed worker's row
+# waits this long before it is retried.
 #: how long the after-response attempt may keep claiming a request's rows (the scheduler does the rest)
 INLINE_BUDGET = timedelta(seconds=10)
 #: session.info keys: ids queued by the open transaction, and ids whose transaction has committed
@@ -120,7 +120,7 @@ def _write(session: Session) -> None:
 
 
 def _claim_one(
-    session: Session, now: datetime, ids: list[int] | None, handlers: Iterable[str] | None
+    session: Session, now: datetime, ids: list[int] | None, handlers: Iterable[str] | None, lease: timedelta
 ) -> OutboxMessage | None:
     """Lease the oldest due row (of ``ids`` / of these handlers) for this worker alone; commit the lease."""
     query = (
@@ -143,7 +143,7 @@ def _claim_one(
         _write(session)
     row = session.scalars(query).first()
     if row is not None:
-        row.locked_until = now + LEASE
+        row.locked_until = now + lease
     session.commit()
     return row
 
@@ -193,7 +193,7 @@ def drain(
     for _ in range(limit):
         if budget is not None and adapters.now() - started > budget:
             break
-        row = _claim_one(session, now, wanted, handlers)
+        row = _claim_one(session, now, wanted, handlers, timedelta(seconds=adapters.settings.outbox_lease_seconds))
         if row is None:
             break
         if wanted is not None:
@@ -244,6 +244,13 @@ def _run(ctx: Context, row: OutboxMessage, now: datetime, result: DrainResult) -
     done.last_error = None
     session.commit()
     result.done += 1
+
+
+def pending_count(session: Session, lane: str | None = None) -> int:
+    """Rows still to do (due, waiting for a retry, or leased by a worker), in one lane or all."""
+    handlers = list(session.scalars(select(OutboxMessage.handler).where(OutboxMessage.status == "pending")))
+    session.commit()
+    return sum(1 for name in handlers if lane is None or lane_of(name) == lane)
 
 
 def take_pending(session: Session) -> list[int]:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from booking.config import Settings
 from booking.models import Agent, Customer
 from booking.services import directory
+from booking.vocabulary import Plan, Tier
 
 AGENTS = [
     {
@@ -19,7 +20,7 @@ AGENTS = [
         "email": "camille.martin@example.com",
         "phone": "+33140000001",
         "timezone": "Europe/Paris",
-        "tier": "dedicated",
+        "tier": Tier.DEDICATED,
     },
     {
         "slug": "lea-dubois",
@@ -27,7 +28,7 @@ AGENTS = [
         "email": "lea.dubois@example.com",
         "phone": "+33140000002",
         "timezone": "Europe/Paris",
-        "tier": "senior",
+        "tier": Tier.SENIOR,
         "on_call": True,
     },
 ]
@@ -35,7 +36,7 @@ AGENTS = [
 CUSTOMERS = [
     {
         "name": "Acme SA",
-        "plan": "all-inclusive",
+        "plan": Plan.ALL_INCLUSIVE,
         "dedicated_support": True,
         "agent_slug": "camille-martin",
         "phones": ["+33612345678"],
@@ -43,7 +44,7 @@ CUSTOMERS = [
     },
     {
         "name": "Globex GmbH",
-        "plan": "all-inclusive",
+        "plan": Plan.ALL_INCLUSIVE,
         "dedicated_support": True,
         "agent_slug": "camille-martin",
         "phones": ["+4930123456"],
@@ -51,7 +52,7 @@ CUSTOMERS = [
     },
     {
         "name": "Initech (Standard plan)",
-        "plan": "standard",
+        "plan": Plan.STANDARD,
         "dedicated_support": False,
         "agent_slug": None,
         "phones": ["+33698765432"],

@@ -32,6 +32,7 @@ from sqlalchemy.types import TypeDecorator
 
 from booking.extensions import db
 from booking.vocabulary import (
+    STORED_TOPICS,
     BookingKind,
     BookingStatus,
     BusySource,
@@ -41,7 +42,6 @@ from booking.vocabulary import (
     Plan,
     SyncStatus,
     Tier,
-    Topic,
     one_of,
 )
 
@@ -277,7 +277,7 @@ class Booking(db.Model):  # type: ignore[name-defined,misc]
         CheckConstraint("end_at > start_at", name="interval"),
         CheckConstraint(one_of("status", BookingStatus), name="status"),
         CheckConstraint(one_of("kind", BookingKind), name="kind"),
-        CheckConstraint(one_of("topic", Topic), name="topic"),
+        CheckConstraint(one_of("topic", STORED_TOPICS), name="topic"),
         UniqueConstraint("customer_id", "idempotency_key", name="uq_bookings_customer_idempotency"),
         Index("ix_bookings_agent_start", "agent_id", "start_at"),
     )

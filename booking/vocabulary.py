@@ -14,10 +14,13 @@ Pure Python: no Flask, no SQLAlchemy, so ``booking.core`` may import it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
+from typing import Final
 
 __all__ = [
-    "BOOKABLE_TOPICS",
+    "CALLBACK_TOPIC",
+    "STORED_TOPICS",
     "BookingKind",
     "BookingStatus",
     "BusySource",
@@ -48,17 +51,19 @@ class BookingKind(StrEnum):
 
 
 class Topic(StrEnum):
-    """``bookings.topic``: what a call is about (product brief), plus the topic of callback reservations."""
+    """What a customer's call is about (the product brief's three purposes), in the order pages offer them."""
 
     HELP = "help"
     TRAINING = "training"
     SETUP_CHANGES = "setup-changes"
-    CALLBACK = "callback"
 
 
-#: The topics a customer may choose when booking, in the order pages show them; ``callback`` is the
-#: system's own (a ``BookingKind.CALLBACK`` reservation), never offered.
-BOOKABLE_TOPICS: tuple[Topic, ...] = (Topic.HELP, Topic.TRAINING, Topic.SETUP_CHANGES)
+#: The ``topic`` of a ``BookingKind.CALLBACK`` reservation: the system's own, never offered to a customer
+#: (so not a :class:`Topic`, which the API and the booking page accept).
+CALLBACK_TOPIC: Final = "callback"
+
+#: What ``bookings.topic`` may hold.
+STORED_TOPICS: tuple[str, ...] = (*Topic, CALLBACK_TOPIC)
 
 
 class Tier(StrEnum):
@@ -139,10 +144,11 @@ class RouteKind(StrEnum):
     VOICEMAIL = "voicemail"
 
 
-def one_of(column: str, values: type[StrEnum]) -> str:
-    """The SQL of a CHECK constraint that ``column`` holds one of ``values``, the same on every database.
+def one_of(column: str, values: Iterable[str]) -> str:
+    """The SQL of a CHECK constraint that ``column`` holds one of ``values`` (an enum class or a list).
 
-    NULL passes (``NULL IN (...)`` is not false), so nullable columns stay nullable.
+    The same text on SQLite and PostgreSQL. NULL passes (``NULL IN (...)`` is not false), so nullable
+    columns stay nullable.
     """
-    listed = ", ".join("'" + member.value.replace("'", "''") + "'" for member in values)
+    listed = ", ".join("'" + str(value).replace("'", "''") + "'" for value in values)
     return f"{column} IN ({listed})"

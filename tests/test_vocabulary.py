@@ -264,3 +264,16 @@ def test_0003_round_trip_with_rows_on_postgres(postgres_schema, tmp_path):
         _round_trip(postgres_schema, tmp_path)
     finally:
         _truncate_postgres(postgres_schema)
+
+
+# -- one definition: every place that names topics takes them from the vocabulary -----------------
+
+
+def test_topic_labels_and_the_api_cover_exactly_the_vocabulary():
+    from booking.calendar_sync.invitations import TOPIC_LABELS as EVENT_LABELS
+    from booking.i18n import TOPIC_LABELS
+    from booking.routes.schemas import BookingCreate
+
+    assert list(TOPIC_LABELS) == list(Topic)  # the booking page offers them in this order
+    assert set(EVENT_LABELS) == set(STORED_TOPICS)
+    assert BookingCreate.model_json_schema()["$defs"]["Topic"]["enum"] == ["help", "training", "setup-changes"]

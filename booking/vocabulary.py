@@ -2,8 +2,9 @@
 
 These strings are stored in the database, returned by the JSON API and compared all over the code;
 spelling one of them twice is how ``"cancelled"`` and ``"canceled"`` end up in the same table. So
-each set is a ``StrEnum`` here, and the database refuses any other value: the models build their
-CHECK constraints from these classes with :func:`one_of`, and migration 0003 installs the same SQL.
+each set is a ``StrEnum`` here, and the database refuses any other value (``Plan`` excepted, see
+there): the models build their CHECK constraints from these classes with :func:`one_of`, migrations
+0001 and 0003 install the same SQL, and ``tests/test_vocabulary.py`` holds the two together.
 A ``StrEnum`` member *is* its string (``BookingStatus.CONFIRMED == "confirmed"``, JSON and Jinja
 print ``confirmed``), so code still holding a literal keeps working while it is swept.
 

@@ -16,6 +16,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from booking.config import ConfigError
 from booking.extensions import db
+from booking.vocabulary import Plan, Tier
 
 
 def _upgrade() -> None:
@@ -144,7 +145,9 @@ def agent_group() -> None:
 @click.option("--email", required=True)
 @click.option("--phone", required=True, help="E.164, e.g. +33612345678")
 @click.option("--timezone", default=None, help="IANA zone (default: BOOKING_TIMEZONE)")
-@click.option("--tier", type=click.Choice(["dedicated", "senior"]), default="dedicated", show_default=True)
+@click.option(
+    "--tier", type=click.Choice([tier.value for tier in Tier]), default=Tier.DEDICATED.value, show_default=True
+)
 @click.option("--on-call", is_flag=True, help="senior agent paged for after-hours critical calls")
 @with_appcontext
 def agent_add(slug: str, name: str, email: str, phone: str, timezone: str | None, tier: str, on_call: bool) -> None:
@@ -176,7 +179,7 @@ def customer_group() -> None:
 
 @customer_group.command("add")
 @click.option("--name", required=True)
-@click.option("--plan", default="all-inclusive", show_default=True)
+@click.option("--plan", default=Plan.ALL_INCLUSIVE.value, show_default=True)
 @click.option("--dedicated-support/--no-dedicated-support", default=True, show_default=True)
 @click.option("--agent", "agent_slug", default=None)
 @click.option("--phone", "phones", multiple=True, help="E.164; repeat for several")

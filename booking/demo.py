@@ -14,6 +14,7 @@ from booking import links
 from booking.config import Settings
 from booking.models import Agent, Customer
 from booking.services import directory
+from booking.vocabulary import Plan, Tier
 
 AGENTS: list[dict[str, Any]] = [
     {
@@ -22,7 +23,7 @@ AGENTS: list[dict[str, Any]] = [
         "email": "camille.martin@example.com",
         "phone": "+33140000001",
         "timezone": "Europe/Paris",
-        "tier": "dedicated",
+        "tier": Tier.DEDICATED,
     },
     {
         "slug": "lea-dubois",
@@ -30,7 +31,7 @@ AGENTS: list[dict[str, Any]] = [
         "email": "lea.dubois@example.com",
         "phone": "+33140000002",
         "timezone": "Europe/Paris",
-        "tier": "senior",
+        "tier": Tier.SENIOR,
         "on_call": True,
     },
 ]
@@ -38,7 +39,7 @@ AGENTS: list[dict[str, Any]] = [
 CUSTOMERS: list[dict[str, Any]] = [
     {
         "name": "Acme SA",
-        "plan": "all-inclusive",
+        "plan": Plan.ALL_INCLUSIVE,
         "dedicated_support": True,
         "agent_slug": "camille-martin",
         "phones": ["+33612345678"],
@@ -46,7 +47,7 @@ CUSTOMERS: list[dict[str, Any]] = [
     },
     {
         "name": "Globex GmbH",
-        "plan": "all-inclusive",
+        "plan": Plan.ALL_INCLUSIVE,
         "dedicated_support": True,
         "agent_slug": "camille-martin",
         "phones": ["+4930123456"],
@@ -54,7 +55,7 @@ CUSTOMERS: list[dict[str, Any]] = [
     },
     {
         "name": "Initech (Standard plan)",
-        "plan": "standard",
+        "plan": Plan.STANDARD,
         "dedicated_support": False,
         "agent_slug": None,
         "phones": ["+33698765432"],

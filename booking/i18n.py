@@ -18,6 +18,8 @@ from flask import Flask, Response, request, url_for
 from flask_babel import Babel, get_locale, refresh
 from flask_babel import lazy_gettext as _l
 
+from booking.vocabulary import Topic
+
 LOCALES = ("fr", "en")
 DEFAULT_LOCALE = "fr"
 LANG_COOKIE = "lang"
@@ -28,9 +30,9 @@ DAY_PATTERNS = {"en": "EEEE, MMMM d", "fr": "EEEE d MMMM"}
 
 # The three purposes of a call (product brief: help, feature training, setup changes), as shown to people.
 TOPIC_LABELS: dict[str, Any] = {
-    "help": _l("Help with a problem or a question"),
-    "training": _l("Training on a feature"),
-    "setup-changes": _l("Changes to your setup"),
+    Topic.HELP: _l("Help with a problem or a question"),
+    Topic.TRAINING: _l("Training on a feature"),
+    Topic.SETUP_CHANGES: _l("Changes to your setup"),
 }
 
 

@@ -31,6 +31,19 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 from booking.extensions import db
+from booking.vocabulary import (
+    STORED_TOPICS,
+    BookingKind,
+    BookingStatus,
+    BusySource,
+    CallbackStatus,
+    CallStatus,
+    OutboxStatus,
+    Plan,
+    SyncStatus,
+    Tier,
+    one_of,
+)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -84,7 +97,7 @@ class Agent(db.Model):  # type: ignore[name-defined]
     email: Mapped[str] = mapped_column(String(320))
     phone: Mapped[str] = mapped_column(String(32))
     timezone: Mapped[str] = mapped_column(String(64))
-    tier: Mapped[str] = mapped_column(String(16), default="dedicated")
+    tier: Mapped[str] = mapped_column(String(16), default=Tier.DEDICATED)
     # {"mon": ["09:00-17:00"], ...} in the agent's zone; None = the business hours.
     working_hours: Mapped[dict[str, list[str]] | None] = mapped_column(JSON, nullable=True)
     on_call: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -99,7 +112,7 @@ class Agent(db.Model):  # type: ignore[name-defined]
     # an earlier session cookie (another browser, a stolen one) is refused from then on.
     session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
-    __table_args__ = (CheckConstraint("tier IN ('dedicated', 'senior')", name="tier"),)
+    __table_args__ = (CheckConstraint(one_of("tier", Tier), name="tier"),)
 
     calendar: Mapped[CalendarConnection | None] = relationship(back_populates="agent", uselist=False)
 
@@ -122,6 +135,8 @@ class CalendarConnection(db.Model):  # type: ignore[name-defined]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     agent: Mapped[Agent] = relationship(back_populates="calendar")
+
+    __table_args__ = (CheckConstraint(one_of("last_sync_status", SyncStatus), name="last_sync_status"),)
 
 
 class RemoteEvent(db.Model):  # type: ignore[name-defined]
@@ -152,13 +167,14 @@ class BusyBlock(db.Model):  # type: ignore[name-defined]
     agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"))
     start_at: Mapped[datetime] = mapped_column(UTCDateTime)
     end_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    source: Mapped[str] = mapped_column(String(16), default="caldav")
+    source: Mapped[str] = mapped_column(String(16), default=BusySource.CALDAV)
     source_href: Mapped[str | None] = mapped_column(String(2000), nullable=True)
     external_uid: Mapped[str | None] = mapped_column(String(500), nullable=True)
     summary: Mapped[str | None] = mapped_column(String(500), nullable=True)
 
     __table_args__ = (
         CheckConstraint("end_at > start_at", name="interval"),
+        CheckConstraint(one_of("source", BusySource), name="source"),
         # Covering index: the availability query reads (start_at, end_at) without touching the table.
         Index("ix_busy_blocks_agent_start", "agent_id", "start_at", "end_at"),
         Index("ix_busy_blocks_agent_href", "agent_id", "source_href"),
@@ -202,7 +218,7 @@ class Customer(db.Model):  # type: ignore[name-defined]
     @property
     def eligible(self) -> bool:
         """Only the All-inclusive plan with the dedicated-support add-on gets an agent (product.md)."""
-        return self.plan == "all-inclusive" and self.dedicated_support and self.agent_id is not None
+        return self.plan == Plan.ALL_INCLUSIVE and self.dedicated_support and self.agent_id is not None
 
 
 class CustomerPhone(db.Model):  # type: ignore[name-defined]
@@ -236,13 +252,13 @@ class Booking(db.Model):  # type: ignore[name-defined]
 
     id: Mapped[int] = mapped_column(primary_key=True)
     uid: Mapped[str] = mapped_column(String(200), unique=True, default=new_uid)
-    kind: Mapped[str] = mapped_column(String(16), default="call")
+    kind: Mapped[str] = mapped_column(String(16), default=BookingKind.CALL)
     agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"))
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
     start_at: Mapped[datetime] = mapped_column(UTCDateTime)
     end_at: Mapped[datetime] = mapped_column(UTCDateTime)
     topic: Mapped[str] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(16), default="confirmed")
+    status: Mapped[str] = mapped_column(String(16), default=BookingStatus.CONFIRMED)
     sequence: Mapped[int] = mapped_column(Integer, default=0)
     manage_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)
     contact_name: Mapped[str] = mapped_column(String(200))
@@ -259,8 +275,9 @@ class Booking(db.Model):  # type: ignore[name-defined]
 
     __table_args__ = (
         CheckConstraint("end_at > start_at", name="interval"),
-        CheckConstraint("status IN ('confirmed', 'cancelled')", name="status"),
-        CheckConstraint("kind IN ('call', 'callback')", name="kind"),
+        CheckConstraint(one_of("status", BookingStatus), name="status"),
+        CheckConstraint(one_of("kind", BookingKind), name="kind"),
+        CheckConstraint(one_of("topic", STORED_TOPICS), name="topic"),
         UniqueConstraint("customer_id", "idempotency_key", name="uq_bookings_customer_idempotency"),
         Index("ix_bookings_agent_start", "agent_id", "start_at"),
     )
@@ -283,7 +300,7 @@ class OutboxMessage(db.Model):  # type: ignore[name-defined]
     handler: Mapped[str] = mapped_column(String(64))
     key: Mapped[str] = mapped_column(String(300))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -293,7 +310,7 @@ class OutboxMessage(db.Model):  # type: ignore[name-defined]
 
     __table_args__ = (
         UniqueConstraint("handler", "key", name="uq_outbox_handler_key"),
-        CheckConstraint("status IN ('pending', 'done', 'failed')", name="status"),
+        CheckConstraint(one_of("status", OutboxStatus), name="status"),
         Index("ix_outbox_due", "status", "next_attempt_at"),
     )
 
@@ -311,8 +328,11 @@ class Call(db.Model):  # type: ignore[name-defined]
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), nullable=True)
     severity: Mapped[int] = mapped_column(Integer, default=3)
     after_hours: Mapped[bool] = mapped_column(Boolean, default=False)
-    status: Mapped[str] = mapped_column(String(32), default="ringing")
+    # Moved only by booking.core.call_states.move_call, which declares the allowed transitions.
+    status: Mapped[str] = mapped_column(String(32), default=CallStatus.RINGING)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (CheckConstraint(one_of("status", CallStatus), name="status"),)
 
 
 class Voicemail(db.Model):  # type: ignore[name-defined]
@@ -343,7 +363,7 @@ class Callback(db.Model):  # type: ignore[name-defined]
     phone: Mapped[str] = mapped_column(String(32))
     severity: Mapped[int] = mapped_column(Integer, default=3)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default=CallbackStatus.PENDING)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
@@ -353,7 +373,7 @@ class Callback(db.Model):  # type: ignore[name-defined]
     booking: Mapped[Booking | None] = relationship()
 
     __table_args__ = (
-        CheckConstraint("status IN ('pending', 'done', 'cancelled')", name="status"),
+        CheckConstraint(one_of("status", CallbackStatus), name="status"),
         CheckConstraint("severity BETWEEN 1 AND 5", name="severity"),
         Index("ix_callbacks_status_due", "status", "due_at"),
     )

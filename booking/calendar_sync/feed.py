@@ -17,6 +17,7 @@ from booking.calendar_sync.invitations import event_spec
 from booking.config import Settings
 from booking.db_guards import write_transaction
 from booking.models import Agent, Booking, new_token, token_matches
+from booking.vocabulary import BookingStatus
 
 __all__ = ["FEED_HISTORY", "agent_for_feed", "feed_ics", "rotate_feed_key"]
 
@@ -37,7 +38,11 @@ def feed_ics(session: Session, settings: Settings, agent: Agent, now: datetime) 
     bookings = session.scalars(
         select(Booking)
         .options(selectinload(Booking.customer), selectinload(Booking.agent))
-        .where(Booking.agent_id == agent.id, Booking.status == "confirmed", Booking.end_at >= now - FEED_HISTORY)
+        .where(
+            Booking.agent_id == agent.id,
+            Booking.status == BookingStatus.CONFIRMED,
+            Booking.end_at >= now - FEED_HISTORY,
+        )
         .order_by(Booking.start_at)
     )
     return build_feed((event_spec(b, settings) for b in bookings), now=now, name=f"Bookings: {agent.name}")

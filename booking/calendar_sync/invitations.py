@@ -12,19 +12,21 @@ from booking import links
 from booking.calendar_sync.ics import EventSpec, build_calendar
 from booking.config import Settings
 from booking.models import Booking
+from booking.vocabulary import CALLBACK_TOPIC, BookingKind, BookingStatus, Topic
 
-TOPIC_LABELS = {
-    "help": "Help",
-    "training": "Feature training",
-    "setup-changes": "Setup changes",
-    "callback": "Callback",
+# English names in the calendar event; the customer pages use booking.i18n's translated ones.
+TOPIC_LABELS: dict[str, str] = {
+    Topic.HELP: "Help",
+    Topic.TRAINING: "Feature training",
+    Topic.SETUP_CHANGES: "Setup changes",
+    CALLBACK_TOPIC: "Callback",
 }
 
 
 def event_spec(booking: Booking, settings: Settings) -> EventSpec:
     customer = booking.customer
     topic = TOPIC_LABELS.get(booking.topic, booking.topic)
-    if booking.kind == "callback":
+    if booking.kind == BookingKind.CALLBACK:
         summary = f"Callback: {customer.name if customer else booking.contact_name}"
     else:
         summary = f"{topic} call: {customer.name} with {booking.agent.name}"
@@ -32,7 +34,7 @@ def event_spec(booking: Booking, settings: Settings) -> EventSpec:
     if booking.notes:
         description_lines += ["", booking.notes]
     url = None
-    if settings.public_url and booking.kind == "call":
+    if settings.public_url and booking.kind == BookingKind.CALL:
         url = links.absolute(settings.public_url, links.manage_path(booking))
     return EventSpec(
         uid=booking.uid,
@@ -45,7 +47,7 @@ def event_spec(booking: Booking, settings: Settings) -> EventSpec:
         organizer_email=booking.agent.email,
         attendee_name=booking.contact_name,
         attendee_email=booking.contact_email,
-        status="CANCELLED" if booking.status == "cancelled" else "CONFIRMED",
+        status="CANCELLED" if booking.status == BookingStatus.CANCELLED else "CONFIRMED",
         url=url,
         booking_id=booking.id,
     )
@@ -53,7 +55,7 @@ def event_spec(booking: Booking, settings: Settings) -> EventSpec:
 
 def invitation_ics(booking: Booking, settings: Settings, now: datetime, alarm_minutes: int = 15) -> bytes:
     """METHOD:REQUEST while confirmed, METHOD:CANCEL once cancelled (same UID)."""
-    method = "CANCEL" if booking.status == "cancelled" else "REQUEST"
+    method = "CANCEL" if booking.status == BookingStatus.CANCELLED else "REQUEST"
     return build_calendar(event_spec(booking, settings), method=method, alarm_minutes=alarm_minutes, now=now)
 
 

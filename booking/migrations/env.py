@@ -88,10 +88,30 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            _sqlite_foreign_keys(connection, "OFF")
+        try:
+            context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
-        with context.begin_transaction():
-            context.run_migrations()
+            with context.begin_transaction():
+                context.run_migrations()
+        finally:
+            if sqlite:
+                connection.rollback()  # only Alembic's reads are left open: each migration committed its own
+                _sqlite_foreign_keys(connection, "ON")
+
+
+def _sqlite_foreign_keys(connection, state):
+    """Foreign keys off while migrating SQLite, as its documented 12-step table rebuild requires.
+
+    Batch mode rebuilds a table (create new, copy, drop old, rename). With foreign keys on, dropping
+    ``bookings`` would delete through the callbacks that reference it, and the pragma is ignored
+    inside a transaction: so it is set on the raw connection before SQLAlchemy begins one, and set
+    back afterwards (the app's connections all run with foreign keys on). A migration that rebuilds a
+    referenced table checks ``PRAGMA foreign_key_check`` itself, inside its own transaction.
+    """
+    connection.connection.dbapi_connection.execute(f"PRAGMA foreign_keys={state}")
 
 
 if context.is_offline_mode():

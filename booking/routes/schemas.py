@@ -11,14 +11,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
+from booking.vocabulary import BookingStatus, CallbackStatus, Tier, Topic
+
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
 E164 = Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$")]
 # No control characters: a name ends up in e-mail headers and calendar properties.
 Name = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")
 ]
-Tier = Literal["dedicated", "senior"]
-Topic = Literal["help", "training", "setup-changes"]
 
 
 class Strict(BaseModel):
@@ -48,7 +48,7 @@ class AgentCreate(Strict):
     email: EmailStr
     phone: E164
     timezone: str | None = Field(None, description="IANA zone; defaults to BOOKING_TIMEZONE")
-    tier: Tier = "dedicated"
+    tier: Tier = Tier.DEDICATED
     working_hours: dict[str, list[str]] | None = Field(
         None,
         description='weekly hours in the agent\'s zone, e.g. {"mon": ["09:00-12:00", "13:00-17:00"]}; '
@@ -170,7 +170,7 @@ class BookingOut(BaseModel):
     end: str
     duration: int
     topic: str
-    status: Literal["confirmed", "cancelled"]
+    status: BookingStatus
     sequence: int
     name: str
     email: str
@@ -181,8 +181,6 @@ class BookingOut(BaseModel):
 
 
 # --- admin: callbacks (phone line) -----------------------------------------------------------------
-
-CallbackStatus = Literal["pending", "done", "cancelled"]
 
 
 class CallbackQuery(BaseModel):
@@ -211,7 +209,7 @@ class ReservationOut(BaseModel):
     uid: str = Field(description="UID of the VEVENT in the agent's calendar")
     start: str
     end: str
-    status: Literal["confirmed", "cancelled"]
+    status: BookingStatus
 
 
 class CallbackOut(BaseModel):

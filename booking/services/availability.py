@@ -18,6 +18,7 @@ from booking.core.business_time import iana_zone, weekly_hours_intervals
 from booking.core.intervals import Interval
 from booking.models import Agent
 from booking.services.errors import InvalidInput
+from booking.vocabulary import BookingStatus
 
 MAX_WINDOW_DAYS = 62
 FIRST_YEAR, LAST_YEAR = 1970, 2999
@@ -62,13 +63,13 @@ def window_for(start: date, end: date, tz: ZoneInfo) -> Interval:
     )
 
 
-_BUSY_SQL = """
+_BUSY_SQL = f"""
 SELECT start_at, end_at FROM busy_blocks WHERE agent_id = ? AND start_at < ? AND end_at > ?
 UNION ALL
 SELECT start_at, end_at FROM time_off WHERE agent_id = ? AND start_at < ? AND end_at > ?
 UNION ALL
 SELECT start_at, end_at FROM bookings
-WHERE agent_id = ? AND status = 'confirmed' AND (? IS NULL OR id <> ?) AND start_at < ? AND end_at > ?
+WHERE agent_id = ? AND status = '{BookingStatus.CONFIRMED}' AND (? IS NULL OR id <> ?) AND start_at < ? AND end_at > ?
 """
 # psycopg cannot infer the type of a bare NULL parameter in "? IS NULL": say it is an integer.
 _POSTGRES_BUSY_SQL = _BUSY_SQL.replace("(? IS NULL", "(?::integer IS NULL").replace("?", "%s")

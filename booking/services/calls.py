@@ -13,25 +13,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from booking.config import Settings
+from booking.core.call_states import check_move, dial_outcome
 from booking.core.sla import Severity, callback_due
 from booking.db_guards import write_transaction
 from booking.models import Agent, Call, Customer, CustomerPhone
 from booking.services import outbox
+from booking.vocabulary import CallStatus, RouteKind, Tier
 from booking.voicemail.phone import normalize_e164
 
 EVENT_CRITICAL_CALL = "phone.critical"
 
-#: Twilio's ``DialCallStatus`` values that mean someone picked up.
-ANSWERED = frozenset({"completed", "answered"})
-
-RouteKind = Literal["dial", "support", "after_hours_menu", "after_hours_voicemail", "voicemail"]
+#: The state a fresh call moves to once routed (``voicemail`` for both voicemail routes).
+_ROUTED = {
+    RouteKind.DIAL: CallStatus.DIALING,
+    RouteKind.SUPPORT: CallStatus.FORWARDED,
+    RouteKind.AFTER_HOURS_MENU: CallStatus.AFTER_HOURS,
+    RouteKind.AFTER_HOURS_VOICEMAIL: CallStatus.VOICEMAIL,
+    RouteKind.VOICEMAIL: CallStatus.VOICEMAIL,
+}
 
 
 @dataclass(frozen=True)
@@ -82,10 +87,18 @@ def on_call_senior(session: Session) -> Agent | None:
     """The senior (tier 2) agent on call; the lowest id wins when an admin set several."""
     return session.scalar(
         select(Agent)
-        .where(Agent.tier == "senior", Agent.on_call.is_(True), Agent.active.is_(True))
+        .where(Agent.tier == Tier.SENIOR, Agent.on_call.is_(True), Agent.active.is_(True))
         .order_by(Agent.id)
         .limit(1)
     )
+
+
+def move_call(call: Call, target: CallStatus) -> None:
+    """The one way to change ``call.status``: moves not in ``booking.core.call_states`` raise.
+
+    The caller owns the transaction; a refused move (``IllegalCallMove``) leaves the row as it was.
+    """
+    call.status = check_move(call.status, target)
 
 
 def _call(session: Session, call_sid: str) -> Call | None:
@@ -122,7 +135,7 @@ def ensure_call(
                     agent_id=agent.id if agent else None,
                     severity=int(Severity.STANDARD),
                     after_hours=not settings.calendar.is_open(now),
-                    status="ringing",
+                    status=CallStatus.RINGING,
                     received_at=now,
                 )
                 session.add(call)
@@ -158,20 +171,18 @@ def incoming_call(
     next_opening = settings.calendar.next_opening(call.received_at)
     if agent is None:
         if settings.support_number:
-            route = Routing("support", caller_id, dial_number=settings.support_number)
+            route = Routing(RouteKind.SUPPORT, caller_id, dial_number=settings.support_number)
         elif call.after_hours:
-            route = Routing("after_hours_voicemail", caller_id, next_opening=next_opening)
+            route = Routing(RouteKind.AFTER_HOURS_VOICEMAIL, caller_id, next_opening=next_opening)
         else:
-            route = Routing("voicemail", caller_id)
+            route = Routing(RouteKind.VOICEMAIL, caller_id)
     elif call.after_hours:
-        route = Routing("after_hours_menu", caller_id, agent_name=agent.name, next_opening=next_opening)
+        route = Routing(RouteKind.AFTER_HOURS_MENU, caller_id, agent_name=agent.name, next_opening=next_opening)
     else:
-        route = Routing("dial", caller_id, dial_number=agent.phone, agent_name=agent.name)
-    if call.status == "ringing":
+        route = Routing(RouteKind.DIAL, caller_id, dial_number=agent.phone, agent_name=agent.name)
+    if call.status == CallStatus.RINGING:  # a retried hook finds the call routed already
         with write_transaction(session):
-            call.status = {"dial": "dialing", "support": "forwarded", "after_hours_menu": "after-hours"}.get(
-                route.kind, "voicemail"
-            )
+            move_call(call, _ROUTED[route.kind])
     return route
 
 
@@ -184,13 +195,13 @@ def dial_finished(
     now: datetime,
 ) -> DialOutcome:
     """Record how the ``<Dial>`` ended; anything but an answer sends the caller to voicemail."""
-    status = (dial_status or "failed").strip().lower()[:32]
+    outcome = dial_outcome(dial_status)
     call = ensure_call(session, settings, call_sid, from_raw, None, now)
     with write_transaction(session):
-        call.status = "answered" if status in ANSWERED else status
+        move_call(call, outcome)
         agent = session.get(Agent, call.agent_id) if call.agent_id else None
         agent_name = agent.name if agent else None
-    return DialOutcome(answered=status in ANSWERED, agent_name=agent_name)
+    return DialOutcome(answered=outcome == CallStatus.ANSWERED, agent_name=agent_name)
 
 
 def menu_choice(
@@ -213,7 +224,7 @@ def menu_choice(
         return MenuOutcome(critical=False, outbox_ids=[])
     with write_transaction(session):
         call.severity = int(Severity.CRITICAL)
-        call.status = "critical"
+        move_call(call, CallStatus.CRITICAL)
         target = on_call_senior(session) or session.get(Agent, call.agent_id)
         ids: list[int] = []
         if target is not None:

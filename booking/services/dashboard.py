@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from booking.models import Agent, Booking, Callback, Voicemail
 from booking.services.errors import NotFound
+from booking.vocabulary import BookingKind, BookingStatus, CallbackStatus
 
 #: How far back "recent voicemails" reaches, and how many rows each list shows at most.
 VOICEMAIL_HISTORY = timedelta(days=14)
@@ -44,8 +45,8 @@ def upcoming_calls(session: Session, agent_id: int, now: datetime) -> list[Booki
             .options(joinedload(Booking.customer))
             .where(
                 Booking.agent_id == agent_id,
-                Booking.kind == "call",
-                Booking.status == "confirmed",
+                Booking.kind == BookingKind.CALL,
+                Booking.status == BookingStatus.CONFIRMED,
                 Booking.end_at > now,
             )
             .order_by(Booking.start_at, Booking.id)
@@ -60,7 +61,7 @@ def pending_callbacks(session: Session, agent_id: int) -> list[Callback]:
         session.scalars(
             select(Callback)
             .options(joinedload(Callback.voicemail), joinedload(Callback.customer), joinedload(Callback.booking))
-            .where(Callback.agent_id == agent_id, Callback.status == "pending")
+            .where(Callback.agent_id == agent_id, Callback.status == CallbackStatus.PENDING)
             .order_by(Callback.due_at, Callback.id)
             .limit(LIST_LIMIT)
         ).unique()

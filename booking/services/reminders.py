@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from booking.models import Booking
 from booking.services import outbox
+from booking.vocabulary import BookingKind, BookingStatus
 
 EVENT_REMINDER = "booking.reminder"
 LEAD = timedelta(hours=24)
@@ -24,8 +25,8 @@ LEAD = timedelta(hours=24)
 def due_for_reminder(booking: Booking, now: datetime) -> bool:
     """Confirmed call, starting within LEAD from now, booked (or last moved) at least LEAD before it starts."""
     return (
-        booking.kind == "call"
-        and booking.status == "confirmed"
+        booking.kind == BookingKind.CALL
+        and booking.status == BookingStatus.CONFIRMED
         and now < booking.start_at <= now + LEAD
         and booking.updated_at <= booking.start_at - LEAD
     )
@@ -35,8 +36,8 @@ def queue_reminders(session: Session, now: datetime) -> int:
     """Queue the reminders that are due; returns how many outbox rows were created."""
     candidates = session.scalars(
         select(Booking).where(
-            Booking.kind == "call",
-            Booking.status == "confirmed",
+            Booking.kind == BookingKind.CALL,
+            Booking.status == BookingStatus.CONFIRMED,
             Booking.start_at > now,
             Booking.start_at <= now + LEAD,
         )

@@ -24,6 +24,7 @@ from booking.extensions import db
 from booking.routes.common import external_url, settings
 from booking.services import calls
 from booking.services.callbacks import RecordingIn, store_voicemail
+from booking.vocabulary import RouteKind
 from booking.voicemail import (
     notify,  # noqa: F401 - registers the outbox handlers
     twiml,
@@ -104,17 +105,17 @@ def voice() -> Response:
     form = request.form
     route = calls.incoming_call(db.session, settings(), _call_sid(), form.get("From"), form.get("To"), clock.now())
     record, status_cb = external_url(RECORDED), external_url(VOICEMAIL)
-    if route.kind == "dial":
+    if route.kind == RouteKind.DIAL:
         assert route.dial_number is not None
         document = twiml.dial_agent(
             route.dial_number, route.caller_id, external_url(DIAL_STATUS), timeout=_DIAL_TIMEOUT
         )
-    elif route.kind == "support":
+    elif route.kind == RouteKind.SUPPORT:
         assert route.dial_number is not None
         document = twiml.forward_to_support(route.dial_number, route.caller_id, action_url=external_url(DIAL_STATUS))
-    elif route.kind == "after_hours_menu":
+    elif route.kind == RouteKind.AFTER_HOURS_MENU:
         document = twiml.after_hours_menu(_greeting(route), external_url(MENU), record, status_cb)
-    elif route.kind == "after_hours_voicemail":
+    elif route.kind == RouteKind.AFTER_HOURS_VOICEMAIL:
         document = twiml.after_hours_voicemail(_greeting(route), record, status_cb)
     else:
         document = twiml.leave_message(record, status_cb)

@@ -29,6 +29,7 @@ from booking.models import Agent, Booking
 from booking.services import agent_auth
 from booking.services.bookings import EVENT_CANCELLED
 from booking.services.reminders import EVENT_REMINDER, due_for_reminder
+from booking.vocabulary import BookingKind, BookingStatus
 
 CONTACT_HANDLER = "email.booking_contact"
 AGENT_HANDLER = "email.booking_agent"
@@ -50,9 +51,9 @@ def _load(session: Session, payload: dict[str, Any]) -> Booking | None:
     (the cancellation mail tells the whole story), and callbacks are not mailed to anyone.
     """
     booking = session.get(Booking, payload["booking_id"])
-    if booking is None or booking.kind != "call":
+    if booking is None or booking.kind != BookingKind.CALL:
         return None
-    if payload.get("event") != EVENT_CANCELLED and booking.status == "cancelled":
+    if payload.get("event") != EVENT_CANCELLED and booking.status == BookingStatus.CANCELLED:
         return None
     return booking
 
@@ -81,7 +82,7 @@ def _context(booking: Booking, event: str, tz: ZoneInfo, base: str | None) -> di
 
 
 def _invitation(booking: Booking, settings: Settings, now: datetime) -> Attachment:
-    method = "CANCEL" if booking.status == "cancelled" else "REQUEST"
+    method = "CANCEL" if booking.status == BookingStatus.CANCELLED else "REQUEST"
     return Attachment("invitation.ics", invitation_ics(booking, settings, now), params={"method": method})
 
 

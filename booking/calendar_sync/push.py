@@ -29,6 +29,7 @@ from booking.calendar_sync.invitations import calendar_object_ics
 from booking.config import Settings
 from booking.db_guards import write_transaction
 from booking.models import Booking, CalendarConnection, RemoteEvent
+from booking.vocabulary import BookingStatus
 
 if TYPE_CHECKING:
     from booking.effects import Context
@@ -69,7 +70,7 @@ def _remember(session: Session, agent_id: int, href: str, uid: str, etag: str | 
 
 def push_booking(session: Session, settings: Settings, booking: Booking, client: CalendarClient, now: datetime) -> str:
     """Make the server hold the booking's current state; returns what was done ("put" / "deleted")."""
-    agent_id, uid, cancelled = booking.agent_id, booking.uid, booking.status == "cancelled"
+    agent_id, uid, cancelled = booking.agent_id, booking.uid, booking.status == BookingStatus.CANCELLED
     href = client.href_for(uid)
     row = _remembered(session, agent_id, href)
     etag = row.etag if row is not None else None

@@ -34,6 +34,7 @@ from booking.routes.common import clean_text, external_url, settings
 from booking.services import bookings
 from booking.services.availability import free_slots_for, parse_zone, window_for
 from booking.services.errors import Conflict, InvalidInput, SlotUnavailable, TooLate
+from booking.vocabulary import BookingStatus, Topic
 
 bp = Blueprint("pages", __name__)
 
@@ -171,7 +172,7 @@ class BookingForm:
     """The booking form's fields as typed, and its errors (localized, per field)."""
 
     start: str = ""
-    topic: str = "help"
+    topic: str = Topic.HELP
     name: str = ""
     email: str = ""
     notes: str = ""
@@ -183,7 +184,7 @@ class BookingForm:
         form = request.form
         return cls(
             start=form.get("start", ""),
-            topic=form.get("topic", "help"),
+            topic=form.get("topic", Topic.HELP),
             name=clean_text(form.get("name", "")),
             email=clean_text(form.get("email", "")),
             notes=clean_text(form.get("notes", ""), multiline=True),
@@ -309,7 +310,7 @@ def book(token: str) -> Any:
 def confirmation(booking_id: int) -> Any:
     """Right after booking: the summary, "Add to calendar" (.ics) and the manage link."""
     booking = bookings.get_managed(db.session, booking_id, request.args.get("token"))
-    if booking.status != "confirmed":
+    if booking.status != BookingStatus.CONFIRMED:
         return redirect(url_for("pages.manage", booking_id=booking.id, token=booking.manage_token), code=303)
     tz, _source = visitor_zone()
     return page(
@@ -358,7 +359,7 @@ def manage(booking_id: int) -> Any:
             status, notice = 409, "cancelled_already"
         booking = bookings.get_managed(db.session, booking_id, token)
     too_late = booking.start_at <= now
-    changeable = booking.status == "confirmed" and not too_late
+    changeable = booking.status == BookingStatus.CONFIRMED and not too_late
     picker = (
         build_picker(booking.agent, tz, tz_source, duration, requested_first_day(), now, booking.id)
         if changeable

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from booking import links
 from booking.models import OutboxMessage
+from booking.vocabulary import OutboxStatus
 
 if TYPE_CHECKING:
     from booking.effects import Adapters, Context
@@ -126,7 +127,7 @@ def _claim_one(
     query = (
         select(OutboxMessage)
         .where(
-            OutboxMessage.status == "pending",
+            OutboxMessage.status == OutboxStatus.PENDING,
             OutboxMessage.next_attempt_at <= now,
             or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until <= now),
         )
@@ -224,7 +225,7 @@ def _run(ctx: Context, row: OutboxMessage, now: datetime, result: DrainResult) -
         failed.last_error = f"{type(exc).__name__}: {exc}"[:2000]
         failed.locked_until = None  # released at once: the next try is governed by next_attempt_at
         if isinstance(exc, PermanentError) or failed.attempts >= MAX_ATTEMPTS:
-            failed.status = "failed"
+            failed.status = OutboxStatus.FAILED
             result.failed += 1
             log.error("outbox %s %s failed for good: %s", handler, key, failed.last_error)
         else:
@@ -237,7 +238,7 @@ def _run(ctx: Context, row: OutboxMessage, now: datetime, result: DrainResult) -
     _write(session)
     done = session.get(OutboxMessage, row_id)
     assert done is not None
-    done.status = "done"
+    done.status = OutboxStatus.DONE
     done.attempts += 1
     done.done_at = now
     done.locked_until = None
@@ -248,7 +249,7 @@ def _run(ctx: Context, row: OutboxMessage, now: datetime, result: DrainResult) -
 
 def pending_count(session: Session, lane: str | None = None) -> int:
     """Rows still to do (due, waiting for a retry, or leased by a worker), in one lane or all."""
-    handlers = list(session.scalars(select(OutboxMessage.handler).where(OutboxMessage.status == "pending")))
+    handlers = list(session.scalars(select(OutboxMessage.handler).where(OutboxMessage.status == OutboxStatus.PENDING)))
     session.commit()
     return sum(1 for name in handlers if lane is None or lane_of(name) == lane)
 

@@ -24,6 +24,7 @@ from booking.effects import Context
 from booking.mail import Mail
 from booking.models import Agent, Call, Callback, Customer
 from booking.services import outbox
+from booking.vocabulary import BookingStatus, CallbackStatus
 from booking.voicemail.sms import SmsError, SmsSender
 
 
@@ -52,7 +53,7 @@ def callback_sms_text(callback: Callback, cfg: Settings) -> str:
         f"Voicemail from {_who(callback)} {callback.phone} ({vm.duration} s, severity "
         f"{Severity(callback.severity).label}). Call back by {_local(callback.due_at, cfg)}."
     )
-    if callback.booking is not None and callback.booking.status == "confirmed":
+    if callback.booking is not None and callback.booking.status == BookingStatus.CONFIRMED:
         text += f" Reserved {_local(callback.booking.start_at, cfg)}."
     return f"{text} {vm.recording_url}"
 
@@ -68,7 +69,7 @@ def callback_mail(callback: Callback, cfg: Settings) -> Mail:
         f"Received: {_local(vm.received_at, cfg)}",
         f"Call back by: {_local(callback.due_at, cfg)}",
     ]
-    if callback.booking is not None and callback.booking.status == "confirmed":
+    if callback.booking is not None and callback.booking.status == BookingStatus.CONFIRMED:
         lines.append(
             f"Reserved in your calendar: {_local(callback.booking.start_at, cfg)} - "
             f"{callback.booking.end_at.astimezone(cfg.timezone):%H:%M}"
@@ -94,7 +95,7 @@ def callback_mail(callback: Callback, cfg: Settings) -> Mail:
 
 def _pending(session: Session, payload: dict[str, Any]) -> Callback | None:
     callback = session.get(Callback, int(payload["callback_id"]))
-    if callback is None or callback.agent is None or callback.status != "pending":
+    if callback is None or callback.agent is None or callback.status != CallbackStatus.PENDING:
         return None
     return callback
 

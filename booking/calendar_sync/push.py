@@ -33,7 +33,14 @@ from booking.db_guards import write_transaction
 from booking.extensions import db
 from booking.models import Booking, CalendarConnection, RemoteEvent
 from booking.services import outbox
-from booking.services.bookings import EVENT_CANCELLED, EVENT_CONFIRMED, EVENT_RESCHEDULED
+from booking.services.schedule import (
+    EVENT_CALLBACK_MOVED,
+    EVENT_CALLBACK_RELEASED,
+    EVENT_CALLBACK_RESERVED,
+    EVENT_CANCELLED,
+    EVENT_CONFIRMED,
+    EVENT_RESCHEDULED,
+)
 
 __all__ = ["HANDLER_NAME", "push_booking", "push_to_caldav"]
 
@@ -108,6 +115,7 @@ def push_booking(session: Session, settings: Settings, booking: Booking, client:
 
 
 @outbox.subscribe(EVENT_CONFIRMED, EVENT_RESCHEDULED, EVENT_CANCELLED, EVENT_CALENDAR_CONNECTED, name=HANDLER_NAME)
+@outbox.subscribe(EVENT_CALLBACK_RESERVED, EVENT_CALLBACK_MOVED, EVENT_CALLBACK_RELEASED, name=HANDLER_NAME)
 def push_to_caldav(payload: dict[str, Any], now: datetime) -> None:
     """Outbox handler: a no-op for agents without a calendar; raises (→ retry) on calendar errors."""
     session = db.session

@@ -270,8 +270,7 @@ def home(agent: Agent) -> Any:
 @signed_in
 def callback_done(agent: Agent, callback_id: int) -> Any:
     """Mark one of the agent's callbacks done (idempotent); its future reserved time is released."""
-    dashboard.owned_callback(db.session, agent.id, callback_id)  # 404 page for anyone else's
-    _, ids = callbacks.complete(db.session, callback_id, clock.now())
+    _, ids = callbacks.complete(db.session, callback_id, clock.now(), acting_agent_id=agent.id)  # 404 if not theirs
     run_outbox(ids)
     return redirect(url_for("agent.home", notice="done", _anchor="callbacks"), code=303)
 
@@ -294,7 +293,7 @@ def callback_move(agent: Agent, callback_id: int) -> Any:
     if due is None:
         return _render_dashboard(agent, 400, "bad_due_at", callback_id)
     try:
-        _, ids = callbacks.move(db.session, settings(), callback_id, due, clock.now())
+        _, ids = callbacks.move(db.session, settings(), callback_id, due, clock.now(), acting_agent_id=agent.id)
     except SlotUnavailable:
         return _render_dashboard(agent, 409, "taken", callback_id)
     except InvalidInput:

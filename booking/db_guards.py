@@ -83,6 +83,37 @@ def install_sqlite_pragmas(engine: Engine) -> None:
     def _on_begin(conn: Any) -> None:
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
         conn.exec_driver_sql(f"BEGIN {mode}")
+        # What this transaction has written so far is total_changes minus this (write_transaction).
+        conn.info[_CHANGES_AT_BEGIN] = conn.connection.dbapi_connection.total_changes
+
+
+_CHANGES_AT_BEGIN = "booking.sqlite_changes_at_begin"
+
+
+class PendingWritesError(RuntimeError):
+    """A programming error: ``write_transaction`` was entered with the caller's writes not committed.
+
+    Its first step ends the caller's transaction; committing writes made before the write lock was
+    taken would publish them without the checks the lock protects (and outside the use case that
+    owns the transaction), so it refuses instead. Do the writes inside the block, or commit first.
+    """
+
+
+def _pending_writes(session: Session) -> str | None:
+    """What the session has written, or would write, outside a transaction of its own; None if nothing."""
+    if session.new or session.deleted or any(session.is_modified(obj) for obj in session.dirty):
+        return (
+            f"{len(session.new)} new, {len(session.dirty)} changed and {len(session.deleted)} deleted "
+            "objects not flushed"
+        )
+    conn = session.connection()  # the open transaction's connection (or a fresh, empty one)
+    if conn.dialect.name == "postgresql":
+        wrote = conn.exec_driver_sql("SELECT txid_current_if_assigned() IS NOT NULL").scalar()
+    elif conn.dialect.name == "sqlite" and _CHANGES_AT_BEGIN in conn.info:
+        wrote = conn.connection.dbapi_connection.total_changes != conn.info[_CHANGES_AT_BEGIN]  # type: ignore[union-attr]
+    else:
+        wrote = False
+    return "rows written (flushed) in the open transaction" if wrote else None
 
 
 @contextmanager
@@ -91,8 +122,16 @@ def write_transaction(session: Session) -> Iterator[Session]:
 
     Commits on success, rolls back on any exception. On SQLite this is BEGIN IMMEDIATE; on
     PostgreSQL the callers additionally lock the agent row (SELECT ... FOR UPDATE) and the exclusion
-    constraint stays the final word.
+    constraint stays the final word. Every service that writes goes through here, so on SQLite no
+    writer ever holds a read snapshot it cannot upgrade ("database is locked" at once, whatever the
+    busy timeout) - issue 11, item 5.
+
+    The caller's open transaction is ended first, so it may only have read: pending or flushed
+    writes raise :class:`PendingWritesError` instead of being committed silently.
     """
+    pending = _pending_writes(session)
+    if pending is not None:
+        raise PendingWritesError(f"write_transaction entered with uncommitted writes: {pending}")
     session.commit()  # end any implicit read transaction (a no-op when none is open)
     session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
     try:

@@ -27,10 +27,17 @@ from booking.config import Settings
 from booking.mail import Mailer, mailer_for
 from booking.models import CalendarConnection
 from booking.services.agent_auth import EVENT_SIGN_IN_REQUESTED
-from booking.services.bookings import EVENT_CANCELLED, EVENT_CONFIRMED, EVENT_RESCHEDULED
 from booking.services.callbacks import EVENT_CALLBACK_OVERDUE, EVENT_CALLBACK_QUEUED
 from booking.services.calls import EVENT_CRITICAL_CALL
 from booking.services.reminders import EVENT_REMINDER
+from booking.services.schedule import (
+    EVENT_CALLBACK_MOVED,
+    EVENT_CALLBACK_RELEASED,
+    EVENT_CALLBACK_RESERVED,
+    EVENT_CANCELLED,
+    EVENT_CONFIRMED,
+    EVENT_RESCHEDULED,
+)
 
 __all__ = ["HANDLERS", "JOBS", "SUBSCRIPTIONS", "Adapters", "Context", "Handler", "Job", "build_adapters"]
 
@@ -117,6 +124,10 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     EVENT_CANCELLED: _BOOKING_MAILS,
     EVENT_REMINDER: ("email.booking_contact",),
     EVENT_CALENDAR_CONNECTED: (push.HANDLER_NAME,),
+    # A callback's reservation is only ever pushed to the agent's calendar: nobody is mailed about it.
+    EVENT_CALLBACK_RESERVED: (push.HANDLER_NAME,),
+    EVENT_CALLBACK_MOVED: (push.HANDLER_NAME,),
+    EVENT_CALLBACK_RELEASED: (push.HANDLER_NAME,),
     EVENT_SIGN_IN_REQUESTED: ("email.agent_sign_in",),
     EVENT_CALLBACK_QUEUED: ("callback.sms", "callback.email"),
     EVENT_CALLBACK_OVERDUE: ("callback.overdue_sms",),

@@ -238,8 +238,7 @@ def home(agent: Agent) -> Any:
 @signed_in
 def callback_done(agent: Agent, callback_id: int) -> Any:
     """Mark one of the agent's callbacks done (idempotent); its future reserved time is released."""
-    dashboard.owned_callback(db.session, agent.id, callback_id)  # 404 page for anyone else's
-    callbacks.complete(db.session, callback_id, clock.now())
+    callbacks.complete(db.session, callback_id, clock.now(), acting_agent_id=agent.id)  # 404: not theirs
     return redirect(url_for("agent.home", notice="done", _anchor="callbacks"), code=303)
 
 
@@ -256,12 +255,11 @@ def _parse_due(raw: str, tz: ZoneInfo) -> datetime | None:
 @signed_in
 def callback_move(agent: Agent, callback_id: int) -> Any:
     """Give one of the agent's callbacks a new due time; the reservation follows it."""
-    dashboard.owned_callback(db.session, agent.id, callback_id)
     due = _parse_due(request.form.get("due_at", ""), _zone(agent))
     if due is None:
         return _render_dashboard(agent, 400, "bad_due_at", callback_id)
     try:
-        callbacks.move(db.session, settings(), callback_id, due, clock.now())
+        callbacks.move(db.session, settings(), callback_id, due, clock.now(), acting_agent_id=agent.id)
     except SlotUnavailable:
         return _render_dashboard(agent, 409, "taken", callback_id)
     except InvalidInput:

@@ -1,10 +1,12 @@
-"""Book, cancel and reschedule calls: the only code that writes customer bookings.
+"""Book, cancel and reschedule calls: the customer's use cases on top of :mod:`booking.services.schedule`.
 
-Each function owns its transaction. Between the availability check and the insert the write lock is
-held (SQLite ``BEGIN IMMEDIATE``; PostgreSQL ``SELECT ... FOR UPDATE`` on the agent row), and the
-database's own overlap guard (``booking.db_guards``) is the last word: if anything slips past the
-check, the insert fails and the caller gets a clean 409, never a double booking. Side effects
-(calendar push, e-mails) are queued in the outbox inside the same transaction and run after commit.
+Each function owns its transaction; the rows themselves are written by ``schedule`` (the one owner
+of ``bookings`` rows, shared with callback reservations). Between the availability check and the
+insert the write lock is held (SQLite ``BEGIN IMMEDIATE``; PostgreSQL ``SELECT ... FOR UPDATE`` on
+the agent row), and the database's own overlap guard (``booking.db_guards``) is the last word: if
+anything slips past the check, the insert fails and the caller gets a clean 409, never a double
+booking. Side effects (calendar push, e-mails) are queued in the outbox inside the same transaction
+and run after commit.
 """
 
 from __future__ import annotations
@@ -19,15 +21,28 @@ from sqlalchemy.orm import Session
 from booking.config import Settings
 from booking.db_guards import is_overlap_error, write_transaction
 from booking.models import Agent, Booking, Customer, token_matches
-from booking.services import outbox
-from booking.services.availability import is_offered, validate_duration
+from booking.services import schedule
+from booking.services.availability import validate_duration
 from booking.services.errors import Conflict, Forbidden, NotEligible, NotFound, SlotUnavailable, TooLate
+from booking.services.schedule import EVENT_CANCELLED, EVENT_CONFIRMED, EVENT_RESCHEDULED, queue_change
+
+__all__ = [
+    "EVENT_CANCELLED",
+    "EVENT_CONFIRMED",
+    "EVENT_RESCHEDULED",
+    "TOPICS",
+    "BookResult",
+    "BookingRequest",
+    "book",
+    "cancel",
+    "customer_by_token",
+    "eligible_agent",
+    "get_managed",
+    "queue_change",
+    "reschedule",
+]
 
 TOPICS = ("help", "training", "setup-changes")
-
-EVENT_CONFIRMED = "booking.confirmed"
-EVENT_RESCHEDULED = "booking.rescheduled"
-EVENT_CANCELLED = "booking.cancelled"
 
 
 @dataclass(frozen=True)
@@ -58,50 +73,16 @@ def customer_by_token(session: Session, token: str) -> Customer:
 
 
 def eligible_agent(session: Session, customer: Customer) -> Agent:
-    """The customer's dedicated agent, or NotEligible (403) without the add-on."""
+    """The customer's dedicated agent (``schedule.dedicated_agent``), or NotEligible (403)."""
+    agent = schedule.dedicated_agent(session, customer)
+    if agent is not None:
+        return agent
     if not customer.eligible:
         raise NotEligible(
             "dedicated calls are part of the All-inclusive plan with dedicated support; "
             "this account does not include it"
         )
-    agent = session.get(Agent, customer.agent_id)
-    if agent is None or not agent.active:
-        raise NotEligible("this account has no active dedicated agent")
-    return agent
-
-
-def lock_agent(session: Session, agent_id: int) -> Agent:
-    """Serialize writers per agent on PostgreSQL; SQLite already holds its database write lock."""
-    stmt = select(Agent).where(Agent.id == agent_id)
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    agent = session.scalar(stmt)
-    assert agent is not None
-    return agent
-
-
-def queue_change(session: Session, booking: Booking, event: str, now: datetime) -> list[int]:
-    """Queue ``event`` for a booking row (calendar push, e-mails), keyed so it is sent once per SEQUENCE."""
-    payload: dict[str, object] = {"booking_id": booking.id, "kind": booking.kind}
-    word = event.rsplit(".", 1)[-1]
-    return outbox.emit(session, event, payload, f"{booking.uid}:{booking.sequence}:{word}", now)
-
-
-def move_row(session: Session, booking: Booking, start: datetime, end: datetime, now: datetime) -> list[int]:
-    """Move a booking row (same UID, SEQUENCE+1) inside the caller's transaction and queue the update."""
-    booking.start_at, booking.end_at = start, end
-    booking.sequence += 1
-    booking.updated_at = now
-    return queue_change(session, booking, EVENT_RESCHEDULED, now)
-
-
-def cancel_row(session: Session, booking: Booking, now: datetime) -> list[int]:
-    """Cancel a booking row (SEQUENCE+1, slot freed at once) inside the caller's transaction."""
-    booking.status = "cancelled"
-    booking.cancelled_at = now
-    booking.updated_at = now
-    booking.sequence += 1
-    return queue_change(session, booking, EVENT_CANCELLED, now)
+    raise NotEligible("this account has no active dedicated agent")
 
 
 def _replay(session: Session, customer_id: int, key: str | None) -> Booking | None:
@@ -127,33 +108,28 @@ def book(session: Session, settings: Settings, req: BookingRequest, now: datetim
     customer_id, agent_id = customer.id, agent.id
     try:
         with write_transaction(session):
-            agent = lock_agent(session, agent_id)
+            agent = schedule.lock_agent(session, agent_id)
             existing = _replay(session, customer_id, req.idempotency_key)
             if existing is not None:
                 _check_replay(existing, req, duration)
                 return BookResult(existing, created=False, outbox_ids=[])
-            if not is_offered(session, settings, agent, req.start, duration, now):
+            if not schedule.call_slot_offered(session, settings, agent, req.start, duration, now):
                 raise SlotUnavailable("this time is not (or no longer) available; please pick another slot")
-            booking = Booking(
+            booking, ids = schedule.insert(
+                session,
+                now,
                 kind="call",
                 agent_id=agent_id,
                 customer_id=customer_id,
-                start_at=req.start,
-                end_at=req.start + duration,
+                start=req.start,
+                end=req.start + duration,
                 topic=req.topic,
-                status="confirmed",
-                sequence=0,
                 contact_name=req.name,
                 contact_email=req.email,
                 notes=req.notes,
                 locale=req.locale,
                 idempotency_key=req.idempotency_key,
-                created_at=now,
-                updated_at=now,
             )
-            session.add(booking)
-            session.flush()
-            ids = queue_change(session, booking, EVENT_CONFIRMED, now)
     except IntegrityError as exc:
         if is_overlap_error(exc):
             raise SlotUnavailable("this time was just taken; please pick another slot") from exc
@@ -188,11 +164,11 @@ def cancel(session: Session, booking_id: int, token: str | None, now: datetime) 
         raise TooLate("this call has already started or taken place and can no longer be cancelled")
     agent_id = booking.agent_id
     with write_transaction(session):
-        lock_agent(session, agent_id)  # the same lock as book/reschedule: changes to one agent never interleave
+        schedule.lock_agent(session, agent_id)  # the lock of book/reschedule: one agent's changes never interleave
         booking = _managed(session, booking_id, token)
         if booking.status == "cancelled":
             return booking, []
-        ids = cancel_row(session, booking, now)
+        ids = schedule.cancel(session, booking, now)
     return booking, ids
 
 
@@ -225,12 +201,12 @@ def reschedule(
     agent_id = booking.agent_id
     try:
         with write_transaction(session):
-            agent = lock_agent(session, agent_id)
+            agent = schedule.lock_agent(session, agent_id)
             booking = _managed(session, booking_id, token)
             _check_movable(booking, now)  # again, under the lock: a cancel may have landed meanwhile
-            if not is_offered(session, settings, agent, start, duration, now, exclude_booking_id=booking.id):
+            if not schedule.call_slot_offered(session, settings, agent, start, duration, now, booking.id):
                 raise SlotUnavailable("this time is not (or no longer) available; please pick another slot")
-            ids = move_row(session, booking, start, start + duration, now)
+            ids = schedule.move(session, booking, start, start + duration, now)
     except IntegrityError as exc:
         if is_overlap_error(exc):
             raise SlotUnavailable("this time was just taken; please pick another slot") from exc

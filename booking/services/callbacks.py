@@ -8,13 +8,14 @@ A voicemail is never lost and never handled twice:
   (:func:`booking.core.sla.callback_due`: severity 1-2 wall clock, 3-5 business time; after hours
   the next opening, holidays skipped). The SLA clock starts when the *call* came in, not when the
   recording finished: a caller who rang at 16:58 called during business hours.
-* The callback reserves 15 minutes in the agent's schedule as a ``Booking(kind='callback')``, so the
-  database's overlap guard keeps customers from booking over it and the calendar push / feed show
-  it. Severity 3-5: the first slot at or after the due time that customers could have booked (slot
-  grid, business hours, the agent's working hours, busy time). Severity 1-2: the on-call senior works
-  outside business hours, so the reservation is the first free 15 minutes at or after the due time
-  on the wall clock (rounded up to 5 minutes), day or night. The reservation marks the deadline in
-  the calendar; agents are expected to call earlier ("usually at once").
+* The callback reserves 15 minutes in the agent's schedule as a bookings row of kind ``callback``,
+  written by :mod:`booking.services.schedule` (the one owner of those rows, which also decides where
+  the time goes: :func:`~booking.services.schedule.reservation_for`), so the database's overlap
+  guard keeps customers from booking over it and the calendar push / feed show it. Its own events
+  (``callback.reserved`` / ``moved`` / ``released``) reach the CalDAV push and no mail handler. The
+  reservation marks the deadline in the calendar; agents are expected to call earlier ("usually at once").
+* Agents act on their own callbacks only: ``complete`` and ``move`` take the acting agent's id and
+  answer "not found" for anyone else's (the admin API passes none).
 * The agent is told by SMS and e-mail through the outbox: the rows are written in the same
   transaction and sent after the commit, retried with back-off, and keyed on the callback id so
   a replayed webhook cannot send them twice.
@@ -24,32 +25,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
 from booking.config import Settings
-from booking.core.availability import SlotRules, free_slots
-from booking.core.business_time import weekly_hours_intervals
-from booking.core.intervals import Interval, merge, to_utc
+from booking.core.intervals import to_utc
 from booking.core.sla import Severity, callback_due
 from booking.db_guards import is_overlap_error, write_transaction
 from booking.models import Agent, Booking, Call, Callback, Customer, Voicemail
-from booking.services import outbox
-from booking.services.availability import busy_intervals
-from booking.services.bookings import EVENT_CONFIRMED, cancel_row, lock_agent, move_row, queue_change
-from booking.services.calls import caller_number, customer_for_number, dedicated_agent, on_call_senior
+from booking.services import outbox, schedule
+from booking.services.calls import caller_number, customer_for_number, on_call_senior
 from booking.services.errors import Conflict, InvalidInput, NotFound, SlotUnavailable
+from booking.services.schedule import SEARCH_SPAN, reservation_for
 
 EVENT_CALLBACK_QUEUED = "callback.queued"
 EVENT_CALLBACK_OVERDUE = "callback.overdue"
 
-RESERVATION = timedelta(minutes=15)
-#: How far after the due time a reservation is searched for before the callback stays unreserved.
-SEARCH_SPAN = timedelta(days=62)
-_WALL_CLOCK_ROUNDING = timedelta(minutes=5)
 STATUSES = ("pending", "done", "cancelled")
 
 
@@ -72,56 +65,8 @@ class StoreResult:
 
 
 # --------------------------------------------------------------------------------------------------
-# Finding the reserved time
+# The reserved time
 # --------------------------------------------------------------------------------------------------
-
-
-def _ceil(moment: datetime, step: timedelta) -> datetime:
-    epoch = datetime(2000, 1, 1, tzinfo=moment.tzinfo)
-    remainder = (moment - epoch) % step
-    return moment if not remainder else moment + (step - remainder)
-
-
-def _first_gap(busy: list[Interval], start: datetime, length: timedelta) -> datetime:
-    """The first instant at or after ``start`` followed by ``length`` of time outside ``busy``."""
-    cursor = start
-    for b_start, b_end in merge(busy):
-        if b_end <= cursor:
-            continue
-        if b_start >= cursor + length:
-            break
-        cursor = max(cursor, b_end)
-    return cursor
-
-
-def reservation_for(
-    session: Session,
-    settings: Settings,
-    agent: Agent,
-    severity: Severity,
-    due_at: datetime,
-    now: datetime,
-    exclude_booking_id: int | None = None,
-) -> Interval | None:
-    """Where the callback's 15 minutes go in ``agent``'s schedule (see the module docstring).
-
-    ``None`` when nothing is free within :data:`SEARCH_SPAN`: the callback is then still queued
-    (never lost), just without a reservation.
-    """
-    start = max(to_utc(due_at), to_utc(now))
-    if severity.wall_clock:
-        start = _ceil(start, _WALL_CLOCK_ROUNDING)
-        busy = busy_intervals(session, agent.id, start - timedelta(days=1), start + SEARCH_SPAN, exclude_booking_id)
-        begin = _first_gap(busy, start, RESERVATION)
-        return (begin, begin + RESERVATION) if begin < start + SEARCH_SPAN else None
-    window = (start, start + SEARCH_SPAN)
-    rules = SlotRules(duration=RESERVATION, step=settings.slot_step, min_notice=timedelta(0), horizon=SEARCH_SPAN)
-    busy = busy_intervals(session, agent.id, start - timedelta(days=1), window[1] + RESERVATION, exclude_booking_id)
-    working = weekly_hours_intervals(
-        agent.working_hours, ZoneInfo(agent.timezone), start - timedelta(days=1), window[1] + timedelta(days=1)
-    )
-    slots = free_slots(settings.calendar, window, rules, start, busy, working)
-    return slots[0] if slots else None
 
 
 def _notes(callback: Callback, voicemail: Voicemail) -> str:
@@ -145,33 +90,30 @@ def _reserve(
     slot = reservation_for(session, settings, agent, Severity(callback.severity), callback.due_at, now)
     if slot is None:
         return []
-    booking = Booking(
-        kind="callback",
-        agent_id=agent.id,
-        customer_id=customer.id,
-        start_at=slot[0],
-        end_at=slot[1],
-        topic="callback",
-        status="confirmed",
-        sequence=0,
-        contact_name=f"{customer.name} ({callback.phone})"[:200],
-        # The agent's own address, not the customer's: a CalDAV server that does scheduling would
-        # otherwise e-mail the customer an invitation to an internal reservation.
-        contact_email=agent.email,
-        notes=_notes(callback, voicemail),
-        created_at=now,
-        updated_at=now,
-    )
     try:
         with session.begin_nested():
-            session.add(booking)
+            booking, ids = schedule.insert(
+                session,
+                now,
+                kind="callback",
+                agent_id=agent.id,
+                customer_id=customer.id,
+                start=slot[0],
+                end=slot[1],
+                topic="callback",
+                contact_name=f"{customer.name} ({callback.phone})"[:200],
+                # The agent's own address, not the customer's: a CalDAV server that does scheduling
+                # would otherwise e-mail the customer an invitation to an internal reservation.
+                contact_email=agent.email,
+                notes=_notes(callback, voicemail),
+            )
     except IntegrityError as exc:
         # Only possible if something bypassed the agent lock; the callback stays queued unreserved.
         if not is_overlap_error(exc):
             raise
         return []
     callback.booking_id = booking.id
-    return queue_change(session, booking, EVENT_CONFIRMED, now)
+    return ids
 
 
 # --------------------------------------------------------------------------------------------------
@@ -186,7 +128,7 @@ def _by_recording(session: Session, recording_sid: str) -> Callback | None:
 def _assignee(session: Session, severity: Severity, customer: Customer | None) -> Agent | None:
     """Severity 1-2 → the on-call senior (awake at 03:00), else the dedicated agent; nobody for
     callers without dedicated support (their callback waits, unassigned, in the admin list)."""
-    dedicated = dedicated_agent(session, customer)
+    dedicated = schedule.dedicated_agent(session, customer)
     if dedicated is None:
         return None
     if severity.wall_clock:
@@ -213,7 +155,7 @@ def store_voicemail(session: Session, settings: Settings, rec: RecordingIn, now:
     try:
         with write_transaction(session):
             if assignee_id is not None:
-                assignee = lock_agent(session, assignee_id)
+                assignee = schedule.lock_agent(session, assignee_id)
             existing = _by_recording(session, rec.recording_sid)
             if existing is not None:
                 return StoreResult(existing, created=False, outbox_ids=[])
@@ -277,24 +219,30 @@ def list_callbacks(session: Session, status: str | None = None, agent_slug: str 
     return list(session.scalars(query).unique())
 
 
-def _get(session: Session, callback_id: int) -> Callback:
+def _get(session: Session, callback_id: int, acting_agent_id: int | None = None) -> Callback:
+    """The callback, or NotFound; with ``acting_agent_id`` only if it is assigned to that agent.
+
+    Someone else's callback gets the same answer as one that does not exist, so ids cannot be
+    probed. ``None`` is the admin (the bearer-token API), who acts on every callback.
+    """
     callback = session.get(Callback, callback_id)
-    if callback is None:
+    if callback is None or (acting_agent_id is not None and callback.agent_id != acting_agent_id):
         raise NotFound("no such callback", code="unknown_callback")
     return callback
 
 
-def _get_locked(session: Session, callback_id: int) -> Callback:
+def _get_locked(session: Session, callback_id: int, acting_agent_id: int | None) -> Callback:
     """Re-read the callback inside a write transaction, row-locked on PostgreSQL.
 
-    ``complete`` and ``move`` each check the status again under this lock: a callback marked done
-    between a move's first check and its transaction must not get a fresh reservation back.
+    ``complete`` and ``move`` each check the status (and the owner) again under this lock: a
+    callback marked done between a move's first check and its transaction must not get a fresh
+    reservation back.
     """
     stmt = select(Callback).where(Callback.id == callback_id).execution_options(populate_existing=True)
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update()
     callback = session.scalar(stmt)
-    if callback is None:
+    if callback is None or (acting_agent_id is not None and callback.agent_id != acting_agent_id):
         raise NotFound("no such callback", code="unknown_callback")
     return callback
 
@@ -303,16 +251,22 @@ def _release(session: Session, booking: Booking | None, now: datetime) -> list[i
     """Free a reservation that has not started yet (a past one is history and stays)."""
     if booking is None or booking.status != "confirmed" or booking.start_at <= now:
         return []
-    return cancel_row(session, booking, now)
+    return schedule.cancel(session, booking, now)
 
 
-def complete(session: Session, callback_id: int, now: datetime) -> tuple[Callback, list[int]]:
-    """Mark a callback done (idempotent) and give back the reserved time if it is still ahead."""
-    callback = _get(session, callback_id)
+def complete(
+    session: Session, callback_id: int, now: datetime, *, acting_agent_id: int | None = None
+) -> tuple[Callback, list[int]]:
+    """Mark a callback done (idempotent) and give back the reserved time if it is still ahead.
+
+    ``acting_agent_id``: the signed-in agent, who may complete only their own callbacks (NotFound
+    otherwise); ``None`` for the admin.
+    """
+    callback = _get(session, callback_id, acting_agent_id)
     if callback.status == "done":
         return callback, []
     with write_transaction(session):
-        callback = _get_locked(session, callback_id)
+        callback = _get_locked(session, callback_id, acting_agent_id)
         if callback.status == "done":
             return callback, []
         callback.status = "done"
@@ -327,9 +281,18 @@ def _check_pending(callback: Callback) -> None:
 
 
 def move(
-    session: Session, settings: Settings, callback_id: int, due_at: datetime, now: datetime
+    session: Session,
+    settings: Settings,
+    callback_id: int,
+    due_at: datetime,
+    now: datetime,
+    *,
+    acting_agent_id: int | None = None,
 ) -> tuple[Callback, list[int]]:
     """Give a pending callback a new due time and move its reservation to match.
+
+    ``acting_agent_id``: the signed-in agent, who may move only their own callbacks (NotFound
+    otherwise); ``None`` for the admin.
 
     The reservation keeps its UID (SEQUENCE+1) so calendars update the event instead of adding a
     second one. 409 ``slot_unavailable`` (nothing changed) when no time is free after the new due
@@ -341,13 +304,13 @@ def move(
             raise InvalidInput(f"due_at must be between now and {SEARCH_SPAN.days} days ahead", code="bad_due_at")
     except OverflowError as exc:
         raise InvalidInput("due_at is out of range", code="bad_due_at") from exc
-    callback = _get(session, callback_id)
+    callback = _get(session, callback_id, acting_agent_id)
     _check_pending(callback)
     agent_id = callback.agent_id
     try:
         with write_transaction(session):
-            agent = lock_agent(session, agent_id) if agent_id is not None else None
-            callback = _get_locked(session, callback_id)
+            agent = schedule.lock_agent(session, agent_id) if agent_id is not None else None
+            callback = _get_locked(session, callback_id, acting_agent_id)
             _check_pending(callback)  # again, under the lock: it may have been completed meanwhile
             callback.due_at = due_at
             ids: list[int] = []
@@ -371,7 +334,7 @@ def move(
                 assert customer is not None
                 ids += _reserve(session, settings, callback, agent, customer, callback.voicemail, now)
             elif (keep.start_at, keep.end_at) != slot:
-                ids += move_row(session, keep, slot[0], slot[1], now)
+                ids += schedule.move(session, keep, slot[0], slot[1], now)
     except IntegrityError as exc:
         if is_overlap_error(exc):
             raise SlotUnavailable("that time was just taken; try again") from exc

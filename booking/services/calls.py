@@ -23,7 +23,7 @@ from booking.core.call_states import check_move, dial_outcome
 from booking.core.sla import Severity, callback_due
 from booking.db_guards import write_transaction
 from booking.models import Agent, Call, Customer, CustomerPhone
-from booking.services import outbox
+from booking.services import outbox, schedule
 from booking.vocabulary import CallStatus, RouteKind, Tier
 from booking.voicemail.phone import normalize_e164
 
@@ -76,11 +76,8 @@ def customer_for_number(session: Session, raw: str | None) -> Customer | None:
 
 
 def dedicated_agent(session: Session, customer: Customer | None) -> Agent | None:
-    """The customer's active dedicated agent, or None without the add-on (product.md: no agent)."""
-    if customer is None or not customer.eligible:
-        return None
-    agent = session.get(Agent, customer.agent_id)
-    return agent if agent is not None and agent.active else None
+    """The customer's active dedicated agent, or None: the one rule, ``schedule.dedicated_agent``."""
+    return schedule.dedicated_agent(session, customer)
 
 
 def on_call_senior(session: Session) -> Agent | None:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from booking.config import Settings
 from booking.core.business_time import iana_zone, validate_weekly_hours
+from booking.db_guards import write_transaction
 from booking.models import Agent, Customer, CustomerEmail, CustomerPhone
 from booking.services.errors import Conflict, InvalidInput, NotFound
 
@@ -48,21 +49,20 @@ def create_agent(
             raise InvalidInput(f"working_hours: {exc}", code="bad_working_hours") from exc
     if tier not in ("dedicated", "senior"):
         raise InvalidInput("tier must be 'dedicated' or 'senior'")
-    agent = Agent(
-        slug=slug,
-        name=name,
-        email=email,
-        phone=phone,
-        timezone=zone,
-        tier=tier,
-        working_hours=hours,
-        on_call=on_call,
-    )
-    session.add(agent)
     try:
-        session.commit()
+        with write_transaction(session):  # the write lock up front: never "database is locked" on SQLite
+            agent = Agent(
+                slug=slug,
+                name=name,
+                email=email,
+                phone=phone,
+                timezone=zone,
+                tier=tier,
+                working_hours=hours,
+                on_call=on_call,
+            )
+            session.add(agent)
     except IntegrityError as exc:
-        session.rollback()
         raise Conflict(f"an agent with slug {slug!r} already exists", code="agent_exists") from exc
     return agent
 
@@ -78,29 +78,28 @@ def create_customer(
     emails: Sequence[str] = (),
 ) -> Customer:
     """Create a customer; the booking token is generated and unguessable."""
-    agent = None
-    if agent_slug is not None:
-        agent = session.scalar(select(Agent).where(Agent.slug == agent_slug))
-        if agent is None:
-            raise InvalidInput(f"no agent {agent_slug!r}", code="unknown_agent")
-    if dedicated_support and agent is None:
-        raise InvalidInput("a customer with dedicated support needs an agent", code="agent_required")
     unique_phones = list(dict.fromkeys(phones))
-    taken = session.scalars(select(CustomerPhone.e164).where(CustomerPhone.e164.in_(unique_phones))).all()
-    if taken:
-        raise Conflict(f"phone number already belongs to a customer: {', '.join(taken)}", code="phone_taken")
-    customer = Customer(
-        name=name,
-        plan=plan,
-        dedicated_support=dedicated_support,
-        agent_id=agent.id if agent else None,
-        phones=[CustomerPhone(e164=p) for p in unique_phones],
-        emails=[CustomerEmail(email=e) for e in dict.fromkeys(emails)],
-    )
-    session.add(customer)
     try:
-        session.commit()
+        with write_transaction(session):  # the checks below and the insert, under the write lock
+            agent = None
+            if agent_slug is not None:
+                agent = session.scalar(select(Agent).where(Agent.slug == agent_slug))
+                if agent is None:
+                    raise InvalidInput(f"no agent {agent_slug!r}", code="unknown_agent")
+            if dedicated_support and agent is None:
+                raise InvalidInput("a customer with dedicated support needs an agent", code="agent_required")
+            taken = session.scalars(select(CustomerPhone.e164).where(CustomerPhone.e164.in_(unique_phones))).all()
+            if taken:
+                raise Conflict(f"phone number already belongs to a customer: {', '.join(taken)}", code="phone_taken")
+            customer = Customer(
+                name=name,
+                plan=plan,
+                dedicated_support=dedicated_support,
+                agent_id=agent.id if agent else None,
+                phones=[CustomerPhone(e164=p) for p in unique_phones],
+                emails=[CustomerEmail(email=e) for e in dict.fromkeys(emails)],
+            )
+            session.add(customer)
     except IntegrityError as exc:
-        session.rollback()
         raise Conflict("phone number already belongs to a customer", code="phone_taken") from exc
     return customer

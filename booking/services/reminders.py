@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from booking.db_guards import write_transaction
 from booking.models import Booking
 from booking.services import outbox
 from booking.vocabulary import BookingKind, BookingStatus
@@ -34,19 +35,20 @@ def due_for_reminder(booking: Booking, now: datetime) -> bool:
 
 def queue_reminders(session: Session, now: datetime) -> int:
     """Queue the reminders that are due; returns how many outbox rows were created."""
-    candidates = session.scalars(
-        select(Booking).where(
-            Booking.kind == BookingKind.CALL,
-            Booking.status == BookingStatus.CONFIRMED,
-            Booking.start_at > now,
-            Booking.start_at <= now + LEAD,
-        )
-    ).all()
-    created = 0
-    for booking in candidates:
-        if not due_for_reminder(booking, now):
-            continue
-        payload = {"booking_id": booking.id, "sequence": booking.sequence}
-        created += len(outbox.emit(session, EVENT_REMINDER, payload, f"{booking.uid}:{booking.sequence}:reminder", now))
-    session.commit()
+    with write_transaction(session):  # reads then writes: take the SQLite write lock up front
+        candidates = session.scalars(
+            select(Booking).where(
+                Booking.kind == BookingKind.CALL,
+                Booking.status == BookingStatus.CONFIRMED,
+                Booking.start_at > now,
+                Booking.start_at <= now + LEAD,
+            )
+        ).all()
+        created = 0
+        for booking in candidates:
+            if not due_for_reminder(booking, now):
+                continue
+            payload = {"booking_id": booking.id, "sequence": booking.sequence}
+            key = f"{booking.uid}:{booking.sequence}:reminder"
+            created += len(outbox.emit(session, EVENT_REMINDER, payload, key, now))
     return created

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from booking.db_guards import write_transaction
 from booking.models import Agent, Booking, TimeOff
 from booking.services.errors import InvalidInput, NotFound
 
@@ -31,19 +32,20 @@ def add(session: Session, agent: Agent, start: datetime, end: datetime, reason: 
         raise InvalidInput("end must be after start", code="bad_interval")
     if end - start > MAX_SPAN:
         raise InvalidInput("time off may span at most 366 days; add several periods", code="bad_interval")
-    entry = TimeOff(agent_id=agent.id, start_at=start, end_at=end, reason=reason)
-    session.add(entry)
-    session.commit()
-    overlapping = session.scalars(
-        select(Booking.id)
-        .where(
-            Booking.agent_id == agent.id,
-            Booking.status == "confirmed",
-            Booking.start_at < end,
-            Booking.end_at > start,
-        )
-        .order_by(Booking.start_at)
-    ).all()
+    agent_id = agent.id
+    with write_transaction(session):  # the write lock up front: never "database is locked" on SQLite
+        entry = TimeOff(agent_id=agent_id, start_at=start, end_at=end, reason=reason)
+        session.add(entry)
+        overlapping = session.scalars(
+            select(Booking.id)
+            .where(
+                Booking.agent_id == agent_id,
+                Booking.status == "confirmed",
+                Booking.start_at < end,
+                Booking.end_at > start,
+            )
+            .order_by(Booking.start_at)
+        ).all()
     return Added(entry, list(overlapping))
 
 
@@ -58,8 +60,9 @@ def upcoming(session: Session, agent: Agent, now: datetime) -> list[TimeOff]:
 
 def remove(session: Session, agent: Agent, time_off_id: int) -> None:
     """Delete one period of the agent's time off; 404 when it is not theirs."""
-    entry = session.get(TimeOff, time_off_id)
-    if entry is None or entry.agent_id != agent.id:
-        raise NotFound("no such time off for this agent", code="unknown_time_off")
-    session.delete(entry)
-    session.commit()
+    agent_id = agent.id
+    with write_transaction(session):
+        entry = session.get(TimeOff, time_off_id)
+        if entry is None or entry.agent_id != agent_id:
+            raise NotFound("no such time off for this agent", code="unknown_time_off")
+        session.delete(entry)

@@ -1,0 +1,234 @@
+"""An agent's schedule: the one owner of ``bookings`` rows, for customer calls and callback reservations.
+
+Booking a call and reserving a callback used to lock, check slots and write rows each in its own way
+(issue 9, item 2). Everything that decides or changes what occupies an agent's time now lives here:
+
+* who serves a customer (:func:`dedicated_agent`, the one eligibility rule),
+* the agent lock (:func:`lock_agent`), taken inside the use case's ``write_transaction``,
+* the slot inputs: whether a call's slot is still offered (:func:`call_slot_offered`, the very
+  computation the GET endpoint shows) and where a callback's reserved time goes (:func:`reservation_for`),
+* insert / move / cancel of a row (:func:`insert`, :func:`move`, :func:`cancel`), each queueing its
+  outbox event in the same transaction.
+
+The use cases (``bookings.book``, ``callbacks.store_voicemail``...) own their transaction and call in
+here; these functions never commit. A test (``tests/test_schedule_owner.py``) fails if another module
+constructs a ``Booking`` or assigns its schedule attributes.
+
+Calls and callback reservations queue different events: a reservation is an internal marker in the
+agent's calendar, so only the CalDAV push listens to ``callback.*`` while the booking mails (to the
+customer and the agent) listen to ``booking.*``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from booking.config import Settings
+from booking.core.availability import SlotRules, free_slots
+from booking.core.business_time import weekly_hours_intervals
+from booking.core.intervals import Interval, merge, to_utc
+from booking.core.sla import Severity
+from booking.models import Agent, Booking, Customer
+from booking.services import outbox
+from booking.services.availability import busy_intervals, is_offered
+
+EVENT_CONFIRMED = "booking.confirmed"
+EVENT_RESCHEDULED = "booking.rescheduled"
+EVENT_CANCELLED = "booking.cancelled"
+EVENT_CALLBACK_RESERVED = "callback.reserved"
+EVENT_CALLBACK_MOVED = "callback.moved"
+EVENT_CALLBACK_RELEASED = "callback.released"
+
+#: The event each change queues, by the row's kind: (inserted, moved, cancelled).
+_EVENTS = {
+    "call": (EVENT_CONFIRMED, EVENT_RESCHEDULED, EVENT_CANCELLED),
+    "callback": (EVENT_CALLBACK_RESERVED, EVENT_CALLBACK_MOVED, EVENT_CALLBACK_RELEASED),
+}
+KINDS = tuple(_EVENTS)
+
+#: A callback reserves this much of the agent's time.
+RESERVATION = timedelta(minutes=15)
+#: How far after the due time a reservation is searched for before the callback stays unreserved.
+SEARCH_SPAN = timedelta(days=62)
+_WALL_CLOCK_ROUNDING = timedelta(minutes=5)
+
+
+# --------------------------------------------------------------------------------------------------
+# Who, and the lock
+# --------------------------------------------------------------------------------------------------
+
+
+def dedicated_agent(session: Session, customer: Customer | None) -> Agent | None:
+    """The customer's active dedicated agent, or None: THE eligibility rule of product.md.
+
+    All-inclusive plan with the dedicated-support add-on (``Customer.eligible``) and an agent who is
+    still active. Booking pages and the API (403 without it), voicemail routing (no agent → general
+    line) and callback assignment all ask this one function, so they cannot disagree.
+    """
+    if customer is None or not customer.eligible:
+        return None
+    agent = session.get(Agent, customer.agent_id)
+    return agent if agent is not None and agent.active else None
+
+
+def lock_agent(session: Session, agent_id: int) -> Agent:
+    """Serialize writers per agent on PostgreSQL; SQLite already holds its database write lock.
+
+    Called first thing inside ``write_transaction``: every change to one agent's schedule (book,
+    move, cancel, reserve, release) takes this same lock, so they never interleave.
+    """
+    stmt = select(Agent).where(Agent.id == agent_id)
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    agent = session.scalar(stmt)
+    assert agent is not None
+    return agent
+
+
+# --------------------------------------------------------------------------------------------------
+# Slot inputs
+# --------------------------------------------------------------------------------------------------
+
+
+def call_slot_offered(
+    session: Session,
+    settings: Settings,
+    agent: Agent,
+    start: datetime,
+    duration: timedelta,
+    now: datetime,
+    exclude_booking_id: int | None = None,
+) -> bool:
+    """Whether a customer may (still) book exactly this slot: the availability GET's own answer.
+
+    Asked under the agent lock, so nothing can take the slot between this answer and the insert;
+    ``exclude_booking_id`` lets a call being moved not collide with itself.
+    """
+    return is_offered(session, settings, agent, start, duration, now, exclude_booking_id=exclude_booking_id)
+
+
+def _ceil(moment: datetime, step: timedelta) -> datetime:
+    epoch = datetime(2000, 1, 1, tzinfo=moment.tzinfo)
+    remainder = (moment - epoch) % step
+    return moment if not remainder else moment + (step - remainder)
+
+
+def _first_gap(busy: list[Interval], start: datetime, length: timedelta) -> datetime:
+    """The first instant at or after ``start`` followed by ``length`` of time outside ``busy``."""
+    cursor = start
+    for b_start, b_end in merge(busy):
+        if b_end <= cursor:
+            continue
+        if b_start >= cursor + length:
+            break
+        cursor = max(cursor, b_end)
+    return cursor
+
+
+def reservation_for(
+    session: Session,
+    settings: Settings,
+    agent: Agent,
+    severity: Severity,
+    due_at: datetime,
+    now: datetime,
+    exclude_booking_id: int | None = None,
+) -> Interval | None:
+    """Where a callback's 15 minutes go in ``agent``'s schedule.
+
+    Severity 3-5: the first slot at or after the due time that customers could have booked (slot
+    grid, business hours, the agent's working hours, busy time). Severity 1-2: the on-call senior
+    works outside business hours, so the first free 15 minutes at or after the due time on the wall
+    clock (rounded up to 5 minutes), day or night. ``None`` when nothing is free within
+    :data:`SEARCH_SPAN`: the callback is then still queued (never lost), just without a reservation.
+    """
+    start = max(to_utc(due_at), to_utc(now))
+    if severity.wall_clock:
+        start = _ceil(start, _WALL_CLOCK_ROUNDING)
+        busy = busy_intervals(session, agent.id, start - timedelta(days=1), start + SEARCH_SPAN, exclude_booking_id)
+        begin = _first_gap(busy, start, RESERVATION)
+        return (begin, begin + RESERVATION) if begin < start + SEARCH_SPAN else None
+    window = (start, start + SEARCH_SPAN)
+    rules = SlotRules(duration=RESERVATION, step=settings.slot_step, min_notice=timedelta(0), horizon=SEARCH_SPAN)
+    busy = busy_intervals(session, agent.id, start - timedelta(days=1), window[1] + RESERVATION, exclude_booking_id)
+    working = weekly_hours_intervals(
+        agent.working_hours, ZoneInfo(agent.timezone), start - timedelta(days=1), window[1] + timedelta(days=1)
+    )
+    slots = free_slots(settings.calendar, window, rules, start, busy, working)
+    return slots[0] if slots else None
+
+
+# --------------------------------------------------------------------------------------------------
+# Writing rows (inside the caller's transaction, under the agent lock)
+# --------------------------------------------------------------------------------------------------
+
+
+def queue_change(session: Session, booking: Booking, event: str, now: datetime) -> list[int]:
+    """Queue ``event`` for a booking row, keyed so it is sent once per SEQUENCE."""
+    payload: dict[str, object] = {"booking_id": booking.id, "kind": booking.kind}
+    word = event.rsplit(".", 1)[-1]
+    return outbox.emit(session, event, payload, f"{booking.uid}:{booking.sequence}:{word}", now)
+
+
+def insert(
+    session: Session,
+    now: datetime,
+    *,
+    kind: str,
+    agent_id: int,
+    customer_id: int,
+    start: datetime,
+    end: datetime,
+    topic: str,
+    contact_name: str,
+    contact_email: str,
+    notes: str | None = None,
+    locale: str | None = None,
+    idempotency_key: str | None = None,
+) -> tuple[Booking, list[int]]:
+    """Insert a confirmed row (SEQUENCE 0), flush it and queue its kind's "inserted" event.
+
+    The flush runs the database's overlap guard now: an overlap raises ``IntegrityError`` here, for
+    the use case to turn into a 409 (a call) or an unreserved callback.
+    """
+    booking = Booking(
+        kind=kind,
+        agent_id=agent_id,
+        customer_id=customer_id,
+        start_at=start,
+        end_at=end,
+        topic=topic,
+        status="confirmed",
+        sequence=0,
+        contact_name=contact_name,
+        contact_email=contact_email,
+        notes=notes,
+        locale=locale,
+        idempotency_key=idempotency_key,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(booking)
+    session.flush()
+    return booking, queue_change(session, booking, _EVENTS[kind][0], now)
+
+
+def move(session: Session, booking: Booking, start: datetime, end: datetime, now: datetime) -> list[int]:
+    """Move a row (same UID, SEQUENCE+1) and queue its kind's "moved" event."""
+    booking.start_at, booking.end_at = start, end
+    booking.sequence += 1
+    booking.updated_at = now
+    return queue_change(session, booking, _EVENTS[booking.kind][1], now)
+
+
+def cancel(session: Session, booking: Booking, now: datetime) -> list[int]:
+    """Cancel a row (SEQUENCE+1, the slot is free at once) and queue its kind's "cancelled" event."""
+    booking.status = "cancelled"
+    booking.cancelled_at = now
+    booking.updated_at = now
+    booking.sequence += 1
+    return queue_change(session, booking, _EVENTS[booking.kind][2], now)

@@ -25,6 +25,7 @@ from booking.services import schedule
 from booking.services.availability import validate_duration
 from booking.services.errors import Conflict, Forbidden, NotEligible, NotFound, SlotUnavailable, TooLate
 from booking.services.schedule import EVENT_CANCELLED, EVENT_CONFIRMED, EVENT_RESCHEDULED, queue_change
+from booking.vocabulary import BookingKind, BookingStatus
 
 __all__ = [
     "EVENT_CANCELLED",
@@ -118,7 +119,7 @@ def book(session: Session, settings: Settings, req: BookingRequest, now: datetim
             booking, ids = schedule.insert(
                 session,
                 now,
-                kind="call",
+                kind=BookingKind.CALL,
                 agent_id=agent_id,
                 customer_id=customer_id,
                 start=req.start,
@@ -143,7 +144,7 @@ def book(session: Session, settings: Settings, req: BookingRequest, now: datetim
 
 def _managed(session: Session, booking_id: int, token: str | None) -> Booking:
     booking = session.get(Booking, booking_id)
-    if booking is None or booking.kind != "call":
+    if booking is None or booking.kind != BookingKind.CALL:
         raise NotFound("no such booking", code="unknown_booking")
     if not token_matches(booking.manage_token, token):
         raise Forbidden("this manage link is not valid for this booking", code="bad_token")
@@ -158,7 +159,7 @@ def get_managed(session: Session, booking_id: int, token: str | None) -> Booking
 def cancel(session: Session, booking_id: int, token: str | None, now: datetime) -> tuple[Booking, list[int]]:
     """Cancel; the slot is free at once. Cancelling twice is harmless; after the start it is too late."""
     booking = _managed(session, booking_id, token)
-    if booking.status == "cancelled":
+    if booking.status == BookingStatus.CANCELLED:
         return booking, []
     if booking.start_at <= now:
         raise TooLate("this call has already started or taken place and can no longer be cancelled")
@@ -166,14 +167,14 @@ def cancel(session: Session, booking_id: int, token: str | None, now: datetime) 
     with write_transaction(session):
         schedule.lock_agent(session, agent_id)  # the lock of book/reschedule: one agent's changes never interleave
         booking = _managed(session, booking_id, token)
-        if booking.status == "cancelled":
+        if booking.status == BookingStatus.CANCELLED:
             return booking, []
         ids = schedule.cancel(session, booking, now)
     return booking, ids
 
 
 def _check_movable(booking: Booking, now: datetime) -> None:
-    if booking.status != "confirmed":
+    if booking.status != BookingStatus.CONFIRMED:
         raise Conflict("a cancelled booking cannot be moved; please book a new call", code="cancelled")
     if booking.start_at <= now:
         raise TooLate("this call has already started or taken place and can no longer be moved")

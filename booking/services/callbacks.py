@@ -36,14 +36,15 @@ from booking.core.sla import Severity, callback_due
 from booking.db_guards import is_overlap_error, write_transaction
 from booking.models import Agent, Booking, Call, Callback, Customer, Voicemail
 from booking.services import outbox, schedule
-from booking.services.calls import caller_number, customer_for_number, on_call_senior
+from booking.services.calls import caller_number, customer_for_number, move_call, on_call_senior
 from booking.services.errors import Conflict, InvalidInput, NotFound, SlotUnavailable
 from booking.services.schedule import SEARCH_SPAN, reservation_for
+from booking.vocabulary import CALLBACK_TOPIC, BookingKind, BookingStatus, CallbackStatus, CallStatus
 
 EVENT_CALLBACK_QUEUED = "callback.queued"
 EVENT_CALLBACK_OVERDUE = "callback.overdue"
 
-STATUSES = ("pending", "done", "cancelled")
+STATUSES = tuple(CallbackStatus)
 
 
 @dataclass(frozen=True)
@@ -95,12 +96,12 @@ def _reserve(
             booking, ids = schedule.insert(
                 session,
                 now,
-                kind="callback",
+                kind=BookingKind.CALLBACK,
                 agent_id=agent.id,
                 customer_id=customer.id,
                 start=slot[0],
                 end=slot[1],
-                topic="callback",
+                topic=CALLBACK_TOPIC,
                 contact_name=f"{customer.name} ({callback.phone})"[:200],
                 # The agent's own address, not the customer's: a CalDAV server that does scheduling
                 # would otherwise e-mail the customer an invitation to an internal reservation.
@@ -179,7 +180,7 @@ def store_voicemail(session: Session, settings: Settings, rec: RecordingIn, now:
                 phone=phone,
                 severity=int(severity),
                 due_at=due,
-                status="pending",
+                status=CallbackStatus.PENDING,
                 created_at=now,
             )
             session.add(callback)
@@ -191,7 +192,7 @@ def store_voicemail(session: Session, settings: Settings, rec: RecordingIn, now:
                     session, EVENT_CALLBACK_QUEUED, {"callback_id": callback.id}, f"callback:{callback.id}", now
                 )
             if call is not None:
-                call.status = "voicemail"
+                move_call(call, CallStatus.VOICEMAIL)
     except IntegrityError:
         existing = _by_recording(session, rec.recording_sid)
         if existing is None:
@@ -249,7 +250,7 @@ def _get_locked(session: Session, callback_id: int, acting_agent_id: int | None)
 
 def _release(session: Session, booking: Booking | None, now: datetime) -> list[int]:
     """Free a reservation that has not started yet (a past one is history and stays)."""
-    if booking is None or booking.status != "confirmed" or booking.start_at <= now:
+    if booking is None or booking.status != BookingStatus.CONFIRMED or booking.start_at <= now:
         return []
     return schedule.cancel(session, booking, now)
 
@@ -263,20 +264,20 @@ def complete(
     otherwise); ``None`` for the admin.
     """
     callback = _get(session, callback_id, acting_agent_id)
-    if callback.status == "done":
+    if callback.status == CallbackStatus.DONE:
         return callback, []
     with write_transaction(session):
         callback = _get_locked(session, callback_id, acting_agent_id)
-        if callback.status == "done":
+        if callback.status == CallbackStatus.DONE:
             return callback, []
-        callback.status = "done"
+        callback.status = CallbackStatus.DONE
         callback.done_at = now
         ids = _release(session, callback.booking, now)
     return callback, ids
 
 
 def _check_pending(callback: Callback) -> None:
-    if callback.status != "pending":
+    if callback.status != CallbackStatus.PENDING:
         raise Conflict(f"this callback is {callback.status}; only pending callbacks move", code="not_pending")
 
 
@@ -317,7 +318,7 @@ def move(
             booking = callback.booking
             if agent is None or callback.customer_id is None:
                 return callback, ids
-            keep = booking if booking is not None and booking.status == "confirmed" else None
+            keep = booking if booking is not None and booking.status == BookingStatus.CONFIRMED else None
             slot = reservation_for(
                 session,
                 settings,
@@ -351,7 +352,7 @@ def flag_overdue(session: Session, now: datetime, limit: int = 200) -> list[int]
     with write_transaction(session):
         overdue = session.scalars(
             select(Callback)
-            .where(Callback.status == "pending", Callback.due_at <= now, Callback.agent_id.is_not(None))
+            .where(Callback.status == CallbackStatus.PENDING, Callback.due_at <= now, Callback.agent_id.is_not(None))
             .order_by(Callback.due_at)
             .limit(limit)
         ).all()

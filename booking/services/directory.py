@@ -13,6 +13,7 @@ from booking.core.business_time import iana_zone, validate_weekly_hours
 from booking.db_guards import write_transaction
 from booking.models import Agent, Customer, CustomerEmail, CustomerPhone
 from booking.services.errors import Conflict, InvalidInput, NotFound
+from booking.vocabulary import Tier
 
 
 def agent_by_slug(session: Session, slug: str) -> Agent:
@@ -31,7 +32,7 @@ def create_agent(
     email: str,
     phone: str,
     timezone: str | None = None,
-    tier: str = "dedicated",
+    tier: str = Tier.DEDICATED,
     working_hours: Mapping[str, Sequence[str]] | None = None,
     on_call: bool = False,
 ) -> Agent:
@@ -47,7 +48,7 @@ def create_agent(
             hours = validate_weekly_hours(working_hours)
         except ValueError as exc:
             raise InvalidInput(f"working_hours: {exc}", code="bad_working_hours") from exc
-    if tier not in ("dedicated", "senior"):
+    if tier not in tuple(Tier):
         raise InvalidInput("tier must be 'dedicated' or 'senior'")
     try:
         with write_transaction(session):  # the write lock up front: never "database is locked" on SQLite

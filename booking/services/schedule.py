@@ -35,6 +35,7 @@ from booking.core.sla import Severity
 from booking.models import Agent, Booking, Customer
 from booking.services import outbox
 from booking.services.availability import busy_intervals, is_offered
+from booking.vocabulary import BookingKind, BookingStatus
 
 EVENT_CONFIRMED = "booking.confirmed"
 EVENT_RESCHEDULED = "booking.rescheduled"
@@ -44,9 +45,9 @@ EVENT_CALLBACK_MOVED = "callback.moved"
 EVENT_CALLBACK_RELEASED = "callback.released"
 
 #: The event each change queues, by the row's kind: (inserted, moved, cancelled).
-_EVENTS = {
-    "call": (EVENT_CONFIRMED, EVENT_RESCHEDULED, EVENT_CANCELLED),
-    "callback": (EVENT_CALLBACK_RESERVED, EVENT_CALLBACK_MOVED, EVENT_CALLBACK_RELEASED),
+_EVENTS: dict[str, tuple[str, str, str]] = {
+    BookingKind.CALL: (EVENT_CONFIRMED, EVENT_RESCHEDULED, EVENT_CANCELLED),
+    BookingKind.CALLBACK: (EVENT_CALLBACK_RESERVED, EVENT_CALLBACK_MOVED, EVENT_CALLBACK_RELEASED),
 }
 KINDS = tuple(_EVENTS)
 
@@ -202,7 +203,7 @@ def insert(
         start_at=start,
         end_at=end,
         topic=topic,
-        status="confirmed",
+        status=BookingStatus.CONFIRMED,
         sequence=0,
         contact_name=contact_name,
         contact_email=contact_email,
@@ -227,7 +228,7 @@ def move(session: Session, booking: Booking, start: datetime, end: datetime, now
 
 def cancel(session: Session, booking: Booking, now: datetime) -> list[int]:
     """Cancel a row (SEQUENCE+1, the slot is free at once) and queue its kind's "cancelled" event."""
-    booking.status = "cancelled"
+    booking.status = BookingStatus.CANCELLED
     booking.cancelled_at = now
     booking.updated_at = now
     booking.sequence += 1

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from booking.db_guards import write_transaction
 from booking.models import Agent, Booking, TimeOff
 from booking.services.errors import InvalidInput, NotFound
+from booking.vocabulary import BookingStatus
 
 MAX_SPAN = timedelta(days=366)
 
@@ -40,7 +41,7 @@ def add(session: Session, agent: Agent, start: datetime, end: datetime, reason: 
             select(Booking.id)
             .where(
                 Booking.agent_id == agent_id,
-                Booking.status == "confirmed",
+                Booking.status == BookingStatus.CONFIRMED,
                 Booking.start_at < end,
                 Booking.end_at > start,
             )

@@ -9,7 +9,7 @@ callers outside the package (sync pass, push handler, connect) branch on them:
   redirect: needs an admin; ``reason`` is shown to them.
 * :class:`CalendarConflict` - 412 precondition failed: re-read and retry.
 * :class:`CalendarRequestError` - the server refused this request/object (other 4xx): retrying the
-  same bytes will not help.
+  same bytes will not help; :class:`CalendarResponseTooLarge` when the answer exceeded the size cap.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ __all__ = [
     "CalendarConnectionError",
     "CalendarError",
     "CalendarRequestError",
+    "CalendarResponseTooLarge",
     "CalendarTransportError",
 ]
 
@@ -72,3 +73,11 @@ class CalendarRequestError(CalendarError):
     def __init__(self, message: str, *, status: int | None = None) -> None:
         self.status = status
         super().__init__(message)
+
+
+class CalendarResponseTooLarge(CalendarRequestError):
+    """The server's answer exceeded the per-response size cap; the rest of it was not read.
+
+    A request error, not a transient one: the same request will get the same endless or oversized
+    answer (the outbox still retries it, with back-off, like any failure).
+    """

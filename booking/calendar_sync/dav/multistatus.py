@@ -61,7 +61,7 @@ def parse_multistatus(content: bytes) -> tuple[list[DavResponse], str | None]:
     except ET.ParseError as exc:
         raise CalendarTransportError(f"invalid XML in multistatus: {exc}") from exc
     if root.tag != f"{D}multistatus":
-        raise CalendarTransportError(f"expected DAV:multistatus, got {root.tag}")
+        raise CalendarTransportError(f"expected DAV:multistatus, got {root.tag[:100]}")
     out: list[DavResponse] = []
     for resp in root.findall(f"{D}response"):
         href_el = resp.find(f"{D}href")

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
+import requests
 
 from booking.calendar_sync.dav import (
     CalDAVClient,
@@ -38,6 +40,22 @@ def test_a_dripping_server_cannot_hold_a_request_past_the_deadline(behaviour: ba
         with pytest.raises(CalendarTransportError, match=r"no complete answer within 1 s \(deadline\)"):
             c.sync(None)
         assert time.monotonic() - started < DEADLINE + SLACK
+
+
+@pytest.mark.parametrize("behaviour", [bad.drip_headers, bad.drip_body], ids=["headers", "body"])
+def test_the_deadline_also_cuts_a_tls_connection(tmp_path: Path, behaviour: bad.Behaviour) -> None:
+    """Calendars are reached over HTTPS: the deadline must wake a read blocked inside TLS too."""
+    context, cert = bad.self_signed(tmp_path)
+    session = requests.Session()
+    session.trust_env = False  # else REQUESTS_CA_BUNDLE from the environment overrides session.verify
+    session.verify = str(cert)
+    with bad.serving(behaviour, tls=context) as server, CalDAVClient(server.url, limits=SHORT, session=session) as c:
+        assert server.url.startswith("https://")
+        started = time.monotonic()
+        with pytest.raises(CalendarTransportError, match="deadline"):
+            c.sync(None)
+        assert time.monotonic() - started < DEADLINE + SLACK
+    session.close()
 
 
 def test_the_deadline_covers_each_request_not_the_client() -> None:

@@ -223,53 +223,53 @@ def _fetch_changes(
     return result, parsed
 
 
+def _replace_rows(session: Session, state: _PassState, result: SyncResult, parsed: list[Parsed], now: datetime) -> None:
+    """Swap the rows of the changed and deleted hrefs (all of them on a full pass); prune old blocks."""
+    agent_id = state.agent_id
+    if state.full:
+        reset_remote_state(session, agent_id)
+    else:
+        touched = sorted(set(result.deleted) | {p.href for p in parsed})
+        for chunk in _chunks(touched):
+            session.execute(
+                delete(BusyBlock).where(
+                    BusyBlock.agent_id == agent_id, BusyBlock.source == "caldav", BusyBlock.source_href.in_(chunk)
+                )
+            )
+            session.execute(delete(RemoteEvent).where(RemoteEvent.agent_id == agent_id, RemoteEvent.href.in_(chunk)))
+    session.execute(
+        delete(BusyBlock).where(
+            BusyBlock.agent_id == agent_id, BusyBlock.source == "caldav", BusyBlock.end_at < now - PRUNE_AFTER
+        )
+    )
+    if parsed:
+        session.execute(
+            insert(RemoteEvent),
+            [{"agent_id": agent_id, "href": p.href, "etag": p.etag, "uid": p.uid, "updated_at": now} for p in parsed],
+        )
+    blocks = [b for p in parsed for b in p.blocks]
+    if blocks:
+        session.execute(insert(BusyBlock), blocks)
+
+
 def _apply(
     session: Session, state: _PassState, result: SyncResult, parsed: list[Parsed], counts: SyncCounts, now: datetime
 ) -> bool:
     """Phase 3: one short write transaction; False (``superseded``) if another pass applied first.
 
-    Replaces the blocks of the changed and deleted hrefs (all of them on a full pass), prunes
-    blocks too old to matter, and records the result on the connection.
+    Replaces the blocks of the changed and deleted hrefs (:func:`_replace_rows`) and records the
+    result on the connection.
     """
-    agent_id = state.agent_id
     with write_transaction(session):
-        conn = _lock_connection(session, agent_id)
+        conn = _lock_connection(session, state.agent_id)
         if conn is None or conn.sync_token != state.token or conn.last_sync_at != state.seen_at:
             # Another pass (scheduler in a second process, an admin's POST) applied since we read:
             # its result is at least as new as ours, which would now be applied on the wrong base.
             counts.superseded = True
             counts.duration_ms = state.elapsed_ms()
             return False
-        if state.full:
-            reset_remote_state(session, agent_id)
-        else:
-            touched = sorted(set(result.deleted) | {p.href for p in parsed})
-            for chunk in _chunks(touched):
-                session.execute(
-                    delete(BusyBlock).where(
-                        BusyBlock.agent_id == agent_id, BusyBlock.source == "caldav", BusyBlock.source_href.in_(chunk)
-                    )
-                )
-                session.execute(
-                    delete(RemoteEvent).where(RemoteEvent.agent_id == agent_id, RemoteEvent.href.in_(chunk))
-                )
-        session.execute(
-            delete(BusyBlock).where(
-                BusyBlock.agent_id == agent_id, BusyBlock.source == "caldav", BusyBlock.end_at < now - PRUNE_AFTER
-            )
-        )
-        if parsed:
-            session.execute(
-                insert(RemoteEvent),
-                [
-                    {"agent_id": agent_id, "href": p.href, "etag": p.etag, "uid": p.uid, "updated_at": now}
-                    for p in parsed
-                ],
-            )
-        blocks = [b for p in parsed for b in p.blocks]
-        if blocks:
-            session.execute(insert(BusyBlock), blocks)
-        counts.objects = session.scalar(select(func.count()).where(RemoteEvent.agent_id == agent_id)) or 0
+        _replace_rows(session, state, result, parsed, now)
+        counts.objects = session.scalar(select(func.count()).where(RemoteEvent.agent_id == state.agent_id)) or 0
         counts.expanded_until = state.window[1].isoformat() if state.full else state.previous.get("expanded_until")
         counts.duration_ms = state.elapsed_ms()
         conn.sync_token = result.token

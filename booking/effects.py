@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from booking import clock
 from booking.calendar_sync import push
-from booking.calendar_sync.sync import EVENT_CALENDAR_CONNECTED, client_for
+from booking.calendar_sync.connection import EVENT_CALENDAR_CONNECTED, client_for
 from booking.config import Settings
 from booking.mail import Mailer, mailer_for
 from booking.models import CalendarConnection

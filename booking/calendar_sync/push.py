@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from booking.calendar_sync.client import CalendarClient, CalendarConflict
+from booking.calendar_sync.dav import CalendarClient, CalendarConflict
 from booking.calendar_sync.invitations import calendar_object_ics
 from booking.config import Settings
 from booking.db_guards import write_transaction

@@ -1,26 +1,17 @@
-"""Pull an agent's CalDAV calendar into ``busy_blocks``; connect a calendar.
+"""Pull an agent's CalDAV calendar into ``busy_blocks`` (connecting one: :mod:`.connection`).
 
 The availability query never talks to CalDAV (Radicale alone takes ~180 ms to answer a 30-day query
 on 2,000 events, and parsing costs ~0.8 ms per event): this module parses once, at sync time, and
 stores UTC intervals that the query reads through an index.
 
-A pass has three phases so that no database lock is held during network I/O or parsing (on SQLite a
-write lock held for seconds would stall every booking):
+A pass has three phases, one function each, so that no database lock is held during network I/O or
+parsing (on SQLite a write lock held for seconds would stall every booking):
 
-1. read the state (sync token, known href → ETag, the agent's own booking UIDs);
-2. ask the server what changed (RFC 6578 token, else ETag comparison; :class:`CalDAVClient`) and
-   parse only the changed objects with :func:`booking.calendar_sync.ics.busy_intervals`;
-3. in one short write transaction, check no other pass applied meanwhile, replace the blocks of the
-   changed and deleted hrefs, and record the result on the connection.
-
-Recurrences are expanded by ``recurring-ical-events`` here, not by the server (``<C:expand>``).
-Measured on Radicale 3.9 (bench/sync.py): both give the same busy spans on the real fixtures (DST
-series with EXDATE and a moved occurrence, all-day, floating, foreign zones), but:
-
-* a 30-day expanded REPORT over 2,000 events took 2.2-4.7 s, the raw REPORT plus our expansion 0.5-1.1 s;
-* Radicale refuses an expanded REPORT beyond 10,000 occurrences (``max_expand_occurrence``): 400;
-* the server's expansion only exists in calendar-query/multiget, not in sync-collection, so it would
-  force a full download on every pass instead of transferring only what changed.
+1. :func:`_read_state`: read the state (sync token, known href → ETag, the agent's own booking UIDs);
+2. :func:`_fetch_changes`: ask the server what changed (RFC 6578 token, else ETag comparison;
+   :class:`CalDAVClient`) and parse only the changed objects (:mod:`booking.calendar_sync.busy`);
+3. :func:`_apply`: in one short write transaction, check no other pass applied meanwhile, replace
+   the blocks of the changed and deleted hrefs, and record the result on the connection.
 
 Incremental sync only re-parses what changed, but the window moves with ``now``: a weekly meeting
 parsed last month has no occurrences stored for the days that have since entered the horizon. So
@@ -32,9 +23,8 @@ re-expands everything (a full sync every two weeks).
 from __future__ import annotations
 
 import logging
-import re
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -43,30 +33,26 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from booking.calendar_sync.client import (
+from booking.calendar_sync.busy import Parsed, parse_objects
+from booking.calendar_sync.connection import client_for, reset_remote_state
+from booking.calendar_sync.dav import (
     CalDAVClient,
     CalendarClient,
     CalendarConnectionError,
     CalendarError,
-    RemoteObject,
+    SyncResult,
 )
-from booking.calendar_sync.ics import X_BOOKING_ID, IcsError, busy_intervals
-from booking.calendar_sync.secrets import PasswordUndecryptable, decrypt_password, encrypt_password
+from booking.calendar_sync.secrets import PasswordUndecryptable
 from booking.config import Settings
 from booking.db_guards import write_transaction
 from booking.models import Agent, Booking, BusyBlock, CalendarConnection, RemoteEvent
-from booking.services import outbox
-from booking.services.errors import Conflict, InvalidInput, ServiceError
+from booking.services.errors import Conflict, ServiceError
 
 __all__ = [
-    "EVENT_CALENDAR_CONNECTED",
     "EXPANSION_MARGIN",
-    "CalendarCheckFailed",
     "CalendarSyncFailed",
     "NoCalendar",
     "SyncCounts",
-    "client_for",
-    "connect_calendar",
     "sync_agent",
     "sync_all",
 ]
@@ -78,19 +64,10 @@ EXPANSION_MARGIN = timedelta(days=14)
 #: Busy blocks that ended this long ago can never matter again (slots are >= now + min notice).
 PRUNE_AFTER = timedelta(days=7)
 _CHUNK = 500
-_UID_LINE = re.compile(rb"^UID:(.*?)\r?$", re.MULTILINE)
-
-ClientFactory = Callable[[CalendarConnection, Settings], CalendarClient]
 
 
 class NoCalendar(Conflict):
     code = "no_calendar"
-
-
-class CalendarCheckFailed(InvalidInput):
-    """PUT calendar: the server refused or could not be reached; the message is the server's reason."""
-
-    code = "calendar_check_failed"
 
 
 class CalendarSyncFailed(ServiceError):
@@ -129,148 +106,24 @@ class SyncCounts:
         return data
 
 
-# --------------------------------------------------------------------------- #
-# Connection
-# --------------------------------------------------------------------------- #
-
-
-def client_for(conn: CalendarConnection, settings: Settings) -> CalDAVClient:
-    """A client for the stored connection (password decrypted only in memory, only for this pass)."""
-    password = decrypt_password(settings.secret_key, conn.password_encrypted)
-    return CalDAVClient(conn.url, conn.username, password, timeout=(5.0, 60.0))
-
-
-def _reset_remote_state(session: Session, agent_id: int) -> None:
-    session.execute(delete(RemoteEvent).where(RemoteEvent.agent_id == agent_id))
-    session.execute(delete(BusyBlock).where(BusyBlock.agent_id == agent_id, BusyBlock.source == "caldav"))
-
-
-#: Outbox event queued per upcoming booking when a calendar is (re)connected; only the CalDAV push
-#: subscribes to it (re-using ``booking.confirmed`` would re-send the customers' confirmations).
-EVENT_CALENDAR_CONNECTED = "calendar.connected"
-
-
-def connect_calendar(
-    session: Session, settings: Settings, agent: Agent, url: str, username: str, password: str, now: datetime
-) -> tuple[CalendarConnection, list[int]]:
-    """Check the collection, then store it with the password encrypted; returns (connection, outbox ids).
-
-    The check comes first so a typo never replaces a working configuration. A different URL or user
-    is another calendar: the previous one's busy blocks and sync state are dropped. Every upcoming
-    confirmed booking is queued for a push, so the new calendar holds the bookings made before it was
-    connected too (the caller drains the returned outbox rows after the commit).
-    """
-    agent_id = agent.id
-    session.commit()  # no transaction held open while the server is checked (up to 15 s)
-    try:
-        client = CalDAVClient(url, username, password, timeout=(5.0, 15.0))
-    except ValueError as exc:
-        raise CalendarCheckFailed(str(exc)) from exc
-    with client:
-        try:
-            client.check()
-        except CalendarConnectionError as exc:
-            raise CalendarCheckFailed(exc.reason) from exc
-        except CalendarError as exc:
-            raise CalendarCheckFailed(str(exc)) from exc
-    with write_transaction(session):
-        conn = session.scalar(select(CalendarConnection).where(CalendarConnection.agent_id == agent_id))
-        if conn is None:
-            conn = CalendarConnection(agent_id=agent_id, url=url, username=username, created_at=now)
-            session.add(conn)
-        elif conn.url != client.collection_url or conn.username != username:
-            _reset_remote_state(session, agent_id)
-            conn.sync_token = None
-            conn.last_sync_at = conn.last_sync_status = conn.last_sync_error = None
-            conn.last_sync_counts = None
-        conn.url = client.collection_url
-        conn.username = username
-        conn.password_encrypted = encrypt_password(settings.secret_key, password)
-        upcoming = session.scalars(
-            select(Booking.id).where(Booking.agent_id == agent_id, Booking.status == "confirmed", Booking.end_at > now)
-        ).all()
-        ids: list[int] = []
-        for booking_id in upcoming:
-            key = f"{booking_id}:{now.isoformat()}"
-            ids += outbox.emit(session, EVENT_CALENDAR_CONNECTED, {"booking_id": booking_id}, key, now)
-    session.refresh(agent)
-    return conn, ids
-
-
-def disconnect_calendar(session: Session, agent: Agent) -> bool:
-    """Forget the agent's CalDAV calendar: its credentials, sync state and busy blocks.
-
-    Idempotent (False when nothing was connected). Events the service already wrote stay in that
-    calendar: it belongs to the agent, and without the connection we may no longer write to it.
-    Pending pushes become no-ops (the push handler skips agents without a connection).
-    """
-    agent_id = agent.id
-    with write_transaction(session):
-        conn = session.scalar(select(CalendarConnection).where(CalendarConnection.agent_id == agent_id))
-        if conn is None:
-            return False
-        _reset_remote_state(session, agent_id)
-        session.delete(conn)
-    session.refresh(agent)
-    return True
-
-
-# --------------------------------------------------------------------------- #
-# Pull
-# --------------------------------------------------------------------------- #
-
-
 @dataclass
-class _Parsed:
-    href: str
-    etag: str | None
-    uid: str | None
-    blocks: list[dict[str, Any]]
+class _PassState:
+    """What phase 1 read: the base the pass computes on, and checks again before applying."""
 
+    conn: CalendarConnection
+    agent_id: int
+    tz: ZoneInfo
+    token: str | None
+    seen_at: datetime | None
+    previous: dict[str, Any]
+    full: bool
+    window: tuple[datetime, datetime]
+    known: dict[str, str]
+    own_uids: set[str]
+    started: float  # perf_counter() when the pass began, for ``duration_ms``
 
-def object_uid(data: bytes) -> str | None:
-    """The first UID of a raw object, without a full parse (for the bookkeeping row)."""
-    unfolded = data.replace(b"\r\n ", b"").replace(b"\r\n\t", b"").replace(b"\n ", b"")
-    match = _UID_LINE.search(unfolded)
-    return match.group(1).decode("utf-8", "replace").strip()[:500] if match else None
-
-
-def _parse_objects(
-    objects: Iterable[RemoteObject],
-    agent_id: int,
-    window: tuple[datetime, datetime],
-    tz: ZoneInfo,
-    own_uids: set[str],
-    counts: SyncCounts,
-) -> list[_Parsed]:
-    parsed: list[_Parsed] = []
-    for obj in objects:
-        uid = object_uid(obj.data)
-        blocks: list[dict[str, Any]] = []
-        if (uid is not None and uid in own_uids) or X_BOOKING_ID.encode() in obj.data:
-            counts.own += 1  # our own booking, already busy through the bookings table
-        else:
-            try:
-                events = busy_intervals(obj.data, window[0], window[1], tz, own_uids)
-            except IcsError as exc:
-                counts.malformed += 1
-                counts.malformed_hrefs.append(obj.href)
-                log.warning("calendar sync: skipping malformed object %s: %s", obj.href, exc)
-                events = []
-            blocks = [
-                {
-                    "agent_id": agent_id,
-                    "start_at": ev.start,
-                    "end_at": ev.end,
-                    "source": "caldav",
-                    "source_href": obj.href,
-                    "external_uid": ev.uid[:500] or None,
-                    "summary": (ev.summary or "")[:500] or None,
-                }
-                for ev in events
-            ]
-        parsed.append(_Parsed(obj.href, obj.etag, uid, blocks))
-    return parsed
+    def elapsed_ms(self) -> int:
+        return int((time.perf_counter() - self.started) * 1000)
 
 
 def _chunks(items: list[str]) -> Iterator[list[str]]:
@@ -295,45 +148,60 @@ def _record_failure(session: Session, agent_id: int, now: datetime, message: str
             conn.last_sync_error = message[:2000]
 
 
-def sync_agent(
-    session: Session, settings: Settings, agent: Agent, now: datetime, client: CalendarClient | None = None
-) -> SyncCounts:
-    """One sync pass for ``agent``; returns what it did.
+def _read_state(session: Session, settings: Settings, agent: Agent, now: datetime) -> _PassState:
+    """Phase 1: the sync token, the known href → ETag and the agent's own booking UIDs.
 
-    Raises :class:`NoCalendar` without a connection and :class:`CalendarSyncFailed` when the server
-    fails - after recording the failure (time, status ``error``, reason) on the connection, so the
-    admin API shows it. Busy blocks from the last good pass stay in place on failure: stale busy time
-    is safer than offering slots the agent may not have.
+    A full pass (first sync, or the horizon has moved past what was expanded) starts from nothing
+    known, so every object comes back with its data and is re-expanded.
     """
     started = time.perf_counter()
-    agent_id, tz = agent.id, ZoneInfo(agent.timezone)
+    agent_id = agent.id
     conn = session.scalar(select(CalendarConnection).where(CalendarConnection.agent_id == agent_id))
     if conn is None:
         raise NoCalendar(f"agent {agent.slug!r} has no CalDAV calendar; set one with PUT .../calendar")
-    token, seen_at = conn.sync_token, conn.last_sync_at
     previous = conn.last_sync_counts or {}
     expanded_until = datetime.fromisoformat(previous["expanded_until"]) if previous.get("expanded_until") else None
     full = expanded_until is None or expanded_until < now + settings.horizon
-    window = (now - LOOKBEHIND, now + settings.horizon + EXPANSION_MARGIN)
     known: dict[str, str] = {}
     if not full:
-        known = {
-            h: e or ""
-            for h, e in session.execute(
-                select(RemoteEvent.href, RemoteEvent.etag).where(RemoteEvent.agent_id == agent_id)
-            )
-        }
-    own_uids = set(session.scalars(select(Booking.uid).where(Booking.agent_id == agent_id)))
-    counts = SyncCounts(mode="full" if full else "incremental")
+        rows = session.execute(select(RemoteEvent.href, RemoteEvent.etag).where(RemoteEvent.agent_id == agent_id))
+        known = {h: e or "" for h, e in rows}
+    return _PassState(
+        conn=conn,
+        agent_id=agent_id,
+        tz=ZoneInfo(agent.timezone),
+        token=conn.sync_token,
+        seen_at=conn.last_sync_at,
+        previous=previous,
+        full=full,
+        window=(now - LOOKBEHIND, now + settings.horizon + EXPANSION_MARGIN),
+        known=known,
+        own_uids=set(session.scalars(select(Booking.uid).where(Booking.agent_id == agent_id))),
+        started=started,
+    )
+
+
+def _fetch_changes(
+    session: Session,
+    settings: Settings,
+    state: _PassState,
+    client: CalendarClient | None,
+    now: datetime,
+    counts: SyncCounts,
+) -> tuple[SyncResult, list[Parsed]]:
+    """Phase 2: ask the server what changed and parse it, with no transaction open.
+
+    A server failure is recorded on the connection and raised as :class:`CalendarSyncFailed`
+    (``calendar_rejected`` when an admin must act, else ``calendar_unreachable``).
+    """
     owned_client = client is None
     try:
         if client is None:
-            client = client_for(conn, settings)
+            client = client_for(state.conn, settings)
         session.commit()  # end the read transaction before the network (no idle-in-transaction)
         before = client.stats.snapshot()
         try:
-            # Full: no known ETags, so every object comes back with its data and is re-expanded.
-            result = client.sync(None if full else token, known)
+            result = client.sync(None if state.full else state.token, state.known)
         finally:
             counts.requests = client.stats.requests - before.requests
             counts.bytes_received = client.stats.bytes_received - before.bytes_received
@@ -341,63 +209,94 @@ def sync_agent(
                 client.close()
     except (CalendarError, PasswordUndecryptable) as exc:
         message = exc.reason if isinstance(exc, CalendarConnectionError) else str(exc)
-        _record_failure(session, agent_id, now, message)
+        _record_failure(session, state.agent_id, now, message)
         failure = CalendarSyncFailed(f"calendar sync failed: {message}")
         if isinstance(exc, CalendarConnectionError | PasswordUndecryptable):
             failure.code = "calendar_rejected"
         raise failure from exc
-
-    parsed = _parse_objects(result.changed, agent_id, window, tz, own_uids, counts)
+    batch = parse_objects(result.changed, state.agent_id, state.window, state.tz, state.own_uids)
+    parsed = batch.objects
+    counts.own, counts.malformed, counts.malformed_hrefs = batch.own, len(batch.malformed_hrefs), batch.malformed_hrefs
     counts.changed = len(result.changed)
-    counts.deleted = 0 if full else len(result.deleted)
+    counts.deleted = 0 if state.full else len(result.deleted)
     counts.busy_blocks = sum(len(p.blocks) for p in parsed)
+    return result, parsed
 
+
+def _replace_rows(session: Session, state: _PassState, result: SyncResult, parsed: list[Parsed], now: datetime) -> None:
+    """Swap the rows of the changed and deleted hrefs (all of them on a full pass); prune old blocks."""
+    agent_id = state.agent_id
+    if state.full:
+        reset_remote_state(session, agent_id)
+    else:
+        touched = sorted(set(result.deleted) | {p.href for p in parsed})
+        for chunk in _chunks(touched):
+            session.execute(
+                delete(BusyBlock).where(
+                    BusyBlock.agent_id == agent_id, BusyBlock.source == "caldav", BusyBlock.source_href.in_(chunk)
+                )
+            )
+            session.execute(delete(RemoteEvent).where(RemoteEvent.agent_id == agent_id, RemoteEvent.href.in_(chunk)))
+    session.execute(
+        delete(BusyBlock).where(
+            BusyBlock.agent_id == agent_id, BusyBlock.source == "caldav", BusyBlock.end_at < now - PRUNE_AFTER
+        )
+    )
+    if parsed:
+        session.execute(
+            insert(RemoteEvent),
+            [{"agent_id": agent_id, "href": p.href, "etag": p.etag, "uid": p.uid, "updated_at": now} for p in parsed],
+        )
+    blocks = [b for p in parsed for b in p.blocks]
+    if blocks:
+        session.execute(insert(BusyBlock), blocks)
+
+
+def _apply(
+    session: Session, state: _PassState, result: SyncResult, parsed: list[Parsed], counts: SyncCounts, now: datetime
+) -> bool:
+    """Phase 3: one short write transaction; False (``superseded``) if another pass applied first.
+
+    Replaces the blocks of the changed and deleted hrefs (:func:`_replace_rows`) and records the
+    result on the connection.
+    """
     with write_transaction(session):
-        conn = _lock_connection(session, agent_id)
-        if conn is None or conn.sync_token != token or conn.last_sync_at != seen_at:
+        conn = _lock_connection(session, state.agent_id)
+        if conn is None or conn.sync_token != state.token or conn.last_sync_at != state.seen_at:
             # Another pass (scheduler in a second process, an admin's POST) applied since we read:
             # its result is at least as new as ours, which would now be applied on the wrong base.
             counts.superseded = True
-            counts.duration_ms = int((time.perf_counter() - started) * 1000)
-            return counts
-        if full:
-            _reset_remote_state(session, agent_id)
-        else:
-            touched = sorted(set(result.deleted) | {p.href for p in parsed})
-            for chunk in _chunks(touched):
-                session.execute(
-                    delete(BusyBlock).where(
-                        BusyBlock.agent_id == agent_id, BusyBlock.source == "caldav", BusyBlock.source_href.in_(chunk)
-                    )
-                )
-                session.execute(
-                    delete(RemoteEvent).where(RemoteEvent.agent_id == agent_id, RemoteEvent.href.in_(chunk))
-                )
-        session.execute(
-            delete(BusyBlock).where(
-                BusyBlock.agent_id == agent_id, BusyBlock.source == "caldav", BusyBlock.end_at < now - PRUNE_AFTER
-            )
-        )
-        if parsed:
-            session.execute(
-                insert(RemoteEvent),
-                [
-                    {"agent_id": agent_id, "href": p.href, "etag": p.etag, "uid": p.uid, "updated_at": now}
-                    for p in parsed
-                ],
-            )
-        blocks = [b for p in parsed for b in p.blocks]
-        if blocks:
-            session.execute(insert(BusyBlock), blocks)
-        counts.objects = session.scalar(select(func.count()).where(RemoteEvent.agent_id == agent_id)) or 0
-        counts.expanded_until = window[1].isoformat() if full else previous.get("expanded_until")
-        counts.duration_ms = int((time.perf_counter() - started) * 1000)
+            counts.duration_ms = state.elapsed_ms()
+            return False
+        _replace_rows(session, state, result, parsed, now)
+        counts.objects = session.scalar(select(func.count()).where(RemoteEvent.agent_id == state.agent_id)) or 0
+        counts.expanded_until = state.window[1].isoformat() if state.full else state.previous.get("expanded_until")
+        counts.duration_ms = state.elapsed_ms()
         conn.sync_token = result.token
         conn.last_sync_at = now
         conn.last_sync_status = "ok"
         conn.last_sync_error = None
         conn.last_sync_counts = counts.as_dict()
-    log.info("calendar sync %s: %s", agent.slug, {k: v for k, v in counts.as_dict().items() if k != "malformed_hrefs"})
+    return True
+
+
+def sync_agent(
+    session: Session, settings: Settings, agent: Agent, now: datetime, client: CalendarClient | None = None
+) -> SyncCounts:
+    """One sync pass for ``agent``, in the three phases above; returns what it did.
+
+    Raises :class:`NoCalendar` without a connection and :class:`CalendarSyncFailed` when the server
+    fails - after recording the failure (time, status ``error``, reason) on the connection, so the
+    admin API shows it. Busy blocks from the last good pass stay in place on failure: stale busy time
+    is safer than offering slots the agent may not have.
+    """
+    state = _read_state(session, settings, agent, now)
+    counts = SyncCounts(mode="full" if state.full else "incremental")
+    result, parsed = _fetch_changes(session, settings, state, client, now, counts)
+    if _apply(session, state, result, parsed, counts, now):
+        log.info(
+            "calendar sync %s: %s", agent.slug, {k: v for k, v in counts.as_dict().items() if k != "malformed_hrefs"}
+        )
     return counts
 
 

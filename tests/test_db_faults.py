@@ -163,3 +163,48 @@ def test_a_committed_booking_is_answered_201_when_the_database_goes_away_after_t
     engine = db.engine
     engine.dispose()
     assert db.session.get(Booking, body["id"]) is not None  # it really was committed
+
+
+def test_a_voicemail_posted_while_the_database_is_down_is_stored_once_after_reconciliation(
+    proxied_env: dict[str, str], proxy: TcpProxy, fake_twilio: Any, frozen: Any
+) -> None:
+    from sqlalchemy import func, select
+
+    from booking import clock
+    from booking.models import Callback, Voicemail
+    from booking.voicemail.reconcile import reconcile_recordings, twilio_rest_client
+    from tests.voicemail.conftest import LINE, paris, post_hook
+
+    app = create_app({"TESTING": True}, env={**proxied_env, **fake_twilio.env()})
+    with app.app_context():
+        client = app.test_client()
+        _customer(client)
+        call_sid, recording_sid = "CA" + "e" * 32, "RE" + "e" * 32
+        frozen(paris(2026, 12, 1, 19, 0))
+        ok, _ = post_hook(client, "/twilio/voice", {"CallSid": call_sid, "From": "+33612340001", "To": LINE})
+        assert ok.status_code == 200
+        url = fake_twilio.add_recording(recording_sid, call_sid, paris(2026, 12, 1, 19, 1))
+
+        proxy.cut("refuse")
+        form = {
+            "CallSid": call_sid,
+            "RecordingSid": recording_sid,
+            "RecordingUrl": url,
+            "RecordingDuration": "12",
+            "RecordingStatus": "completed",
+        }
+        down, _ = post_hook(client, "/twilio/voicemail", form)
+        assert down.status_code == 503
+        assert down.get_json()["error"]["code"] == "database_unavailable"
+
+        proxy.restore()
+        frozen(paris(2026, 12, 1, 19, 6))
+        settings = app.extensions["booking.settings"]
+        for _ in range(2):  # two runs (or two workers one after the other): still one voicemail
+            reconcile_recordings(db.session, settings, twilio_rest_client(settings), clock.now())
+        db.session.rollback()
+        assert db.session.scalar(select(func.count()).select_from(Voicemail)) == 1
+        assert db.session.scalar(select(func.count()).select_from(Callback)) == 1
+        assert db.session.scalar(select(Voicemail.from_number)) == "+33612340001"
+        db.session.remove()
+        db.engine.dispose()

@@ -35,23 +35,28 @@ def _echo_json(data: Any) -> None:
 @click.option("--scheduler/--no-scheduler", default=True, help="run the jobs in this process")
 @with_appcontext
 def serve_command(host: str, port: int, threads: int, scheduler: bool) -> None:
-    """Run the web app with waitress (multi-threaded), migrating the schema first."""
-    from waitress import serve
+    """Run the web app with waitress (multi-threaded), migrating the schema first.
 
+    Logs one access line per request; SIGTERM lets in-flight requests finish (booking.serving).
+    """
     from booking.jobs import build_scheduler
+    from booking.observability import configure_logging
+    from booking.serving import serve_gracefully
 
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    app.config["BOOKING_ACCESS_LOG"] = True
     _upgrade()
+    configure_logging(app.extensions["booking.settings"])  # again: Alembic's fileConfig replaced the handlers
     sched = None
     if scheduler and app.extensions["booking.settings"].scheduler_enabled:
         sched = build_scheduler(app)
         sched.start()
     click.echo(f"booking: serving on http://{host}:{port}/ (API doc at /api/openapi.json)")
     try:
-        serve(app, host=host, port=port, threads=threads, ident="booking")
+        serve_gracefully(app, host=host, port=port, threads=threads)
     finally:
         if sched is not None:
-            sched.shutdown(wait=False)
+            sched.shutdown(wait=True)  # a job already running finishes
 
 
 @click.command("worker")
@@ -63,7 +68,12 @@ def worker_command() -> None:
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     names = ", ".join(j.name for j in registered_jobs())
     click.echo(f"booking worker: jobs {names}")
-    build_scheduler(app, blocking=True).start()
+    scheduler = build_scheduler(app, blocking=True)
+    from booking.serving import on_stop_signals
+
+    on_stop_signals(lambda: scheduler.shutdown(wait=True))  # SIGTERM: the running job finishes first
+    scheduler.start()
+    click.echo("booking worker: stopped")
 
 
 @click.command("demo")
@@ -218,10 +228,31 @@ def _factory() -> Flask:
 
 
 def main() -> None:
-    """Entry point of the ``booking`` console script."""
-    cli = FlaskGroup(create_app=_factory, add_default_commands=True, add_version_option=False, name="booking")
+    """Entry point of the ``booking`` console script.
+
+    Start-up failures are one line on stderr and a non-zero status, never a traceback: the app is
+    built before Click lists its commands (Flask's ``--help`` would print the ConfigError's
+    traceback and exit 0), and an unreachable database or a busy port is named, not dumped.
+    """
+    from booking.db_faults import is_database_unavailable
+
+    try:
+        app = _factory()
+    except ConfigError as exc:
+        click.echo(f"booking: configuration error: {exc}", err=True)
+        sys.exit(2)
+    cli = FlaskGroup(create_app=lambda: app, add_default_commands=True, add_version_option=False, name="booking")
     try:
         cli.main(prog_name="booking")
     except ConfigError as exc:
         click.echo(f"booking: configuration error: {exc}", err=True)
         sys.exit(2)
+    except Exception as exc:
+        if is_database_unavailable(exc):
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+            click.echo(f"booking: database unavailable: {reason[0] if reason else type(exc).__name__}", err=True)
+            sys.exit(3)
+        if isinstance(exc, OSError):  # e.g. the port is already in use
+            click.echo(f"booking: {exc.strerror or exc}", err=True)
+            sys.exit(3)
+        raise

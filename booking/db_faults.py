@@ -20,7 +20,7 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, make_response, render_template, request
-from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_gettext as _l  # type: ignore[import-untyped]
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import inspect as sa_inspect

@@ -46,9 +46,9 @@ def _busy(channel: Any) -> bool:
 
 def serve_gracefully(app: Any, *, host: str, port: int, threads: int, grace: float = GRACE_SECONDS) -> None:
     """Run waitress until SIGTERM/SIGINT, then drain: in-flight requests finish and are answered."""
-    from waitress import wasyncore
-    from waitress.channel import HTTPChannel
-    from waitress.server import create_server
+    from waitress import wasyncore  # type: ignore[import-untyped]
+    from waitress.channel import HTTPChannel  # type: ignore[import-untyped]
+    from waitress.server import create_server  # type: ignore[import-untyped]
 
     server: Any = create_server(app, host=host, port=port, threads=threads, ident="booking", asyncore_use_poll=True)
     stopping = threading.Event()

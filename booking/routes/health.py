@@ -63,8 +63,8 @@ def readyz() -> Any:
         current = set(db.session.scalars(text("SELECT version_num FROM alembic_version")).all())
     except Exception as exc:  # unreachable, timed out, or no schema at all: not ready either way
         db.session.rollback()
-        body = {"status": "unavailable", "failed": "database", "detail": _first_line(exc)}
-        response = make_response(jsonify(body), 503)
+        down = {"status": "unavailable", "failed": "database", "detail": _first_line(exc)}
+        response = make_response(jsonify(down), 503)
         response.headers["Retry-After"] = "5"
         return response
     finally:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -114,29 +115,48 @@ def test_cut_database_answers_503_fast_and_recovers_by_itself(proxied_app: Any, 
     assert client.get("/readyz").status_code == 200
 
 
-def test_a_committed_booking_is_answered_201_when_the_database_goes_away_after_the_commit(
-    proxied_app: Any, proxy: TcpProxy, frozen: Any
-) -> None:
-    """(``frozen``: Monday 08:00 Paris, so 10:00 is bookable.)
-
-    Before: the answer reloaded the booking (and its agent) after the commit → 500 for a booking that exists."""
-    client = proxied_app.test_client()
-    _, token = _customer(client)
+@contextmanager
+def cut_right_after_the_booking_commits(proxy: TcpProxy) -> Iterator[dict[str, bool]]:
+    """Cut the proxy as soon as the transaction that inserted a booking has committed."""
     armed = {"booking": False, "cut": False}
 
     def after_flush(session: Any, _context: Any) -> None:
         if any(isinstance(obj, Booking) for obj in session.identity_map.values()):
             armed["booking"] = True
 
-    def after_commit(_session: Any, transaction: Any) -> None:
+    def after_end(_session: Any, transaction: Any) -> None:
         # The outer transaction's end (the outbox's savepoints end too): the booking is committed.
         if armed["booking"] and not armed["cut"] and transaction.parent is None and not transaction.nested:
             armed["cut"] = True
             proxy.cut("refuse")
 
     event.listen(db.session, "after_flush", after_flush)
-    event.listen(db.session, "after_transaction_end", after_commit)
+    event.listen(db.session, "after_transaction_end", after_end)
     try:
+        yield armed
+    finally:
+        event.remove(db.session, "after_flush", after_flush)
+        event.remove(db.session, "after_transaction_end", after_end)
+    assert armed["cut"], "the proxy was never cut: the test did not exercise the fault"
+
+
+def _committed(booking_id: int, proxy: TcpProxy) -> bool:
+    proxy.restore()
+    db.session.remove()
+    db.engine.dispose()
+    return db.session.get(Booking, booking_id) is not None
+
+
+def test_a_committed_booking_is_answered_201_when_the_database_goes_away_after_the_commit(
+    proxied_app: Any, proxy: TcpProxy, frozen: Any
+) -> None:
+    """(``frozen``: Monday 08:00 Paris, so 10:00 is bookable.)
+
+    Before: the answer reloaded the booking (and its agent) after the commit → 500 for a booking that exists.
+    """
+    client = proxied_app.test_client()
+    _, token = _customer(client)
+    with cut_right_after_the_booking_commits(proxy):
         response = client.post(
             "/api/bookings",
             json={
@@ -148,21 +168,42 @@ def test_a_committed_booking_is_answered_201_when_the_database_goes_away_after_t
                 "email": "grace@acme.example",
             },
         )
-    finally:
-        event.remove(db.session, "after_flush", after_flush)
-        event.remove(db.session, "after_transaction_end", after_commit)
-    assert armed["cut"], "the proxy was never cut: the test did not exercise the fault"
     assert response.status_code == 201, response.get_json()
     body = response.get_json()
     assert body["agent"] == "ada" and body["agent_name"] == "Ada"
     assert body["start"] == "2026-11-30T10:00:00+01:00"
     assert body["manage_token"]
+    assert _committed(body["id"], proxy)
 
-    proxy.restore()
-    db.session.remove()
-    engine = db.engine
-    engine.dispose()
-    assert db.session.get(Booking, body["id"]) is not None  # it really was committed
+
+def test_the_booking_page_redirects_to_the_confirmation_when_the_database_goes_away_after_the_commit(
+    proxied_app: Any, proxy: TcpProxy, frozen: Any
+) -> None:
+    """The HTML form: same fault, answered 303 to the confirmation instead of an error page."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from tests.pages.forms import hidden
+
+    client = proxied_app.test_client()
+    _, token = _customer(client)
+    html = client.get(f"/book/{token}?lang=en").get_data(as_text=True)
+    form = {
+        "csrf_token": hidden(html, "csrf_token"),
+        "idempotency_key": hidden(html, "idempotency_key"),
+        "tz": hidden(html, "tz"),
+        "duration": hidden(html, "duration"),
+        "start": "2026-11-30T10:00:00+01:00",
+        "topic": "help",
+        "name": "Grace",
+        "email": "grace@acme.example",
+    }
+    with cut_right_after_the_booking_commits(proxy):
+        response = client.post(f"/book/{token}", data=form)
+    assert response.status_code == 303, response.get_data(as_text=True)[:300]
+    location = urlsplit(response.headers["Location"])
+    booking_id = int(location.path.split("/")[2])
+    assert parse_qs(location.query)["token"][0]
+    assert _committed(booking_id, proxy)
 
 
 def test_a_voicemail_posted_while_the_database_is_down_is_stored_once_after_reconciliation(

@@ -17,6 +17,8 @@ four gunicorn workers until gunicorn killed them. Here:
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from typing import Any
 
 from flask import Flask, Response, make_response, render_template, request
@@ -53,7 +55,8 @@ def with_timeouts(options: dict[str, Any], settings: Settings) -> dict[str, Any]
         # A silent network (partition, dead host) must fail the socket, not hang it: keepalives for idle
         # connections, tcp_user_timeout for data that is never acknowledged.
         connect_args.update(keepalives=1, keepalives_idle=10, keepalives_interval=5, keepalives_count=3)
-        connect_args["tcp_user_timeout"] = statement_ms + settings.db_connect_timeout * 1000
+        # Only unacknowledged data counts (a slow query's answer does not), so this can be short.
+        connect_args["tcp_user_timeout"] = settings.db_connect_timeout * 1000
     elif settings.database_url.startswith("sqlite"):
         connect_args["timeout"] = settings.db_statement_timeout
     out["connect_args"] = connect_args
@@ -77,6 +80,54 @@ def install_busy_timeout(engine: Engine, settings: Settings) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
         cursor.close()
+
+
+class ConnectBreaker:
+    """While the database is unreachable, one connection attempt at a time waits; the rest fail fast.
+
+    With a partition every connect waits the whole ``connect_timeout``, so every web worker would be
+    stuck for seconds per request. After a failed connect, other requests fail at once (503) while a
+    single probe attempt is in flight, and for :attr:`retry_after` seconds after it failed; the first
+    probe that succeeds closes the breaker, so recovery is at most ``retry_after`` late.
+    """
+
+    def __init__(self, retry_after: float = 1.0) -> None:
+        self.retry_after = retry_after
+        self._lock = threading.Lock()
+        self._failing = False
+        self._probing = False
+        self._next_try = 0.0
+
+    def connect(self, dialect: Any, cargs: Any, cparams: Any) -> Any:
+        with self._lock:
+            if self._failing and (self._probing or time.monotonic() < self._next_try):
+                raise dialect.loaded_dbapi.OperationalError(
+                    "database unreachable (a reconnection attempt is under way or just failed)"
+                )
+            self._probing = True
+        try:
+            connection = dialect.connect(*cargs, **cparams)
+        except Exception:
+            with self._lock:
+                self._failing, self._probing = True, False
+                self._next_try = time.monotonic() + self.retry_after
+            raise
+        with self._lock:
+            self._failing = self._probing = False
+        return connection
+
+
+def install_connect_breaker(engine: Engine) -> ConnectBreaker | None:
+    """Route the engine's new connections through a :class:`ConnectBreaker` (not SQLite: local file)."""
+    if engine.dialect.name == "sqlite":
+        return None
+    breaker = ConnectBreaker()
+
+    @event.listens_for(engine, "do_connect")
+    def _connect(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+        return breaker.connect(dialect, cargs, cparams)
+
+    return breaker
 
 
 def is_database_unavailable(exc: BaseException) -> bool:
@@ -133,13 +184,14 @@ def handle_database_unavailable(exc: BaseException) -> Response:
 
 
 def register(app: Flask) -> None:
-    """Install the 503 handler for the whole app and the configured SQLite busy timeout."""
+    """Install the 503 handler, the configured SQLite busy timeout and the connect breaker."""
     from booking.extensions import db
 
     app.register_error_handler(sa_exc.OperationalError, handle_database_unavailable)
     app.register_error_handler(sa_exc.TimeoutError, handle_database_unavailable)
     with app.app_context():
         install_busy_timeout(db.engine, app.extensions["booking.settings"])
+        install_connect_breaker(db.engine)
 
 
 class AnswerFromMemory:

@@ -115,6 +115,47 @@ def test_cut_database_answers_503_fast_and_recovers_by_itself(proxied_app: Any, 
     assert client.get("/readyz").status_code == 200
 
 
+def test_during_a_partition_only_one_request_waits_on_the_connect_timeout(proxied_app: Any, proxy: TcpProxy) -> None:
+    """Before the breaker every request of every worker waited the whole connect timeout (2 s here);
+    now, once a connect has failed, only one request at a time tries again and the others get 503 at once."""
+    import threading
+
+    client = proxied_app.test_client()
+    assert client.get("/healthz").status_code == 200
+    assert proxied_app.test_client().get(AVAILABILITY).status_code == 404  # no agent yet: the database answered
+    proxy.cut("blackhole")
+    # The pooled connection died with the cut: the first request finds that out at once; the second
+    # tries to connect and waits the whole timeout: from then on the process knows the database is away.
+    assert proxied_app.test_client().get(AVAILABILITY).status_code == 503
+    started = time.monotonic()
+    assert proxied_app.test_client().get(AVAILABILITY).status_code == 503
+    assert time.monotonic() - started >= 1.5
+    time.sleep(1.1)  # past the breaker's retry delay: the next request probes again
+    probe: dict[str, Any] = {}
+
+    def slow_probe() -> None:
+        with proxied_app.app_context():
+            started = time.monotonic()
+            probe["status"] = proxied_app.test_client().get(AVAILABILITY).status_code
+            probe["elapsed"] = time.monotonic() - started
+            db.session.remove()
+
+    thread = threading.Thread(target=slow_probe)
+    thread.start()
+    time.sleep(0.5)  # the probe is now waiting on the black-holed connect
+    started = time.monotonic()
+    fast = proxied_app.test_client().get(AVAILABILITY)
+    assert fast.status_code == 503 and time.monotonic() - started < 0.5
+    thread.join(timeout=10)
+    assert probe["status"] == 503 and probe["elapsed"] >= 1.5  # the one that really tried
+
+    proxy.restore()
+    deadline = time.monotonic() + 5
+    while (status := client.get(AVAILABILITY).status_code) != 404 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert status == 404
+
+
 @contextmanager
 def cut_right_after_the_booking_commits(proxy: TcpProxy) -> Iterator[dict[str, bool]]:
     """Cut the proxy as soon as the transaction that inserted a booking has committed."""
@@ -141,10 +182,20 @@ def cut_right_after_the_booking_commits(proxy: TcpProxy) -> Iterator[dict[str, b
 
 
 def _committed(booking_id: int, proxy: TcpProxy) -> bool:
+    from booking.db_faults import is_database_unavailable
+
     proxy.restore()
     db.session.remove()
     db.engine.dispose()
-    return db.session.get(Booking, booking_id) is not None
+    deadline = time.monotonic() + 5  # the connect breaker lets a new attempt through within 1 s
+    while True:
+        try:
+            return db.session.get(Booking, booking_id) is not None
+        except Exception as exc:
+            db.session.rollback()
+            if not is_database_unavailable(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 
 def test_a_committed_booking_is_answered_201_when_the_database_goes_away_after_the_commit(
@@ -239,6 +290,9 @@ def test_a_voicemail_posted_while_the_database_is_down_is_stored_once_after_reco
         assert down.get_json()["error"]["code"] == "database_unavailable"
 
         proxy.restore()
+        deadline = time.monotonic() + 5  # the connect breaker lets a new attempt through within 1 s
+        while client.get("/readyz").status_code != 200 and time.monotonic() < deadline:
+            time.sleep(0.1)
         frozen(paris(2026, 12, 1, 19, 6))
         settings = app.extensions["booking.settings"]
         for _ in range(2):  # two runs (or two workers one after the other): still one voicemail

@@ -139,12 +139,13 @@ def _finish_request(response: Response) -> Response:
 
     if current_app.config.get("BOOKING_ACCESS_LOG"):
         logging.getLogger(ACCESS_LOGGER).info(
-            '%s - "%s %s" %d %.1fms',
+            '%s - "%s %s" %d %.1fms request_id=%s',
             request.remote_addr or "-",
             request.method,
             route,
             response.status_code,
             elapsed * 1000,
+            current_request_id(),
             extra={
                 "fields": {
                     "remote_addr": request.remote_addr,

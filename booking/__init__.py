@@ -15,6 +15,7 @@ from typing import Any
 from flask_openapi3 import Info, OpenAPI
 
 from booking.config import ConfigError, Settings, load_settings
+from booking.db_faults import with_timeouts
 from booking.extensions import csrf, db, migrate
 
 __all__ = ["ConfigError", "Settings", "create_app"]
@@ -65,7 +66,7 @@ def create_app(
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=settings.database_url,
-        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings.database_url),
+        SQLALCHEMY_ENGINE_OPTIONS=with_timeouts(_engine_options(settings.database_url), settings),
         WTF_CSRF_TIME_LIMIT=None,
         # The session cookie signs agents in: script-proof, not sent on cross-site POSTs, and only
         # over HTTPS when the service is published on HTTPS.
@@ -114,6 +115,11 @@ def create_app(
     from booking.cli import register_commands
 
     register_commands(app)
+
+    # Operations (issue 11): 503 on database faults, request ids, logs, metrics, probes, home page.
+    from booking import observability
+
+    observability.init_app(app)
     return app
 
 

@@ -36,23 +36,28 @@ def _echo_json(data: Any) -> None:
 @click.option("--scheduler/--no-scheduler", default=True, help="run the jobs in this process")
 @with_appcontext
 def serve_command(host: str, port: int, threads: int, scheduler: bool) -> None:
-    """Run the web app with waitress (multi-threaded), migrating the schema first."""
-    from waitress import serve
+    """Run the web app with waitress (multi-threaded), migrating the schema first.
 
+    Logs one access line per request; SIGTERM lets in-flight requests finish (booking.serving).
+    """
     from booking.jobs import build_scheduler
+    from booking.observability import configure_logging
+    from booking.serving import serve_gracefully
 
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    app.config["BOOKING_ACCESS_LOG"] = True
     _upgrade()
+    configure_logging(app.extensions["booking.settings"])  # again: Alembic's fileConfig replaced the handlers
     sched = None
     if scheduler and app.extensions["booking.settings"].scheduler_enabled:
         sched = build_scheduler(app)
         sched.start()
     click.echo(f"booking: serving on http://{host}:{port}/ (API doc at /api/openapi.json)")
     try:
-        serve(app, host=host, port=port, threads=threads, ident="booking")
+        serve_gracefully(app, host=host, port=port, threads=threads)
     finally:
         if sched is not None:
-            sched.shutdown(wait=False)
+            sched.shutdown(wait=True)  # a job already running finishes
 
 
 @click.command("worker")
@@ -60,14 +65,14 @@ def serve_command(host: str, port: int, threads: int, scheduler: bool) -> None:
 def worker_command(list_only: bool) -> None:
     """Run the scheduler alone (calendar sync, outbox: e-mails, SMS, CalDAV pushes).
 
-    It builds its own app without routes (``create_app(web=False)``): handlers and jobs are declared in
+    Its app has no routes (``create_app(web=False)``): handlers and jobs are declared in
     ``booking.effects``, so the worker runs exactly what ``booking serve`` runs, with nothing imported
     from the web side.
     """
-    from booking import create_app, effects
+    from booking import effects
     from booking.jobs import build_scheduler, registered_jobs
 
-    app = create_app(web=False)
+    app = _background_app()
     if list_only:
         with app.app_context():
             wiring = effects.describe()
@@ -76,7 +81,12 @@ def worker_command(list_only: bool) -> None:
         return
     names = ", ".join(job.name for job in registered_jobs(app))
     click.echo(f"booking worker: jobs {names}")
-    build_scheduler(app, blocking=True).start()
+    scheduler = build_scheduler(app, blocking=True)
+    from booking.serving import on_stop_signals
+
+    on_stop_signals(lambda: scheduler.shutdown(wait=True))  # SIGTERM: the running job finishes first
+    scheduler.start()
+    click.echo("booking worker: stopped")
 
 
 @click.group("outbox")
@@ -100,10 +110,9 @@ def outbox_drain_command(lane: str | None, wait_seconds: float) -> None:
     """
     import time
 
-    from booking import create_app
     from booking.services import outbox
 
-    app = create_app(web=False)
+    app = _background_app()
     built = app.extensions["booking.adapters"]
     total = outbox.DrainResult()
     deadline = time.monotonic() + wait_seconds
@@ -278,15 +287,43 @@ def register_commands(app: Flask) -> None:
         app.cli.add_command(command)
 
 
-def _factory() -> Flask:
+#: commands that run jobs and handlers only: their app is built without routes (``create_app(web=False)``)
+BACKGROUND_COMMANDS = frozenset({"worker", "outbox"})
+
+
+def _factory(*, web: bool = True) -> Flask:
     from booking import create_app
 
-    return create_app()
+    return create_app(web=web)
+
+
+def _background_app() -> Flask:
+    """The app ``main`` built for a background command, or a fresh one without routes (``flask --app``)."""
+    from flask.cli import ScriptInfo
+
+    info = click.get_current_context().find_object(ScriptInfo)
+    if info is not None and info.create_app is not None:
+        return info.load_app()
+    return _factory(web=False)
 
 
 def main() -> None:
-    """Entry point of the ``booking`` console script."""
-    cli = FlaskGroup(create_app=_factory, add_default_commands=True, add_version_option=False, name="booking")
+    """Entry point of the ``booking`` console script.
+
+    Start-up failures are one line on stderr and a non-zero status, never a traceback: the app is
+    built before Click lists its commands (Flask's ``--help`` would print the ConfigError's
+    traceback and exit 0), and an unreachable database or a busy port is named, not dumped.
+    Background commands (``worker``, ``outbox``) get the app without routes.
+    """
+    from booking.db_faults import is_database_unavailable
+
+    web = not (len(sys.argv) > 1 and sys.argv[1] in BACKGROUND_COMMANDS)
+    try:
+        app = _factory(web=web)
+    except ConfigError as exc:
+        click.echo(f"booking: configuration error: {exc}", err=True)
+        sys.exit(2)
+    cli = FlaskGroup(create_app=lambda: app, add_default_commands=True, add_version_option=False, name="booking")
     cli.add_command(worker_command)  # found without loading the web app (see worker_command)
     cli.add_command(outbox_group)
     try:
@@ -294,3 +331,12 @@ def main() -> None:
     except ConfigError as exc:
         click.echo(f"booking: configuration error: {exc}", err=True)
         sys.exit(2)
+    except Exception as exc:
+        if is_database_unavailable(exc):
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+            click.echo(f"booking: database unavailable: {reason[0] if reason else type(exc).__name__}", err=True)
+            sys.exit(3)
+        if isinstance(exc, OSError):  # e.g. the port is already in use
+            click.echo(f"booking: {exc.strerror or exc}", err=True)
+            sys.exit(3)
+        raise

@@ -78,6 +78,12 @@ class Settings:
     scheduler_enabled: bool
     outbox_lease_seconds: int
     calendar: BusinessCalendar = field(repr=False, compare=False)
+    # Operations (issue 11): how long a database may take before a request gives up with a 503, and
+    # the log format. Defaults keep a hung database from holding a web worker past gunicorn's 30 s.
+    db_connect_timeout: int = 5  # seconds; PostgreSQL connect_timeout
+    db_statement_timeout: int = 15  # seconds; PostgreSQL statement_timeout, SQLite busy timeout
+    log_format: str = "text"  # "text" or "json" (one JSON object per line, with the request id)
+    access_log: bool = False  # one line per request (``booking serve`` turns it on)
 
     @property
     def slot_step(self) -> timedelta:
@@ -175,11 +181,35 @@ class _Twilio(TypedDict):
     support_number: str | None
 
 
+class _Operations(TypedDict):
+    db_connect_timeout: int
+    db_statement_timeout: int
+    log_format: str
+    access_log: bool
+
+
 class _Background(TypedDict):
     sync_minutes: int
     outbox_inline: bool
     scheduler_enabled: bool
     outbox_lease_seconds: int
+
+
+def _log_format(env: Mapping[str, str]) -> str:
+    raw = (env.get("BOOKING_LOG_FORMAT") or "text").strip().lower()
+    if raw not in {"text", "json"}:
+        raise ConfigError(f"BOOKING_LOG_FORMAT={raw!r} must be text or json")
+    return raw
+
+
+def _operations(env: Mapping[str, str]) -> _Operations:
+    """Database timeouts (a hung database answers 503 before gunicorn's 30 s), log format, access log."""
+    return {
+        "db_connect_timeout": _int(env, "BOOKING_DB_CONNECT_TIMEOUT", 5, 2, 300),
+        "db_statement_timeout": _int(env, "BOOKING_DB_STATEMENT_TIMEOUT", 15, 1, 3600),
+        "log_format": _log_format(env),
+        "access_log": _bool(env, "BOOKING_ACCESS_LOG", False),
+    }
 
 
 def _database(env: Mapping[str, str], instance: Path) -> _Database:
@@ -290,6 +320,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, instance_path: Path |
         **_twilio(env),
         **mail,
         **background,
+        **_operations(env),
         calendar=None,  # type: ignore[arg-type]  # filled just below from the validated fields
     )
     return replace(settings, calendar=_calendar(settings))

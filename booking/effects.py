@@ -38,6 +38,7 @@ from booking.services.schedule import (
     EVENT_CONFIRMED,
     EVENT_RESCHEDULED,
 )
+from booking.voicemail import reconcile
 
 __all__ = ["HANDLERS", "JOBS", "SUBSCRIPTIONS", "Adapters", "Context", "Handler", "Job", "build_adapters"]
 
@@ -55,6 +56,7 @@ class Adapters:
     sms: Any  # booking.voicemail.sms.SmsSender (a Protocol; Any keeps this module import-light)
     caldav: CalendarConnector
     secret_key: str
+    twilio_rest: Any = None  # twilio.rest.Client when Twilio is configured (recording reconciliation)
     now: Callable[[], datetime] = clock.now
 
 
@@ -93,6 +95,7 @@ def build_adapters(settings: Settings, secret_key: str) -> Adapters:
         sms=sms_sender_for(settings),
         caldav=client_for,
         secret_key=secret_key,
+        twilio_rest=reconcile.twilio_rest_client(settings),
     )
 
 
@@ -161,12 +164,20 @@ def _flag_overdue_callbacks(ctx: Context, now: datetime) -> object:
     return flag_overdue(ctx.session, now)
 
 
+def _reconcile_recordings(ctx: Context, now: datetime) -> object:
+    """Store any voicemail whose webhook never arrived (database down, network cut), from Twilio's list."""
+    if ctx.adapters.twilio_rest is None:
+        return None
+    return reconcile.reconcile_recordings(ctx.session, ctx.settings, ctx.adapters.twilio_rest, now)
+
+
 #: the periodic jobs, each run at most once at a time across processes and hosts (see booking.jobs)
 JOBS: tuple[Job, ...] = (
     Job("outbox", _drain_outbox, seconds=lambda s: 30),
     Job("calendar_sync", _sync_calendars, seconds=lambda s: s.sync_minutes * 60),
     Job("reminders", _queue_reminders, seconds=lambda s: 300),
     Job("callbacks.overdue", _flag_overdue_callbacks, seconds=lambda s: 60),
+    Job("voicemail.reconcile", _reconcile_recordings, seconds=lambda s: reconcile.INTERVAL_MINUTES * 60),
 )
 
 

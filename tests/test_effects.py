@@ -61,9 +61,15 @@ def test_worker_registers_exactly_the_handlers_and_jobs_serve_has(app, tmp_path,
     worker_view = _worker_view(env)
     assert worker_view == serve_view
     assert worker_view["events"]["booking.confirmed"] == ["caldav.push", "email.booking_contact", "email.booking_agent"]
-    assert {"outbox.caldav", "outbox.email", "outbox.sms", "calendar_sync", "reminders", "callbacks.overdue"} == set(
-        worker_view["jobs"]
-    )
+    assert {
+        "outbox.caldav",
+        "outbox.email",
+        "outbox.sms",
+        "calendar_sync",
+        "reminders",
+        "callbacks.overdue",
+        "voicemail.reconcile",
+    } == set(worker_view["jobs"])
     imported = _worker_imports(env)
     assert not [m for m in imported if m.startswith("booking.routes") or m == "booking.voicemail.routes"]
 

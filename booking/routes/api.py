@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from booking import clock, links
 from booking.calendar_sync.invitations import invitation_ics
+from booking.db_faults import AnswerFromMemory
 from booking.extensions import db
 from booking.models import Agent, Booking
 from booking.routes.common import external_url, settings
@@ -92,24 +93,33 @@ def create_booking(body: BookingCreate, header: IdempotencyHeader) -> Any:
         locale=body.locale,
         idempotency_key=header.idempotency_key,
     )
-    result = bookings.book(db.session, settings(), req, clock.now())
-    return serialize_booking(result.booking), 201
+    with AnswerFromMemory(db.session) as memory:  # committed means 201, even if the database goes away now
+        result = bookings.book(db.session, settings(), req, clock.now())
+        memory.restore()
+        answer = serialize_booking(result.booking)
+    return answer, 201
 
 
 @bp.post("/bookings/<int:booking_id>/cancel", responses={200: BookingOut, **ERRORS})
 def cancel_booking(path: BookingPath, body: ManageToken) -> Any:
     """Cancel a booking; its slot is offered again at once."""
-    booking, _ = bookings.cancel(db.session, path.booking_id, body.token, clock.now())
-    return serialize_booking(booking)
+    with AnswerFromMemory(db.session) as memory:
+        booking, _ = bookings.cancel(db.session, path.booking_id, body.token, clock.now())
+        memory.restore()
+        answer = serialize_booking(booking)
+    return answer
 
 
 @bp.post("/bookings/<int:booking_id>/reschedule", responses={200: BookingOut, **ERRORS})
 def reschedule_booking(path: BookingPath, body: BookingReschedule) -> Any:
     """Move a booking to another offered slot (same UID, SEQUENCE+1)."""
-    booking, _ = bookings.reschedule(
-        db.session, settings(), path.booking_id, body.token, body.start, body.duration, clock.now()
-    )
-    return serialize_booking(booking)
+    with AnswerFromMemory(db.session) as memory:
+        booking, _ = bookings.reschedule(
+            db.session, settings(), path.booking_id, body.token, body.start, body.duration, clock.now()
+        )
+        memory.restore()
+        answer = serialize_booking(booking)
+    return answer
 
 
 @bp.get(

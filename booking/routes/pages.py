@@ -19,6 +19,7 @@ from flask import Blueprint, Response, make_response, redirect, render_template,
 from flask_babel import lazy_gettext as _l
 
 from booking import clock, links
+from booking.db_faults import AnswerFromMemory
 from booking.extensions import db
 from booking.i18n import (
     TOPIC_LABELS,
@@ -275,19 +276,22 @@ def book(token: str) -> Any:
                 idempotency_key=form.idempotency_key,
             )
             try:
-                result = bookings.book(db.session, settings(), req, now)
+                # Committed means redirected to the confirmation, even if the database goes away now.
+                with AnswerFromMemory(db.session) as memory:
+                    result = bookings.book(db.session, settings(), req, now)
+                    memory.restore()
+                    target = url_for(
+                        "pages.confirmation",
+                        booking_id=result.booking.id,
+                        token=result.booking.manage_token,
+                        tz=tz.key,
+                    )
             except SlotUnavailable:
                 status, notice, form.start = 409, "taken", ""
             except Conflict:  # this form already booked a different time: offer a fresh form
                 status, notice, form.start = 409, "form_used", ""
                 form.idempotency_key = str(uuid.uuid4())
             else:
-                target = url_for(
-                    "pages.confirmation",
-                    booking_id=result.booking.id,
-                    token=result.booking.manage_token,
-                    tz=tz.key,
-                )
                 return redirect(target, code=303)
     picker = build_picker(agent, tz, tz_source, duration, requested_first_day(), now)
     return page(

@@ -263,6 +263,21 @@ FR: dict[str, str] = {
     "If you did not ask for it, ignore this e-mail: "
     "nobody can sign in without the link.": "Si vous ne l’avez pas demandé, ignorez cet e-mail : "
     "personne ne peut se connecter sans ce lien.",
+    # Operations (issue 11): the 503 page while the database is away, and the home page.
+    "The service is briefly unavailable": "Le service est momentanément indisponible",
+    "We are back in a moment. Please try again in a few seconds; nothing was lost.": "Nous revenons dans "
+    "un instant. Réessayez dans quelques secondes ; rien n’a été perdu.",
+    "Book a call with your dedicated agent": "Réservez un appel avec votre agent dédié",
+    "This service books calls with your named support agent. Customers open the private booking link they "
+    "received by e-mail; there is nothing to sign in to.": "Ce service réserve des appels avec votre agent de "
+    "support attitré. Les clients ouvrent le lien de réservation personnel reçu par e-mail ; aucune connexion "
+    "n’est nécessaire.",
+    "Support agents": "Agents de support",
+    "See your callbacks and upcoming calls.": "Consultez vos rappels et vos prochains appels.",
+    "Integrators and operators": "Intégrateurs et exploitants",
+    "API reference (OpenAPI document)": "Référence de l’API (document OpenAPI)",
+    "Deployment and operations guide: docs/deploy.md in the source distribution.": "Guide de déploiement et "
+    "d’exploitation : docs/deploy.md dans les sources.",
 }
 
 

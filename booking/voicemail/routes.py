@@ -20,6 +20,7 @@ from flask import Blueprint, Response, request
 from werkzeug.exceptions import HTTPException
 
 from booking import clock
+from booking.db_faults import handle_database_unavailable, is_database_unavailable
 from booking.extensions import db
 from booking.routes.common import external_url, settings
 from booking.services import calls
@@ -80,6 +81,8 @@ def webhook_error(exc: Exception) -> Response:
     """
     if isinstance(exc, HTTPException):
         return _empty(exc.code or 400)
+    if is_database_unavailable(exc):  # 503 + Retry-After; a missed recording is reconciled later
+        return handle_database_unavailable(exc)
     log.exception("twilio %s CallSid=%s failed", request.path, _call_sid())
     db.session.rollback()
     if request.path == VOICEMAIL:

@@ -1,0 +1,31 @@
+"""gunicorn settings for booking (``gunicorn --config deploy/gunicorn.conf.py 'booking:create_app()'``).
+
+Why each value: see docs/deploy.md ("Web processes").
+"""
+
+import os
+
+bind = os.environ.get("BOOKING_BIND", "127.0.0.1:8000")  # nginx in front; never expose gunicorn directly
+workers = int(os.environ.get("BOOKING_WEB_WORKERS", "4"))  # about 2 x cores
+threads = 1
+# A request never waits on a third party for long (database: BOOKING_DB_*_TIMEOUT, outbound calls:
+# their own deadlines), so 30 s is a ceiling for bugs, not a budget.
+timeout = 30
+graceful_timeout = 25  # SIGTERM: in-flight requests get this long to finish
+keepalive = 5
+# The app logs one access line per request itself (route pattern, no tokens, request id):
+# BOOKING_ACCESS_LOG=true in booking.env. gunicorn's own access log would print paths with tokens.
+accesslog = None
+errorlog = "-"
+# X-Forwarded-* are trusted from the local nginx only.
+forwarded_allow_ips = "127.0.0.1"
+# Don't run the scheduler inside web workers: booking worker does it (BOOKING_SCHEDULER only
+# concerns `booking serve`; gunicorn never starts one).
+
+
+def child_exit(server, worker):  # noqa: ANN001, ANN201 - gunicorn's hook signature
+    """Forget a dead worker's live gauges in Prometheus' multiprocess directory."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

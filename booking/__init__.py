@@ -119,7 +119,7 @@ def create_app(
     # Operations (issue 11): 503 on database faults, request ids, logs, metrics, probes, home page.
     from booking import observability
 
-    observability.init_app(app)
+    observability.init_app(app, web=web)
     return app
 
 

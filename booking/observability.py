@@ -159,14 +159,20 @@ def _finish_request(response: Response) -> Response:
     return response
 
 
-def init_app(app: Flask) -> None:
-    """Wire database faults, request ids, logs, metrics, the probes and the home page into ``app``."""
+def init_app(app: Flask, *, web: bool = True) -> None:
+    """Wire database faults, request ids, logs, metrics, the probes and the home page into ``app``.
+
+    A background app (``web=False``: worker, outbox drain) gets the logging only: it serves nothing.
+    """
     from booking import db_faults
-    from booking.routes import health
 
     settings: Settings = app.extensions["booking.settings"]
-    db_faults.register(app)
     configure_logging(settings)
+    if not web:
+        return
+    from booking.routes import health
+
+    db_faults.register(app)
     app.config.setdefault("BOOKING_ACCESS_LOG", settings.access_log)
     app.before_request(_start_request)
     app.after_request(_finish_request)

@@ -99,11 +99,16 @@ def test_readyz_is_ready_on_a_migrated_database_and_names_a_missing_migration(ap
     ready = client.get("/readyz")
     assert ready.status_code == 200, ready.get_json()
     assert ready.get_json()["status"] == "ready"
+    head = db.session.execute(text("SELECT version_num FROM alembic_version")).scalar()
     db.session.execute(text("UPDATE alembic_version SET version_num = '0001'"))
     db.session.commit()
-    behind = client.get("/readyz")
-    assert behind.status_code == 503
-    assert behind.get_json()["failed"] == "migrations"
+    try:
+        behind = client.get("/readyz")
+        assert behind.status_code == 503
+        assert behind.get_json()["failed"] == "migrations"
+    finally:  # PostgreSQL's schema is shared by the whole session: put the stamp back
+        db.session.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": head})
+        db.session.commit()
 
 
 def test_timeouts_reach_the_driver(tmp_path: Path) -> None:

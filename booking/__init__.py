@@ -110,6 +110,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, env: Mapping[str, str
         install_sqlite_pragmas(db.engine)
 
     _register_blueprints(app)
+    from booking import security
+
+    security.init_app(app)  # body limit, security headers, rate limits (issue 12)
     from booking.cli import register_commands
 
     register_commands(app)

@@ -39,6 +39,7 @@ def serve_command(host: str, port: int, threads: int, scheduler: bool) -> None:
     from waitress import serve
 
     from booking.jobs import build_scheduler
+    from booking.security import server_body_limit
 
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     _upgrade()
@@ -48,7 +49,9 @@ def serve_command(host: str, port: int, threads: int, scheduler: bool) -> None:
         sched.start()
     click.echo(f"booking: serving on http://{host}:{port}/ (API doc at /api/openapi.json)")
     try:
-        serve(app, host=host, port=port, threads=threads, ident="booking")
+        # Waitress buffers bodies before the app sees them: it must refuse oversized ones itself.
+        body_limit = server_body_limit(app)
+        serve(app, host=host, port=port, threads=threads, ident="booking", max_request_body_size=body_limit)
     finally:
         if sched is not None:
             sched.shutdown(wait=False)

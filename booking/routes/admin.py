@@ -39,13 +39,18 @@ class Unauthorized(ServiceError):
 
 @bp.before_request
 def require_admin() -> None:
-    """Constant-time bearer check; the admin API stays closed while no token is configured."""
-    expected = settings().admin_token
-    if not expected:
+    """Constant-time bearer check; the admin API stays closed while no token is configured.
+
+    ``BOOKING_ADMIN_TOKEN`` may list several tokens (comma-separated): during a rotation the old and
+    the new one both work. Every configured token is compared, so timing does not tell which matched.
+    """
+    tokens = settings().security.admin_tokens
+    if not tokens:
         raise Unauthorized("the admin API is disabled: set BOOKING_ADMIN_TOKEN to enable it")
     header = request.headers.get("Authorization", "")
     scheme, _, given = header.partition(" ")
-    if scheme.lower() != "bearer" or not token_matches(expected, given.strip()):
+    matches = [token_matches(expected, given.strip()) for expected in tokens]
+    if scheme.lower() != "bearer" or not any(matches):
         raise Unauthorized("missing or wrong bearer token")
 
 

@@ -265,6 +265,18 @@ FR: dict[str, str] = {
     "personne ne peut se connecter sans ce lien.",
 }
 
+# Security hardening (issue 12): oversized requests, rate limits, refused characters.
+FR.update(
+    {
+        "This is more than we can accept": "C’est plus que ce que nous pouvons accepter",
+        "Please go back and shorten what you typed, then send it again.": "Revenez en arrière, raccourcissez "
+        "ce que vous avez saisi, puis envoyez-le à nouveau.",
+        "Too many attempts": "Trop de tentatives",
+        "For your security, this is limited. Please wait a little and try again.": "Pour votre sécurité, "
+        "ceci est limité. Patientez un peu, puis réessayez.",
+    }
+)
+
 
 def extract(pot: Path, root: Path | str = ".") -> None:
     """Extract every translatable string of the sources under ``root`` into ``pot`` (pybabel extract)."""

@@ -49,6 +49,10 @@ ERROR_COPY: dict[str | int, tuple[Any, Any]] = {
             "Dedicated support add-on. Your account manager can add it for you."
         ),
     ),
+    "too_many_open_bookings": (
+        _l("You already have many calls booked"),
+        _l("Please cancel one of your upcoming calls, or wait until one has taken place, then book again."),
+    ),
     "csrf": (
         _l("This form has expired"),
         _l("For your security, forms expire. Please go back, reload the page and send it again."),

@@ -274,6 +274,9 @@ FR.update(
         "Too many attempts": "Trop de tentatives",
         "For your security, this is limited. Please wait a little and try again.": "Pour votre sécurité, "
         "ceci est limité. Patientez un peu, puis réessayez.",
+        "You already have many calls booked": "Vous avez déjà beaucoup d’appels réservés",
+        "Please cancel one of your upcoming calls, or wait until one has taken place, then book again.": "Annulez "
+        "l’un de vos prochains appels, ou attendez qu’il ait eu lieu, puis réservez à nouveau.",
     }
 )
 

@@ -11,11 +11,15 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
+from booking.text import UNSAFE_CLASS
+
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
 E164 = Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$")]
-# No control characters: a name ends up in e-mail headers and calendar properties.
+# No control characters nor Unicode line/paragraph separators (booking.text): a name ends up in
+# e-mail headers and calendar properties, where any line break makes the message unsendable.
+ONE_LINE = f"^[^{UNSAFE_CLASS}]*$"
 Name = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=f"^[^{UNSAFE_CLASS}]+$")
 ]
 Tier = Literal["dedicated", "senior"]
 Topic = Literal["help", "training", "setup-changes"]
@@ -77,7 +81,7 @@ class AgentPath(BaseModel):
 
 class CustomerCreate(Strict):
     name: Name
-    plan: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    plan: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=ONE_LINE)]
     dedicated_support: bool = False
     agent: Slug | None = None
     phones: list[E164] = Field(default_factory=list, max_length=20)
@@ -237,9 +241,7 @@ class CallbackList(BaseModel):
 class TimeOffCreate(Strict):
     start: AwareDatetime
     end: AwareDatetime
-    reason: (
-        Annotated[str, StringConstraints(strip_whitespace=True, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")] | None
-    ) = None
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200, pattern=ONE_LINE)] | None = None
 
 
 class TimeOffOut(BaseModel):

@@ -24,12 +24,14 @@ from booking.services.availability import is_offered, validate_duration
 from booking.services.errors import (
     Conflict,
     Forbidden,
+    InvalidInput,
     NotEligible,
     NotFound,
     SlotUnavailable,
     TooLate,
     TooManyOpenBookings,
 )
+from booking.text import has_unsafe_chars
 
 TOPICS = ("help", "training", "setup-changes")
 
@@ -165,6 +167,8 @@ def _check_open_bookings(session: Session, settings: Settings, customer_id: int,
 
 def book(session: Session, settings: Settings, req: BookingRequest, now: datetime) -> BookResult:
     """Book a call with the customer's dedicated agent, exactly once per Idempotency-Key."""
+    if has_unsafe_chars(req.name) or has_unsafe_chars(req.email):  # they go into mail headers
+        raise InvalidInput("name and e-mail must be one line without control characters", code="bad_text")
     duration = validate_duration(req.duration_minutes, settings)
     customer = customer_by_token(session, req.token)
     agent = eligible_agent(session, customer)

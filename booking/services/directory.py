@@ -12,6 +12,13 @@ from booking.config import Settings
 from booking.core.business_time import iana_zone, validate_weekly_hours
 from booking.models import Agent, Customer, CustomerEmail, CustomerPhone
 from booking.services.errors import Conflict, InvalidInput, NotFound
+from booking.text import has_unsafe_chars
+
+
+def _one_line(field: str, value: str) -> None:
+    """Names end up in e-mail headers and calendar properties: no line break, no control character."""
+    if has_unsafe_chars(value):
+        raise InvalidInput(f"{field} must be one line of text without control characters", code="bad_text")
 
 
 def agent_by_slug(session: Session, slug: str) -> Agent:
@@ -35,6 +42,7 @@ def create_agent(
     on_call: bool = False,
 ) -> Agent:
     """Create an agent; 409 when the slug is taken, 400 for a bad zone or working hours."""
+    _one_line("name", name)
     zone = timezone or settings.timezone.key
     try:
         iana_zone(zone)
@@ -78,6 +86,8 @@ def create_customer(
     emails: Sequence[str] = (),
 ) -> Customer:
     """Create a customer; the booking token is generated and unguessable."""
+    _one_line("name", name)
+    _one_line("plan", plan)
     agent = None
     if agent_slug is not None:
         agent = session.scalar(select(Agent).where(Agent.slug == agent_slug))

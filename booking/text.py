@@ -32,9 +32,15 @@ def has_unsafe_chars(value: str) -> bool:
     return _UNSAFE.search(value) is not None
 
 
+_UNSAFE_RUN = re.compile(f"(?: *[{UNSAFE_CLASS}])+ *")
+
+
 def one_line(value: str) -> str:
-    """Each run of whitespace, controls and separators becomes one space; the ends are trimmed."""
-    return " ".join(_UNSAFE.sub(" ", value).split())
+    """Each run of controls and separators (with the spaces around it) becomes one space; ends trimmed.
+
+    Other whitespace is left alone: formatted times carry U+202F (narrow no-break space) on purpose.
+    """
+    return _UNSAFE_RUN.sub(" ", value).strip()
 
 
 def multiline(value: str) -> str:

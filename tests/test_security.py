@@ -58,7 +58,8 @@ def test_large_json_body_gets_413_json(client):
 
 def test_large_form_gets_a_friendly_413_page(client, make_agent, make_customer):
     customer = make_customer(make_agent()["slug"])
-    response = client.post(f"/book/{customer['booking_token']}", data={"notes": "x" * (3 * 1024 * 1024)})
+    url = f"/book/{customer['booking_token']}?lang=en"
+    response = client.post(url, data={"notes": "x" * (3 * 1024 * 1024)})
     assert response.status_code == 413
     assert response.mimetype == "text/html"
     assert "more than we can accept" in response.get_data(as_text=True)

@@ -29,6 +29,7 @@ def test_every_cc_zl_zp_character_is_unsafe():
 
 def test_normalisers():
     assert one_line("Alice\u2028Bcc: x@evil.example\x85 \r\n Dupont\x00") == "Alice Bcc: x@evil.example Dupont"
+    assert one_line("10:00\u202fAM\u2009–\u200910:30\u202fAM") == "10:00\u202fAM\u2009–\u200910:30\u202fAM"
     assert multiline("one\u2028two\r\nthree\x85four\u2029five\x00\tsix") == "one\ntwo\nthree\nfour\nfive\tsix"
 
 

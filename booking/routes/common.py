@@ -54,7 +54,7 @@ def clean_text(value: str, *, multiline: bool = False) -> str:
     ``booking.text``) in a name would break an e-mail header, so none may reach a service from a
     hand-crafted form post: single-line fields are normalised to one line, notes to plain ``\n``.
     """
-    return text.multiline(value) if multiline else text.one_line(value)
+    return text.multiline(value) if multiline else text.one_line(" ".join(value.split()))
 
 
 def _unstorable(value: Any) -> bool:

@@ -29,6 +29,11 @@ HTML_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'none'; form-action 'self'"
 )
+# The API documentation index rendered by flask-openapi3 (static, no user data) uses inline code.
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; object-src 'none'; base-uri 'none'"
+)
 # JSON, XML, iCalendar: nothing in them is ever to be run or rendered as a page.
 DATA_CSP = "default-src 'none'; sandbox"
 REFERRER_POLICY = "strict-origin-when-cross-origin"
@@ -140,7 +145,12 @@ def init_app(app: Flask) -> None:
         ancestors = _view_attr(app, _FRAME_ATTR)
         frame = "frame-ancestors " + (ancestors or "'none'")
         if "Content-Security-Policy" not in headers:
-            base = HTML_CSP if response.mimetype == "text/html" else DATA_CSP
+            if response.mimetype != "text/html":
+                base = DATA_CSP
+            elif (request.endpoint or "").startswith("openapi."):
+                base = DOCS_CSP
+            else:
+                base = HTML_CSP
             headers["Content-Security-Policy"] = f"{base}; {frame}"
         if not ancestors:
             headers.setdefault("X-Frame-Options", "DENY")

@@ -29,7 +29,7 @@ from booking.services.errors import ServiceError
 SECURITY = [{"bearer": []}]
 bp = APIBlueprint("admin", __name__, url_prefix="/api", abp_tags=[Tag(name="admin")], abp_security=SECURITY)
 
-ERRORS = {400: ErrorResponse, 401: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse}
+ERRORS = {400: ErrorResponse, 401: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 413: ErrorResponse}
 
 
 class Unauthorized(ServiceError):

@@ -13,7 +13,7 @@ from flask import Flask, Response, abort, current_app, make_response, render_tem
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from pydantic import ValidationError
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
 from booking.routes.common import json_error
 from booking.services.errors import ServiceError
@@ -151,8 +151,12 @@ def register(app: Flask) -> None:
         status = exc.code or 500
         code = (exc.name or "error").lower().replace(" ", "_")
         if wants_json():
-            return json_error(status, code, exc.description or exc.name)
-        return _html(status, "csrf" if isinstance(exc, CSRFError) else None)
+            response = make_response(json_error(status, code, exc.description or exc.name))
+        else:
+            response = make_response(_html(status, "csrf" if isinstance(exc, CSRFError) else None))
+        if isinstance(exc, MethodNotAllowed) and exc.valid_methods:  # RFC 9110: a 405 lists what is allowed
+            response.headers["Allow"] = ", ".join(sorted(exc.valid_methods))
+        return response
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Any:

@@ -219,6 +219,7 @@ class SecuritySettings:
     rate_limit_forms: str = "60 per hour"
     max_open_bookings: int = 10
     twilio_media_hosts: tuple[str, ...] = DEFAULT_TWILIO_MEDIA_HOSTS
+    proxy_hops: int = 0  # reverse proxies in front whose X-Forwarded-For is trusted (client address)
 
 
 def _admin_tokens(raw: str | None) -> tuple[str, ...]:
@@ -276,4 +277,5 @@ def load_security_settings(env: Mapping[str, str]) -> SecuritySettings:
         rate_limit_forms=_rate_limit(env, "BOOKING_RATE_LIMIT_FORMS", "60 per hour"),
         max_open_bookings=_int(env, "BOOKING_MAX_OPEN_BOOKINGS", 10, 1, 10_000),
         twilio_media_hosts=_hosts(env, "BOOKING_TWILIO_MEDIA_HOSTS", DEFAULT_TWILIO_MEDIA_HOSTS),
+        proxy_hops=_int(env, "BOOKING_PROXY_HOPS", 0, 0, 5),
     )

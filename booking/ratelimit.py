@@ -9,8 +9,8 @@ Which route gets which limit is listed here, in :data:`LIMITS`, rather than spre
 modules: the whole policy reads in one place. Keys never contain a token in clear (a Redis dump must
 not hand out booking links): a booking token is reduced to a SHA-256 prefix first.
 
-Behind a reverse proxy the client address is the proxy's unless the WSGI server or a ``ProxyFix``
-sets ``REMOTE_ADDR`` from ``X-Forwarded-For`` (see docs/security.md).
+Behind a reverse proxy every client has the proxy's address, and would share one budget: set
+``BOOKING_PROXY_HOPS`` to the number of proxies whose ``X-Forwarded-For`` is to be trusted.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -123,12 +124,18 @@ def init_app(app: Flask) -> None:
     from booking.routes.errors import too_large_response
 
     settings: Settings = app.extensions["booking.settings"]
+    if settings.security.proxy_hops:
+        # Only the client address (rate limits, logs): the links we build keep using BOOKING_PUBLIC_URL.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.security.proxy_hops)  # type: ignore[method-assign]
     limit = settings.security.max_request_bytes
     app.config["MAX_CONTENT_LENGTH"] = limit
 
-    @app.before_request
     def refuse_large_bodies() -> Any:
-        """413 on the declared length alone: a 200 MB upload is refused before one byte is read."""
+        """413 on the declared length alone: a 200 MB upload is refused before one byte is read.
+
+        First of all hooks (``insert(0, ...)`` below): CSRF and the NUL guard read the form, and the
+        body stream is bounded by whatever limit holds when it is first read.
+        """
         route_limit = _view_attr(app, _BODY_LIMIT_ATTR)
         if route_limit is not None:
             request.max_content_length = route_limit
@@ -136,6 +143,8 @@ def init_app(app: Flask) -> None:
         if allowed is not None and request.content_length is not None and request.content_length > allowed:
             return too_large_response()
         return None
+
+    app.before_request_funcs.setdefault(None, []).insert(0, refuse_large_bodies)
 
     @app.after_request
     def security_headers(response: Response) -> Response:

@@ -18,7 +18,7 @@ import pytest
 from booking import create_app
 from booking.extensions import db
 from tests.conftest import MONDAY, base_env
-from tests.dashboard.conftest import ask_for_link
+from tests.dashboard.conftest import ask_for_link, csrf
 from tests.pages.forms import hidden
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -166,3 +166,28 @@ def test_idempotency_replay_with_any_other_field_is_refused(client, customer, ch
     reused = _book(client, customer["booking_token"], headers=headers, **body)
     assert reused.status_code == 409, change
     assert reused.get_json()["error"]["code"] == "idempotency_key_reused"
+
+
+def _ask_via_proxy(client, forwarded_for: str) -> int:
+    response = client.post(
+        "/agent/sign-in",
+        data={"email": "a@vendor.example", "csrf_token": csrf(client)},
+        headers={"X-Forwarded-For": forwarded_for},
+    )
+    response.close()
+    return response.status_code
+
+
+@pytest.mark.parametrize("env_overrides", [{"BOOKING_RATE_LIMIT_SIGN_IN": "1 per hour", "BOOKING_PROXY_HOPS": "1"}])
+def test_behind_a_proxy_each_client_has_its_own_budget(client, frozen, env_overrides):
+    """With BOOKING_PROXY_HOPS=1 the address is the one the proxy forwards, not the proxy's own."""
+    assert _ask_via_proxy(client, "198.51.100.1") == 200
+    assert _ask_via_proxy(client, "198.51.100.2") == 200
+    assert _ask_via_proxy(client, "198.51.100.1") == 429
+
+
+@pytest.mark.parametrize("env_overrides", [{"BOOKING_RATE_LIMIT_SIGN_IN": "1 per hour"}])
+def test_forwarded_for_is_not_trusted_without_proxy_hops(client, frozen, env_overrides):
+    """Without it a client cannot pick a fresh address per request by sending X-Forwarded-For."""
+    assert _ask_via_proxy(client, "198.51.100.1") == 200
+    assert _ask_via_proxy(client, "198.51.100.2") == 429

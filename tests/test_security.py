@@ -77,6 +77,24 @@ def test_body_limit_is_configurable(client, env_overrides):
     assert response.status_code == 413
 
 
+def test_a_route_can_accept_a_larger_body(app):
+    from booking.extensions import csrf
+    from booking.security import body_limit, server_body_limit
+
+    @app.post("/upload-test")
+    @csrf.exempt
+    @body_limit(4 * 1024 * 1024)
+    def upload():
+        from flask import request
+
+        return {"size": len(request.get_data())}
+
+    client = app.test_client()
+    assert client.post("/upload-test", data=b"x" * (2 * 1024 * 1024)).get_json() == {"size": 2 * 1024 * 1024}
+    assert client.post("/upload-test", data=b"x" * (5 * 1024 * 1024)).status_code == 413
+    assert server_body_limit(app) == 4 * 1024 * 1024 + 1  # waitress lets it through to the app
+
+
 # --- 5. headers -------------------------------------------------------------------------------------
 
 

@@ -166,3 +166,6 @@ def init_app(app: Flask) -> None:
         return response
 
     ratelimit.init_app(app, settings)
+    from booking.rekey import reseal_command
+
+    app.cli.add_command(reseal_command)

@@ -136,3 +136,42 @@ def test_migration_keeps_existing_links_working_and_removes_them_from_the_dump(t
             assert conn.execute(text("SELECT manage_token FROM bookings")).scalar() == manage_token
             assert conn.execute(text("SELECT feed_key FROM agents")).scalar() == feed_key
         db.engine.dispose()
+
+
+def test_a_leaked_booking_link_can_be_replaced(client, admin, make_agent, make_customer):
+    customer = make_customer(make_agent()["slug"])
+    response = client.post(f"/api/customers/{customer['id']}/booking-token", headers=admin)
+    assert response.status_code == 200
+    rotated = response.get_json()
+    assert rotated["booking_token"] != customer["booking_token"] and rotated["booking_url"].endswith(
+        rotated["booking_token"]
+    )
+    assert client.get(f"/book/{customer['booking_token']}").status_code == 404
+    assert client.get(f"/book/{rotated['booking_token']}").status_code == 200
+    assert client.post("/api/customers/999/booking-token", headers=admin).get_json()["error"]["code"] == (
+        "unknown_customer"
+    )
+    assert client.post(f"/api/customers/{customer['id']}/booking-token").status_code == 401
+
+
+def test_secret_key_rotation_with_reseal(database_url, tmp_path, client, make_agent, make_customer):
+    """New key configured, old key in BOOKING_OLD_SECRET_KEY: `booking reseal` moves every sealed value."""
+    from booking.models import Customer
+
+    customer = make_customer(make_agent()["slug"])
+    env = base_env(database_url, tmp_path, BOOKING_SECRET_KEY="the-new-secret-key-0123456789abcdef")
+    rotated = create_app({"TESTING": True}, env=env)
+    with rotated.app_context():
+        assert rotated.test_client().get(f"/book/{customer['booking_token']}").status_code == 200  # hash: still valid
+        result = rotated.test_cli_runner().invoke(args=["reseal"], env={"BOOKING_OLD_SECRET_KEY": ""})
+        assert result.exit_code != 0 and "BOOKING_OLD_SECRET_KEY" in result.output
+        from tests.conftest import SECRET
+
+        result = rotated.test_cli_runner().invoke(args=["reseal"], env={"BOOKING_OLD_SECRET_KEY": SECRET})
+        assert result.exit_code == 0, result.output
+        assert "resealed 2 link tokens" in result.output  # the customer's booking token and the agent's feed key
+        assert db.session.get(Customer, customer["id"]).booking_token == customer["booking_token"]
+        again = rotated.test_cli_runner().invoke(args=["reseal"], env={"BOOKING_OLD_SECRET_KEY": SECRET})
+        assert "resealed 0 link tokens" in again.output
+        db.session.remove()
+        db.engine.dispose()

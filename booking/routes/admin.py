@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from flask import request
 from flask_openapi3 import APIBlueprint, Tag
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
 from booking import clock
 from booking.extensions import db
@@ -17,6 +19,7 @@ from booking.routes.schemas import (
     AgentPath,
     CustomerCreate,
     CustomerOut,
+    CustomerPath,
     ErrorResponse,
     TimeOffCreate,
     TimeOffList,
@@ -29,7 +32,13 @@ from booking.services.errors import ServiceError
 SECURITY = [{"bearer": []}]
 bp = APIBlueprint("admin", __name__, url_prefix="/api", abp_tags=[Tag(name="admin")], abp_security=SECURITY)
 
-ERRORS = {400: ErrorResponse, 401: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 413: ErrorResponse}
+ERRORS: dict[str | int, type[BaseModel] | dict[Any, Any] | None] = {
+    400: ErrorResponse,
+    401: ErrorResponse,
+    404: ErrorResponse,
+    409: ErrorResponse,
+    413: ErrorResponse,
+}
 
 
 class Unauthorized(ServiceError):
@@ -120,6 +129,12 @@ def create_customer(body: CustomerCreate) -> Any:
         emails=[str(e) for e in body.emails],
     )
     return serialize_customer(customer), 201
+
+
+@bp.post("/customers/<int:customer_id>/booking-token", responses={200: CustomerOut, **ERRORS})
+def rotate_booking_token(path: CustomerPath) -> Any:
+    """Issue a new booking link for a customer; the old one stops working at once (a leaked link)."""
+    return serialize_customer(directory.rotate_booking_token(cast(Session, db.session), path.customer_id))
 
 
 def serialize_time_off(entry: TimeOff, overlapping: list[int] | None = None) -> dict[str, Any]:

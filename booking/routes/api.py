@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Response, current_app
 from flask_openapi3 import APIBlueprint, Tag
+from pydantic import BaseModel
 from sqlalchemy import select
 
 from booking import clock
@@ -33,7 +34,13 @@ from booking.services.errors import NotFound
 
 bp = APIBlueprint("api", __name__, url_prefix="/api", abp_tags=[Tag(name="customer")])
 
-ERRORS = {400: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 413: ErrorResponse}
+ERRORS: dict[str | int, type[BaseModel] | dict[Any, Any] | None] = {
+    400: ErrorResponse,
+    403: ErrorResponse,
+    404: ErrorResponse,
+    409: ErrorResponse,
+    413: ErrorResponse,
+}
 
 
 def serialize_booking(booking: Booking) -> dict[str, Any]:

@@ -49,7 +49,8 @@ ERROR_CODES = (
     "1970-2999), bad_duration (not 15-240 minutes in steps of 5), bad_timezone, bad_working_hours, "
     "bad_interval, bad_due_at, bad_text, agent_required, unknown_agent; "
     "401: unauthorized; 403: not_eligible, bad_token, forbidden; "
-    "404: not_found, unknown_token, unknown_booking, unknown_agent, unknown_callback, unknown_time_off; "
+    "404: not_found, unknown_token, unknown_booking, unknown_agent, unknown_customer, unknown_callback, "
+    "unknown_time_off; "
     "409: slot_unavailable (taken, outside the offered slots, in the past or too soon), too_late (already "
     "started), cancelled, idempotency_key_reused, too_many_open_bookings, agent_exists, phone_taken, "
     "not_pending; 405: method_not_allowed (with Allow); 413: payload_too_large; 429: rate_limited "
@@ -114,6 +115,10 @@ class CustomerCreate(Strict):
     agent: Slug | None = None
     phones: list[E164] = Field(default_factory=list, max_length=20)
     emails: list[EmailStr] = Field(default_factory=list, max_length=20)
+
+
+class CustomerPath(BaseModel):
+    customer_id: int = Field(ge=1, le=2**31 - 1)
 
 
 class CustomerOut(BaseModel):

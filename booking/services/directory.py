@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from booking.config import Settings
 from booking.core.business_time import iana_zone, validate_weekly_hours
-from booking.models import Agent, Customer, CustomerEmail, CustomerPhone
+from booking.models import Agent, Customer, CustomerEmail, CustomerPhone, new_token
 from booking.services.errors import Conflict, InvalidInput, NotFound
 from booking.text import has_unsafe_chars
 
@@ -113,4 +113,17 @@ def create_customer(
     except IntegrityError as exc:
         session.rollback()
         raise Conflict("phone number already belongs to a customer", code="phone_taken") from exc
+    return customer
+
+
+def rotate_booking_token(session: Session, customer_id: int) -> Customer:
+    """Replace a customer's booking link (a leaked one): the old link answers 404 from now on.
+
+    Manage links of calls already booked are separate tokens and keep working.
+    """
+    customer = session.get(Customer, customer_id)
+    if customer is None:
+        raise NotFound(f"no customer {customer_id}", code="unknown_customer")
+    customer.booking_token = new_token()
+    session.commit()
     return customer

@@ -117,7 +117,10 @@ def init_app(app: Flask, settings: Settings) -> Limiter:
         headers_enabled=True,
         key_prefix=f"booking:{_digest(settings.secret_key)[:12]}",
         on_breach=_breached,
-        swallow_errors=False,
+        # Redis down: count in this process's memory meanwhile (limits still hold, per host), log it,
+        # and never turn a customer's booking into a 500.
+        in_memory_fallback_enabled=True,
+        swallow_errors=True,
     )
     for rule in LIMITS:
         value = getattr(sec, rule.setting)

@@ -126,6 +126,20 @@ def test_two_hosts_share_their_counters_in_redis(database_url, tmp_path, custome
     assert statuses == [400, 400, 429]
 
 
+def test_redis_down_limits_fall_back_to_memory(database_url, tmp_path, customer, frozen, caplog):
+    """An unreachable Redis neither blocks bookings (no 500) nor lifts the limits."""
+    env = base_env(
+        database_url, tmp_path, BOOKING_REDIS_URL="redis://127.0.0.1:1/0", BOOKING_RATE_LIMIT_BOOKING="2 per hour"
+    )
+    app = create_app({"TESTING": True}, env=env)
+    with app.app_context():
+        client = app.test_client()
+        statuses = [_book(client, customer["booking_token"], start="not a time").status_code for _ in range(3)]
+        db.session.remove()
+        db.engine.dispose()
+    assert statuses == [400, 400, 429]
+
+
 # --- the open-bookings cap -----------------------------------------------------------------------
 
 

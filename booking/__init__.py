@@ -112,6 +112,9 @@ def create_app(
     i18n.init_app(app)  # mails are rendered in the recipient's language by workers too
     if web:
         _register_blueprints(app)
+        from booking import security
+
+        security.init_app(app)  # body limit, security headers, rate limits (issue 12)
     from booking.cli import register_commands
 
     register_commands(app)

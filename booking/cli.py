@@ -42,6 +42,7 @@ def serve_command(host: str, port: int, threads: int, scheduler: bool) -> None:
     """
     from booking.jobs import build_scheduler
     from booking.observability import configure_logging
+    from booking.security import server_body_limit
     from booking.serving import serve_gracefully
 
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -54,7 +55,8 @@ def serve_command(host: str, port: int, threads: int, scheduler: bool) -> None:
         sched.start()
     click.echo(f"booking: serving on http://{host}:{port}/ (API doc at /api/openapi.json)")
     try:
-        serve_gracefully(app, host=host, port=port, threads=threads)
+        # Waitress buffers bodies before the app sees them: it must refuse oversized ones itself.
+        serve_gracefully(app, host=host, port=port, threads=threads, max_request_body_size=server_body_limit(app))
     finally:
         if sched is not None:
             sched.shutdown(wait=True)  # a job already running finishes

@@ -84,6 +84,7 @@ class Settings:
     db_statement_timeout: int = 15  # seconds; PostgreSQL statement_timeout, SQLite busy timeout
     log_format: str = "text"  # "text" or "json" (one JSON object per line, with the request id)
     access_log: bool = False  # one line per request (``booking serve`` turns it on)
+    security: SecuritySettings = field(default_factory=lambda: SecuritySettings(), repr=False)
 
     @property
     def slot_step(self) -> timedelta:
@@ -323,4 +324,87 @@ def load_settings(env: Mapping[str, str] | None = None, *, instance_path: Path |
         **_operations(env),
         calendar=None,  # type: ignore[arg-type]  # filled just below from the validated fields
     )
-    return replace(settings, calendar=_calendar(settings))
+    return replace(settings, calendar=_calendar(settings), security=load_security_settings(env))
+
+
+# --- security (issue 12): limits, admin tokens, media hosts ---------------------------------------
+
+ADMIN_TOKEN_MIN_LENGTH = 32
+DEFAULT_TWILIO_MEDIA_HOSTS = ("api.twilio.com", "*.twilio.com")
+
+
+@dataclass(frozen=True)
+class SecuritySettings:
+    """What strangers may send and how often; parsed apart from the rest so it reads (and merges) alone.
+
+    Rate limits are Flask-Limiter strings ("20 per hour"); an empty variable disables that limit.
+    """
+
+    admin_tokens: tuple[str, ...] = ()
+    max_request_bytes: int = 1024 * 1024
+    redis_url: str | None = None
+    rate_limit_booking: str = "20 per hour"
+    rate_limit_sign_in: str = "10 per hour"
+    rate_limit_forms: str = "60 per hour"
+    max_open_bookings: int = 10
+    twilio_media_hosts: tuple[str, ...] = DEFAULT_TWILIO_MEDIA_HOSTS
+    proxy_hops: int = 0  # reverse proxies in front whose X-Forwarded-For is trusted (client address)
+
+
+def _admin_tokens(raw: str | None) -> tuple[str, ...]:
+    """Several comma-separated tokens, so a new one can be rolled out before the old one is removed."""
+    tokens = tuple(t.strip() for t in (raw or "").split(",") if t.strip())
+    for token in tokens:
+        if len(token) < ADMIN_TOKEN_MIN_LENGTH:
+            raise ConfigError(
+                f"BOOKING_ADMIN_TOKEN: every token must be at least {ADMIN_TOKEN_MIN_LENGTH} characters "
+                f"(one has {len(token)}); e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            )
+    return tokens
+
+
+def _rate_limit(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    value = raw.strip()
+    if value:
+        from limits import parse_many
+
+        try:
+            parse_many(value)
+        except ValueError as exc:
+            raise ConfigError(f"{name}={raw!r} is not a rate limit such as '20 per hour' or '5/minute'") from exc
+    return value
+
+
+def _hosts(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    hosts = tuple(h.strip().lower().rstrip("/") for h in raw.split(",") if h.strip())
+    for host in hosts:
+        bare = host.removeprefix("https://").removeprefix("http://")
+        if not bare or "/" in bare or "@" in bare:
+            raise ConfigError(
+                f"{name}: {host!r} must be a host (api.twilio.com, *.twilio.com, host:port, "
+                "or http://host:port for a local stand-in)"
+            )
+    return hosts
+
+
+def load_security_settings(env: Mapping[str, str]) -> SecuritySettings:
+    redis_url = env.get("BOOKING_REDIS_URL") or None
+    if redis_url and urlsplit(redis_url).scheme not in {"redis", "rediss", "unix"}:
+        raise ConfigError(f"BOOKING_REDIS_URL={redis_url!r} must start with redis://, rediss:// or unix://")
+    return SecuritySettings(
+        admin_tokens=_admin_tokens(env.get("BOOKING_ADMIN_TOKEN")),
+        max_request_bytes=_int(env, "BOOKING_MAX_REQUEST_BYTES", 1024 * 1024, 1024, 100 * 1024 * 1024),
+        redis_url=redis_url,
+        rate_limit_booking=_rate_limit(env, "BOOKING_RATE_LIMIT_BOOKING", "20 per hour"),
+        rate_limit_sign_in=_rate_limit(env, "BOOKING_RATE_LIMIT_SIGN_IN", "10 per hour"),
+        rate_limit_forms=_rate_limit(env, "BOOKING_RATE_LIMIT_FORMS", "60 per hour"),
+        max_open_bookings=_int(env, "BOOKING_MAX_OPEN_BOOKINGS", 10, 1, 10_000),
+        twilio_media_hosts=_hosts(env, "BOOKING_TWILIO_MEDIA_HOSTS", DEFAULT_TWILIO_MEDIA_HOSTS),
+        proxy_hops=_int(env, "BOOKING_PROXY_HOPS", 0, 0, 5),
+    )

@@ -17,6 +17,8 @@ from email.utils import formataddr, make_msgid
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
+from booking.text import one_line
+
 log = logging.getLogger(__name__)
 
 
@@ -50,13 +52,16 @@ class Mailer(Protocol):
 def build_message(mail: Mail, sender: str) -> EmailMessage:
     """A multipart/alternative text + HTML message; calendar parts also inline for clients that want it."""
     msg = EmailMessage()
-    msg["From"] = formataddr((mail.from_name, sender)) if mail.from_name else sender
-    msg["To"] = ", ".join(mail.to)
+    # Headers are normalised to one line (booking.text): a name with U+2028 or any control character
+    # that slipped past the entry checks must not make this message fail on every retry.
+    from_name = one_line(mail.from_name) if mail.from_name else None
+    msg["From"] = formataddr((from_name, sender)) if from_name else sender
+    msg["To"] = ", ".join(one_line(a) for a in mail.to)
     if mail.cc:
-        msg["Cc"] = ", ".join(mail.cc)
+        msg["Cc"] = ", ".join(one_line(a) for a in mail.cc)
     if mail.reply_to:
-        msg["Reply-To"] = mail.reply_to
-    msg["Subject"] = mail.subject
+        msg["Reply-To"] = one_line(mail.reply_to)
+    msg["Subject"] = one_line(mail.subject)
     domain = sender.rsplit("@", 1)[-1] or "booking"
     msg["Message-ID"] = mail.message_id or make_msgid(domain=domain)
     msg.set_content(mail.text)

@@ -9,7 +9,6 @@ same table (``kind='callback'``) so the same guard keeps customers from booking 
 from __future__ import annotations
 
 import hmac
-import secrets
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -31,6 +30,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 from booking.extensions import db
+from booking.tokens import new_token, sealed_token
 from booking.vocabulary import (
     STORED_TOPICS,
     BookingKind,
@@ -76,11 +76,6 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def new_token(nbytes: int = 24) -> str:
-    """An unguessable URL-safe token (booking links, manage links, feed keys)."""
-    return secrets.token_urlsafe(nbytes)
-
-
 def token_matches(expected: str, given: str | None) -> bool:
     """Constant-time check of a secret against what a client sent (which may be any text at all)."""
     if not given:
@@ -102,7 +97,10 @@ class Agent(db.Model):  # type: ignore[name-defined]
     working_hours: Mapped[dict[str, list[str]] | None] = mapped_column(JSON, nullable=True)
     on_call: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    feed_key: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)
+    # The private feed's key, stored hashed and sealed (booking.tokens); ``agent.feed_key`` unseals it.
+    feed_key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    feed_key_sealed: Mapped[str] = mapped_column(Text)
+    feed_key = sealed_token("feed_key")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Password-less sign-in (booking.services.agent_auth): a sign-in link carries this nonce and is
     # good only while it is current; using a link replaces it, so a used or older link stops working.
@@ -115,6 +113,10 @@ class Agent(db.Model):  # type: ignore[name-defined]
     __table_args__ = (CheckConstraint(one_of("tier", Tier), name="tier"),)
 
     calendar: Mapped[CalendarConnection | None] = relationship(back_populates="agent", uselist=False)
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("feed_key", new_token())
+        super().__init__(**kwargs)
 
 
 class CalendarConnection(db.Model):  # type: ignore[name-defined]
@@ -204,7 +206,11 @@ class Customer(db.Model):  # type: ignore[name-defined]
     plan: Mapped[str] = mapped_column(String(64))
     dedicated_support: Mapped[bool] = mapped_column(Boolean, default=False)
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), nullable=True)
-    booking_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)
+    # The booking link's token, stored hashed and sealed (booking.tokens); ``customer.booking_token``
+    # unseals it, and ``Customer.booking_token == token`` in a query compares hashes.
+    booking_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    booking_token_sealed: Mapped[str] = mapped_column(Text)
+    booking_token = sealed_token("booking_token")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     agent: Mapped[Agent | None] = relationship()
@@ -214,6 +220,10 @@ class Customer(db.Model):  # type: ignore[name-defined]
     emails: Mapped[list[CustomerEmail]] = relationship(
         back_populates="customer", cascade="all, delete-orphan", order_by="CustomerEmail.id"
     )
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("booking_token", new_token())
+        super().__init__(**kwargs)
 
     @property
     def eligible(self) -> bool:
@@ -260,7 +270,10 @@ class Booking(db.Model):  # type: ignore[name-defined]
     topic: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16), default=BookingStatus.CONFIRMED)
     sequence: Mapped[int] = mapped_column(Integer, default=0)
-    manage_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)
+    # The manage link's token, stored hashed and sealed (booking.tokens).
+    manage_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    manage_token_sealed: Mapped[str] = mapped_column(Text)
+    manage_token = sealed_token("manage_token")
     contact_name: Mapped[str] = mapped_column(String(200))
     contact_email: Mapped[str] = mapped_column(String(320))
     notes: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -281,6 +294,10 @@ class Booking(db.Model):  # type: ignore[name-defined]
         UniqueConstraint("customer_id", "idempotency_key", name="uq_bookings_customer_idempotency"),
         Index("ix_bookings_agent_start", "agent_id", "start_at"),
     )
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("manage_token", new_token())
+        super().__init__(**kwargs)
 
     @property
     def duration_minutes(self) -> int:

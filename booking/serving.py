@@ -44,13 +44,23 @@ def _busy(channel: Any) -> bool:
     return bool(channel.requests or channel.total_outbufs_len or getattr(channel, "request", None))
 
 
-def serve_gracefully(app: Any, *, host: str, port: int, threads: int, grace: float = GRACE_SECONDS) -> None:
+def serve_gracefully(
+    app: Any, *, host: str, port: int, threads: int, grace: float = GRACE_SECONDS, max_request_body_size: int
+) -> None:
     """Run waitress until SIGTERM/SIGINT, then drain: in-flight requests finish and are answered."""
     from waitress import wasyncore
     from waitress.channel import HTTPChannel
     from waitress.server import create_server
 
-    server: Any = create_server(app, host=host, port=port, threads=threads, ident="booking", asyncore_use_poll=True)
+    server: Any = create_server(
+        app,
+        host=host,
+        port=port,
+        threads=threads,
+        ident="booking",
+        asyncore_use_poll=True,
+        max_request_body_size=max_request_body_size,
+    )
     stopping = threading.Event()
     on_stop_signals(stopping.set)
     while not stopping.is_set():

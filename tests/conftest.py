@@ -45,7 +45,7 @@ pytest_plugins = [
     "tests.fixtures.twilio_rest",
 ]
 
-ADMIN_TOKEN = "test-admin-token"
+ADMIN_TOKEN = "test-admin-token-0123456789abcdefghij"
 SECRET = "test-secret-key-0123456789abcdef"
 PG_URL = os.environ.get("BOOKING_TEST_POSTGRES_URL")
 
@@ -220,10 +220,18 @@ class LiveServer:
     def __init__(self, app: Any) -> None:
         from waitress.server import create_server
 
+        from booking.security import server_body_limit
+
         # poll() instead of select(): closing the server while the loop thread is between building its
         # fd lists and select() made select() raise EBADF in that thread (a teardown-only flake).
         self.server = create_server(
-            app, host="127.0.0.1", port=0, threads=8, ident="booking-test", asyncore_use_poll=True
+            app,
+            host="127.0.0.1",
+            port=0,
+            threads=8,
+            ident="booking-test",
+            asyncore_use_poll=True,
+            max_request_body_size=server_body_limit(app),  # as `booking serve` runs it
         )
         logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # a queued burst is the point
         self.url = f"http://127.0.0.1:{self.server.effective_port}"  # type: ignore[union-attr]

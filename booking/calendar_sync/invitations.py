@@ -23,7 +23,12 @@ TOPIC_LABELS: dict[str, str] = {
 }
 
 
-def event_spec(booking: Booking, settings: Settings) -> EventSpec:
+def event_spec(booking: Booking, settings: Settings, *, manage_link: bool = False) -> EventSpec:
+    """The event; ``manage_link`` adds the customer's manage URL (their own invitation only).
+
+    The CalDAV copy and the agent's feed leave it out: they live on servers and in apps outside the
+    service, and the link changes or cancels the customer's call (issue 12).
+    """
     customer = booking.customer
     topic = TOPIC_LABELS.get(booking.topic, booking.topic)
     if booking.kind == BookingKind.CALLBACK:
@@ -34,7 +39,7 @@ def event_spec(booking: Booking, settings: Settings) -> EventSpec:
     if booking.notes:
         description_lines += ["", booking.notes]
     url = None
-    if settings.public_url and booking.kind == BookingKind.CALL:
+    if manage_link and settings.public_url and booking.kind == BookingKind.CALL:
         url = links.absolute(settings.public_url, links.manage_path(booking))
     return EventSpec(
         uid=booking.uid,
@@ -56,7 +61,8 @@ def event_spec(booking: Booking, settings: Settings) -> EventSpec:
 def invitation_ics(booking: Booking, settings: Settings, now: datetime, alarm_minutes: int = 15) -> bytes:
     """METHOD:REQUEST while confirmed, METHOD:CANCEL once cancelled (same UID)."""
     method = "CANCEL" if booking.status == BookingStatus.CANCELLED else "REQUEST"
-    return build_calendar(event_spec(booking, settings), method=method, alarm_minutes=alarm_minutes, now=now)
+    spec = event_spec(booking, settings, manage_link=True)
+    return build_calendar(spec, method=method, alarm_minutes=alarm_minutes, now=now)
 
 
 def calendar_object_ics(booking: Booking, settings: Settings, now: datetime) -> bytes:

@@ -17,6 +17,7 @@ from booking.routes.schemas import (
     AgentPath,
     CustomerCreate,
     CustomerOut,
+    CustomerPath,
     ErrorResponse,
     Responses,
     TimeOffCreate,
@@ -30,7 +31,14 @@ from booking.services.errors import ServiceError
 SECURITY: list[dict[str, list[str]]] = [{"bearer": []}]
 bp = APIBlueprint("admin", __name__, url_prefix="/api", abp_tags=[Tag(name="admin")], abp_security=SECURITY)
 
-ERRORS: Responses = {400: ErrorResponse, 401: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse}
+ERRORS: Responses = {
+    400: ErrorResponse,
+    401: ErrorResponse,
+    404: ErrorResponse,
+    409: ErrorResponse,
+    413: ErrorResponse,
+    503: ErrorResponse,
+}
 
 
 class Unauthorized(ServiceError):
@@ -40,13 +48,18 @@ class Unauthorized(ServiceError):
 
 @bp.before_request
 def require_admin() -> None:
-    """Constant-time bearer check; the admin API stays closed while no token is configured."""
-    expected = settings().admin_token
-    if not expected:
+    """Constant-time bearer check; the admin API stays closed while no token is configured.
+
+    ``BOOKING_ADMIN_TOKEN`` may list several tokens (comma-separated): during a rotation the old and
+    the new one both work. Every configured token is compared, so timing does not tell which matched.
+    """
+    tokens = settings().security.admin_tokens
+    if not tokens:
         raise Unauthorized("the admin API is disabled: set BOOKING_ADMIN_TOKEN to enable it")
     header = request.headers.get("Authorization", "")
     scheme, _, given = header.partition(" ")
-    if scheme.lower() != "bearer" or not token_matches(expected, given.strip()):
+    matches = [token_matches(expected, given.strip()) for expected in tokens]
+    if scheme.lower() != "bearer" or not any(matches):
         raise Unauthorized("missing or wrong bearer token")
 
 
@@ -116,6 +129,12 @@ def create_customer(body: CustomerCreate) -> Any:
         emails=[str(e) for e in body.emails],
     )
     return serialize_customer(customer), 201
+
+
+@bp.post("/customers/<int:customer_id>/booking-token", responses={200: CustomerOut, **ERRORS})
+def rotate_booking_token(path: CustomerPath) -> Any:
+    """Issue a new booking link for a customer; the old one stops working at once (a leaked link)."""
+    return serialize_customer(directory.rotate_booking_token(db.session, path.customer_id))
 
 
 def serialize_time_off(entry: TimeOff, overlapping: list[int] | None = None) -> dict[str, Any]:

@@ -34,7 +34,14 @@ from booking.services.errors import NotFound
 
 bp = APIBlueprint("api", __name__, url_prefix="/api", abp_tags=[Tag(name="customer")])
 
-ERRORS: Responses = {400: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse}
+ERRORS: Responses = {
+    400: ErrorResponse,
+    403: ErrorResponse,
+    404: ErrorResponse,
+    409: ErrorResponse,
+    413: ErrorResponse,
+    503: ErrorResponse,
+}
 
 
 def serialize_booking(booking: Booking) -> dict[str, Any]:
@@ -79,7 +86,7 @@ def availability(path: AgentPath, query: AvailabilityQuery) -> Any:
     }
 
 
-@bp.post("/bookings", responses={201: BookingOut, **ERRORS})
+@bp.post("/bookings", responses={201: BookingOut, **ERRORS, 429: ErrorResponse})
 def create_booking(body: BookingCreate, header: IdempotencyHeader) -> Any:
     """Book a call with the customer's dedicated agent. ``Idempotency-Key`` makes retries safe."""
     req = bookings.BookingRequest(

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from flask import current_app, jsonify, request
 from flask.json.provider import DefaultJSONProvider
 from flask.typing import ResponseReturnValue
 
+from booking import text
 from booking.config import Settings
 
 
@@ -30,18 +30,14 @@ def json_error(status: int, code: str, message: str, details: Any = None) -> Res
     return jsonify({"error": body}), status
 
 
-_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-
-
 def clean_text(value: str, *, multiline: bool = False) -> str:
     """Form text as it may be stored and mailed: control characters dropped, one line unless asked.
 
-    PostgreSQL refuses NUL in text and a CR/LF in a name would break an e-mail header, so neither may
-    reach a service from a hand-crafted form post.
+    PostgreSQL refuses NUL in text, and any line break (CR/LF, but also U+0085, U+2028, U+2029, see
+    ``booking.text``) in a name would break an e-mail header, so none may reach a service from a
+    hand-crafted form post: single-line fields are normalised to one line, notes to plain ``\n``.
     """
-    if not multiline:
-        value = " ".join(value.split())
-    return _CONTROLS.sub("", value).strip()
+    return text.multiline(value) if multiline else text.one_line(" ".join(value.split()))
 
 
 def _unstorable(value: Any) -> bool:

@@ -13,7 +13,7 @@ from flask import Flask, Response, abort, current_app, make_response, render_tem
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from pydantic import ValidationError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
 from booking.routes.common import json_error
 from booking.services.errors import ServiceError
@@ -49,6 +49,10 @@ ERROR_COPY: dict[str | int, tuple[Any, Any]] = {
             "Dedicated support add-on. Your account manager can add it for you."
         ),
     ),
+    "too_many_open_bookings": (
+        _l("You already have many calls booked"),
+        _l("Please cancel one of your upcoming calls, or wait until one has taken place, then book again."),
+    ),
     "csrf": (
         _l("This form has expired"),
         _l("For your security, forms expire. Please go back, reload the page and send it again."),
@@ -64,6 +68,14 @@ ERROR_COPY: dict[str | int, tuple[Any, Any]] = {
     ),
     405: (_l("This action is not available here"), _l("Please go back and use the buttons on the page.")),
     409: (_l("This could not be done"), _l("Please reload the page and try again.")),
+    413: (
+        _l("This is more than we can accept"),
+        _l("Please go back and shorten what you typed, then send it again."),
+    ),
+    429: (
+        _l("Too many attempts"),
+        _l("For your security, this is limited. Please wait a little and try again."),
+    ),
     500: (
         _l("Something went wrong on our side"),
         _l("Nothing was lost. Please try again in a moment."),
@@ -94,15 +106,34 @@ def validation_error_response(e: ValidationError) -> Response:
     return response
 
 
+def too_large_response() -> Any:
+    """413 for a body above the limit (``booking.security``): JSON for machines, a page for people."""
+    limit = request.max_content_length
+    if wants_json():
+        return json_error(413, "payload_too_large", f"the request body is larger than the limit of {limit} bytes")
+    return _html(413)
+
+
+def has_nul_byte() -> bool:
+    """Whether the path, query or form carries a NUL, which can be neither a token nor text we store."""
+    values = [request.path, *request.args.values()]
+    if request.mimetype in {"application/x-www-form-urlencoded", "multipart/form-data"}:
+        values += request.form.values()
+    return any("\x00" in value for value in values)
+
+
 def register(app: Flask) -> None:
     @app.before_request
     def refuse_nul_bytes() -> None:
         """A NUL in the path, query or form can be neither a token nor text we store (PostgreSQL
-        refuses it): answer 400 here instead of a driver error deep inside a query."""
-        values = [request.path, *request.args.values()]
-        if request.mimetype in {"application/x-www-form-urlencoded", "multipart/form-data"}:
-            values += request.form.values()
-        if any("\x00" in value for value in values):
+        refuses it): answer 400 here instead of a driver error deep inside a query.
+
+        Not on ``/twilio/*``: there the signature is checked first (a forged request gets 403 whatever
+        it carries), then the same guard (``booking.voicemail.routes.verify_signature``).
+        """
+        if request.path.startswith("/twilio/"):
+            return
+        if has_nul_byte():
             abort(400)
 
     @app.errorhandler(ServiceError)
@@ -115,11 +146,17 @@ def register(app: Flask) -> None:
     def http_error(exc: HTTPException) -> Any:
         if exc.response is not None:  # e.g. the validation callback's ready-made 400
             return exc.response
+        if isinstance(exc, RequestEntityTooLarge):  # a body without Content-Length, cut at the limit
+            return too_large_response()
         status = exc.code or 500
         code = (exc.name or "error").lower().replace(" ", "_")
         if wants_json():
-            return json_error(status, code, exc.description or exc.name)
-        return _html(status, "csrf" if isinstance(exc, CSRFError) else None)
+            response = make_response(json_error(status, code, exc.description or exc.name))
+        else:
+            response = make_response(_html(status, "csrf" if isinstance(exc, CSRFError) else None))
+        if isinstance(exc, MethodNotAllowed) and exc.valid_methods:  # RFC 9110: a 405 lists what is allowed
+            response.headers["Allow"] = ", ".join(sorted(exc.valid_methods))
+        return response
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Any:

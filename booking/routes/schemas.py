@@ -9,24 +9,54 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StrictBool, StringConstraints
 
+from booking.services.availability import MAX_DURATION, MIN_DURATION
+from booking.text import UNSAFE_CLASS
 from booking.vocabulary import BookingStatus, CallbackStatus, Tier, Topic
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
 E164 = Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$")]
-# No control characters: a name ends up in e-mail headers and calendar properties.
+# No control characters nor Unicode line/paragraph separators (booking.text): a name ends up in
+# e-mail headers and calendar properties, where any line break makes the message unsendable.
+ONE_LINE = f"^[^{UNSAFE_CLASS}]*$"
 Name = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=f"^[^{UNSAFE_CLASS}]+$")
 ]
+# Instants we send back: ISO-8601 with offset, documented as such.
+DateTime = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+
+
+def DURATION_SCHEMA(schema: dict[str, Any]) -> None:
+    """Document the call lengths the server accepts (``validate_duration``: 15-240, steps of 5) exactly.
+
+    The pydantic bounds stay wider so that 1-14 or 17 get the service's clearer ``bad_duration``.
+    """
+    for branch in schema.get("anyOf", [schema]):
+        if branch.get("type") == "integer":
+            branch.update(minimum=MIN_DURATION, maximum=MAX_DURATION, multipleOf=5)
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+ERROR_CODES = (
+    "400: invalid_request (schema), bad_window (end not after start, span over 62 days, years outside "
+    "1970-2999), bad_duration (not 15-240 minutes in steps of 5), bad_timezone, bad_working_hours, "
+    "bad_interval, bad_due_at, bad_text, agent_required, unknown_agent; "
+    "401: unauthorized; 403: not_eligible, bad_token, forbidden; "
+    "404: not_found, unknown_token, unknown_booking, unknown_agent, unknown_customer, unknown_callback, "
+    "unknown_time_off; "
+    "409: slot_unavailable (taken, outside the offered slots, in the past or too soon), too_late (already "
+    "started), cancelled, idempotency_key_reused, too_many_open_bookings, agent_exists, phone_taken, "
+    "not_pending; 405: method_not_allowed (with Allow); 413: payload_too_large; 429: rate_limited "
+    "(with Retry-After)"
+)
+
+
 class ErrorBody(BaseModel):
-    code: str = Field(description="stable machine-readable reason, e.g. slot_unavailable")
+    code: str = Field(description=f"stable machine-readable reason. {ERROR_CODES}")
     message: str = Field(description="human-readable explanation")
     details: list[dict[str, object]] | None = None
 
@@ -54,7 +84,7 @@ class AgentCreate(Strict):
         description='weekly hours in the agent\'s zone, e.g. {"mon": ["09:00-12:00", "13:00-17:00"]}; '
         "null = the business hours",
     )
-    on_call: bool = Field(False, description="senior agent paged by SMS for after-hours critical calls")
+    on_call: StrictBool = Field(False, description="senior agent paged by SMS for after-hours critical calls")
 
 
 class AgentOut(BaseModel):
@@ -81,11 +111,15 @@ class AgentPath(BaseModel):
 
 class CustomerCreate(Strict):
     name: Name
-    plan: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-    dedicated_support: bool = False
+    plan: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=ONE_LINE)]
+    dedicated_support: StrictBool = False
     agent: Slug | None = None
     phones: list[E164] = Field(default_factory=list, max_length=20)
     emails: list[EmailStr] = Field(default_factory=list, max_length=20)
+
+
+class CustomerPath(BaseModel):
+    customer_id: int = Field(ge=1, le=2**31 - 1)
 
 
 class CustomerOut(BaseModel):
@@ -108,12 +142,14 @@ class AvailabilityQuery(BaseModel):
     start: date
     end: date
     tz: str | None = Field(None, description="IANA zone for the window and the slot times")
-    duration: int | None = Field(None, ge=1, le=24 * 60, description="minutes; defaults to the slot step")
+    duration: int | None = Field(
+        None, ge=1, le=24 * 60, description="minutes; defaults to the slot step", json_schema_extra=DURATION_SCHEMA
+    )
 
 
 class SlotOut(BaseModel):
-    start: str
-    end: str
+    start: DateTime
+    end: DateTime
 
 
 class AvailabilityOut(BaseModel):
@@ -129,7 +165,9 @@ class AvailabilityOut(BaseModel):
 class BookingCreate(Strict):
     token: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     start: AwareDatetime
-    duration: int | None = Field(None, ge=1, le=24 * 60, description="minutes (15-240, steps of 5)")
+    duration: int | None = Field(
+        None, ge=1, le=24 * 60, description="minutes (15-240, steps of 5)", json_schema_extra=DURATION_SCHEMA
+    )
     topic: Topic
     name: Name
     email: EmailStr
@@ -154,7 +192,9 @@ class ManageToken(Strict):
 class BookingReschedule(Strict):
     token: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     start: AwareDatetime
-    duration: int | None = Field(None, ge=1, le=24 * 60, description="minutes; default: keep the length")
+    duration: int | None = Field(
+        None, ge=1, le=24 * 60, description="minutes; default: keep the length", json_schema_extra=DURATION_SCHEMA
+    )
 
 
 class IcsQuery(BaseModel):
@@ -166,8 +206,8 @@ class BookingOut(BaseModel):
     uid: str
     agent: str
     agent_name: str
-    start: str
-    end: str
+    start: DateTime
+    end: DateTime
     duration: int
     topic: str
     status: BookingStatus
@@ -201,14 +241,14 @@ class VoicemailOut(BaseModel):
     duration: int = Field(description="seconds")
     recording_sid: str
     call_sid: str
-    received_at: str = Field(description="when the call came in (the SLA clock starts here)")
+    received_at: DateTime = Field(description="when the call came in (the SLA clock starts here)")
 
 
 class ReservationOut(BaseModel):
     booking_id: int
     uid: str = Field(description="UID of the VEVENT in the agent's calendar")
-    start: str
-    end: str
+    start: DateTime
+    end: DateTime
     status: BookingStatus
 
 
@@ -219,12 +259,12 @@ class CallbackOut(BaseModel):
     agent: str | None = Field(description="slug of the assigned agent; null when unassigned")
     agent_name: str | None
     phone: str = Field(description="number to call back (E.164 when the caller's number was shown)")
-    due_at: str = Field(description="SLA due time, ISO-8601 in the business time zone")
+    due_at: DateTime = Field(description="SLA due time, ISO-8601 in the business time zone")
     status: CallbackStatus
     severity: int = Field(ge=1, le=5)
     severity_label: str
-    created_at: str
-    done_at: str | None
+    created_at: DateTime
+    done_at: DateTime | None
     voicemail: VoicemailOut
     reserved: ReservationOut | None = Field(description="the 15 minutes reserved in the agent's schedule")
 
@@ -239,15 +279,13 @@ class CallbackList(BaseModel):
 class TimeOffCreate(Strict):
     start: AwareDatetime
     end: AwareDatetime
-    reason: (
-        Annotated[str, StringConstraints(strip_whitespace=True, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")] | None
-    ) = None
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200, pattern=ONE_LINE)] | None = None
 
 
 class TimeOffOut(BaseModel):
     id: int
-    start: str
-    end: str
+    start: DateTime
+    end: DateTime
     reason: str | None
     overlapping_bookings: list[int] | None = Field(
         None, description="on creation: confirmed calls/callbacks inside it (they are not cancelled)"

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,8 +23,18 @@ from booking.db_guards import is_overlap_error, write_transaction
 from booking.models import Agent, Booking, Customer, token_matches
 from booking.services import schedule
 from booking.services.availability import validate_duration
-from booking.services.errors import Conflict, Forbidden, NotEligible, NotFound, SlotUnavailable, TooLate
+from booking.services.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotEligible,
+    NotFound,
+    SlotUnavailable,
+    TooLate,
+    TooManyOpenBookings,
+)
 from booking.services.schedule import EVENT_CANCELLED, EVENT_CONFIRMED, EVENT_RESCHEDULED, queue_change
+from booking.text import has_unsafe_chars
 from booking.vocabulary import BookingKind, BookingStatus
 
 __all__ = [
@@ -92,13 +102,55 @@ def _replay(session: Session, customer_id: int, key: str | None) -> Booking | No
     return session.scalar(select(Booking).where(Booking.customer_id == customer_id, Booking.idempotency_key == key))
 
 
+def _fingerprint(
+    start: datetime, duration: timedelta, topic: str, name: str, email: str, notes: str | None, locale: str | None
+) -> tuple[object, ...]:
+    return (start, duration, topic, name, email, notes or None, locale)
+
+
 def _check_replay(existing: Booking, req: BookingRequest, duration: timedelta) -> None:
-    if existing.start_at != req.start or existing.end_at - existing.start_at != duration:
+    """A replay must be the same request: any other time, length, topic, contact or note is a 409.
+
+    Returning the first booking for a different body would tell the client its new details were
+    saved when they were not (issue 12).
+    """
+    stored = _fingerprint(
+        existing.start_at,
+        existing.end_at - existing.start_at,
+        existing.topic,
+        existing.contact_name,
+        existing.contact_email,
+        existing.notes,
+        existing.locale,
+    )
+    if stored != _fingerprint(req.start, duration, req.topic, req.name, req.email, req.notes, req.locale):
         raise Conflict("this Idempotency-Key was already used for a different booking", code="idempotency_key_reused")
+
+
+def _check_open_bookings(session: Session, settings: Settings, customer_id: int, now: datetime) -> None:
+    """At most ``BOOKING_MAX_OPEN_BOOKINGS`` upcoming calls per customer, checked under the agent lock."""
+    cap = settings.security.max_open_bookings
+    open_calls = session.scalar(
+        select(func.count())
+        .select_from(Booking)
+        .where(
+            Booking.customer_id == customer_id,
+            Booking.kind == "call",
+            Booking.status == "confirmed",
+            Booking.end_at > now,
+        )
+    )
+    if (open_calls or 0) >= cap:
+        raise TooManyOpenBookings(
+            f"this account already has {cap} upcoming calls, the most it can hold; "
+            "cancel one or wait until one has taken place"
+        )
 
 
 def book(session: Session, settings: Settings, req: BookingRequest, now: datetime) -> BookResult:
     """Book a call with the customer's dedicated agent, exactly once per Idempotency-Key."""
+    if has_unsafe_chars(req.name) or has_unsafe_chars(req.email):  # they go into mail headers
+        raise InvalidInput("name and e-mail must be one line without control characters", code="bad_text")
     duration = validate_duration(req.duration_minutes, settings)
     customer = customer_by_token(session, req.token)
     agent = eligible_agent(session, customer)
@@ -114,6 +166,7 @@ def book(session: Session, settings: Settings, req: BookingRequest, now: datetim
             if existing is not None:
                 _check_replay(existing, req, duration)
                 return BookResult(existing, created=False, outbox_ids=[])
+            _check_open_bookings(session, settings, customer_id, now)
             if not schedule.call_slot_offered(session, settings, agent, req.start, duration, now):
                 raise SlotUnavailable("this time is not (or no longer) available; please pick another slot")
             booking, ids = schedule.insert(

@@ -11,9 +11,16 @@ from sqlalchemy.orm import Session
 from booking.config import Settings
 from booking.core.business_time import iana_zone, validate_weekly_hours
 from booking.db_guards import write_transaction
-from booking.models import Agent, Customer, CustomerEmail, CustomerPhone
+from booking.models import Agent, Customer, CustomerEmail, CustomerPhone, new_token
 from booking.services.errors import Conflict, InvalidInput, NotFound
+from booking.text import has_unsafe_chars
 from booking.vocabulary import Tier
+
+
+def _one_line(field: str, value: str) -> None:
+    """Names end up in e-mail headers and calendar properties: no line break, no control character."""
+    if has_unsafe_chars(value):
+        raise InvalidInput(f"{field} must be one line of text without control characters", code="bad_text")
 
 
 def agent_by_slug(session: Session, slug: str) -> Agent:
@@ -37,6 +44,7 @@ def create_agent(
     on_call: bool = False,
 ) -> Agent:
     """Create an agent; 409 when the slug is taken, 400 for a bad zone or working hours."""
+    _one_line("name", name)
     zone = timezone or settings.timezone.key
     try:
         iana_zone(zone)
@@ -79,6 +87,8 @@ def create_customer(
     emails: Sequence[str] = (),
 ) -> Customer:
     """Create a customer; the booking token is generated and unguessable."""
+    _one_line("name", name)
+    _one_line("plan", plan)
     unique_phones = list(dict.fromkeys(phones))
     try:
         with write_transaction(session):  # the checks below and the insert, under the write lock
@@ -103,4 +113,17 @@ def create_customer(
             session.add(customer)
     except IntegrityError as exc:
         raise Conflict("phone number already belongs to a customer", code="phone_taken") from exc
+    return customer
+
+
+def rotate_booking_token(session: Session, customer_id: int) -> Customer:
+    """Replace a customer's booking link (a leaked one): the old link answers 404 from now on.
+
+    Manage links of calls already booked are separate tokens and keep working.
+    """
+    customer = session.get(Customer, customer_id)
+    if customer is None:
+        raise NotFound(f"no customer {customer_id}", code="unknown_customer")
+    customer.booking_token = new_token()
+    session.commit()
     return customer

@@ -54,3 +54,10 @@ class SlotUnavailable(Conflict):
 
 class TooLate(Conflict):
     code = "too_late"
+
+
+class TooManyOpenBookings(ServiceError):
+    """The customer already has ``BOOKING_MAX_OPEN_BOOKINGS`` upcoming calls (a leaked link's damage cap)."""
+
+    status = 409
+    code = "too_many_open_bookings"

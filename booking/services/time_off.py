@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from booking.db_guards import write_transaction
 from booking.models import Agent, Booking, TimeOff
+from booking.services.availability import FIRST_YEAR, LAST_YEAR
 from booking.services.errors import InvalidInput, NotFound
 from booking.vocabulary import BookingStatus
 
@@ -31,6 +32,10 @@ def add(session: Session, agent: Agent, start: datetime, end: datetime, reason: 
     """Record time off; 400 when the interval is empty or longer than a year."""
     if end <= start:
         raise InvalidInput("end must be after start", code="bad_interval")
+    if start.year < FIRST_YEAR or end.year > LAST_YEAR:
+        # Far outside any horizon; before 1970 some zones have offsets in seconds (LMT), which no
+        # ISO-8601/RFC 3339 date-time in our answers could carry.
+        raise InvalidInput(f"time off must lie between {FIRST_YEAR} and {LAST_YEAR}", code="bad_interval")
     if end - start > MAX_SPAN:
         raise InvalidInput("time off may span at most 366 days; add several periods", code="bad_interval")
     agent_id = agent.id

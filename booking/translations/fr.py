@@ -280,6 +280,21 @@ FR: dict[str, str] = {
     "d’exploitation : docs/deploy.md dans les sources.",
 }
 
+# Security hardening (issue 12): oversized requests, rate limits, refused characters.
+FR.update(
+    {
+        "This is more than we can accept": "C’est plus que ce que nous pouvons accepter",
+        "Please go back and shorten what you typed, then send it again.": "Revenez en arrière, raccourcissez "
+        "ce que vous avez saisi, puis envoyez-le à nouveau.",
+        "Too many attempts": "Trop de tentatives",
+        "For your security, this is limited. Please wait a little and try again.": "Pour votre sécurité, "
+        "ceci est limité. Patientez un peu, puis réessayez.",
+        "You already have many calls booked": "Vous avez déjà beaucoup d’appels réservés",
+        "Please cancel one of your upcoming calls, or wait until one has taken place, then book again.": "Annulez "
+        "l’un de vos prochains appels, ou attendez qu’il ait eu lieu, puis réservez à nouveau.",
+    }
+)
+
 
 def extract(pot: Path, root: Path | str = ".") -> None:
     """Extract every translatable string of the sources under ``root`` into ``pot`` (pybabel extract)."""

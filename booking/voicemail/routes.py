@@ -23,6 +23,8 @@ from booking import clock
 from booking.db_faults import handle_database_unavailable, is_database_unavailable
 from booking.extensions import db
 from booking.routes.common import external_url, settings
+from booking.routes.errors import has_nul_byte
+from booking.security import allowed_media_url
 from booking.services import calls
 from booking.services.callbacks import RecordingIn, store_voicemail
 from booking.vocabulary import RouteKind
@@ -68,6 +70,9 @@ def verify_signature() -> Response | None:
     if not is_valid_twilio_request(cfg.twilio_auth_token, url, request.form, request.headers.get(SIGNATURE_HEADER)):
         log.warning("twilio %s CallSid=%s refused: bad or missing signature for %s", request.path, sid, url)
         return _empty(403)
+    if has_nul_byte():  # after the signature: a forged request learns nothing but 403
+        log.warning("twilio %s CallSid=%s refused: NUL character in the request", request.path, sid)
+        return _empty(400)
     log.info("twilio %s CallSid=%s", request.path, sid)
     return None
 
@@ -167,6 +172,10 @@ def voicemail() -> Response:
         return _empty()
     recording_sid, recording_url = form.get("RecordingSid", ""), form.get("RecordingUrl", "")
     if not recording_sid or not recording_url or not form.get("CallSid"):
+        return _empty(400)
+    if not allowed_media_url(recording_url, settings().security.twilio_media_hosts):
+        # The dashboard and the mails show it as a link: only Twilio's own https media (issue 12).
+        log.warning("twilio recording %s CallSid=%s refused: RecordingUrl not on Twilio", recording_sid, _call_sid())
         return _empty(400)
     try:
         duration = min(max(0, int(form.get("RecordingDuration") or 0)), 86_400)

@@ -32,6 +32,13 @@ def database_url(sqlite_url: str) -> str:
     return sqlite_url
 
 
+@pytest.fixture
+def env_overrides():
+    # A load test of the database, not of the rate limits: the customers here book far more often
+    # than a real one may (see tests/test_rate_limits.py for those).
+    return {"BOOKING_RATE_LIMIT_BOOKING": "10000 per hour", "BOOKING_MAX_OPEN_BOOKINGS": "10000"}
+
+
 @pytest.mark.slow
 def test_admin_writes_during_a_booking_load_never_fail(app, make_agent, make_customer, frozen, live_server):
     agents = [make_agent() for _ in range(2)]

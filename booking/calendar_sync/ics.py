@@ -726,9 +726,20 @@ class EventSpec:
             raise ValueError("uid must not be empty")
 
 
+def _param_text(value: str) -> str:
+    """A parameter value every reader decodes the same way.
+
+    RFC 5545 parameter values cannot hold a double quote at all; icalendar
+    would write RFC 6868 ``^'`` escapes, which vobject, ics.py and libical show
+    literally (issue 10 item 12). A double quote becomes an apostrophe and
+    control characters (a newline in a name) a space, so nothing needs escaping.
+    """
+    return "".join(" " if ord(ch) < 32 or ch == "\x7f" else "'" if ch == '"' else ch for ch in value)
+
+
 def _address(email: str, name: str, **params: str) -> icalendar.vCalAddress:
     addr = icalendar.vCalAddress(f"mailto:{email}")
-    addr.params["CN"] = name
+    addr.params["CN"] = _param_text(name)
     for key, value in params.items():
         addr.params[key.replace("_", "-")] = value
     return addr
@@ -763,7 +774,9 @@ def _vevent(spec: EventSpec, method: str | None, alarm_minutes: int | None, now:
         # iCloud, SOGo...) NOT to e-mail its own invitation - the service
         # already sends one, the customer must not get two.
         attendee_params["SCHEDULE-AGENT"] = "CLIENT"
-    event.add("ATTENDEE", _address(spec.attendee_email, spec.attendee_name, **attendee_params))
+    if method != "PUBLISH":
+        # RFC 5546 3.2.1: a PUBLISH carries no ATTENDEE (libical rejects the feed otherwise).
+        event.add("ATTENDEE", _address(spec.attendee_email, spec.attendee_name, **attendee_params))
     if spec.booking_id is not None:
         event.add(X_BOOKING_ID, str(spec.booking_id))
     if alarm_minutes is not None and method != "CANCEL":
@@ -824,7 +837,9 @@ def build_feed(specs: Iterable[EventSpec], *, now: datetime, name: str | None = 
     """Many events as one subscribable feed (``METHOD:PUBLISH``).
 
     For the agent's private ``calendar.ics`` feed: same VEVENTs as the CalDAV
-    objects, so a client that sees both (feed + CalDAV) merges them by UID.
+    objects, so a client that sees both (feed + CalDAV) merges them by UID -
+    except ATTENDEE, which RFC 5546 forbids in a PUBLISH (the contact's name
+    and address are in the DESCRIPTION already).
     """
     _check_aware("now", now)
     cal = _calendar("PUBLISH")

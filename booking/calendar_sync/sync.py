@@ -242,6 +242,7 @@ def _parse_objects(
     tz: ZoneInfo,
     own_uids: set[str],
     counts: SyncCounts,
+    agent_emails: Iterable[str] = (),
 ) -> list[_Parsed]:
     parsed: list[_Parsed] = []
     for obj in objects:
@@ -251,7 +252,7 @@ def _parse_objects(
             counts.own += 1  # our own booking, already busy through the bookings table
         else:
             try:
-                events = busy_intervals(obj.data, window[0], window[1], tz, own_uids)
+                events = busy_intervals(obj.data, window[0], window[1], tz, own_uids, agent_emails)
             except IcsError as exc:
                 counts.malformed += 1
                 counts.malformed_hrefs.append(obj.href)
@@ -306,7 +307,7 @@ def sync_agent(
     is safer than offering slots the agent may not have.
     """
     started = time.perf_counter()
-    agent_id, tz = agent.id, ZoneInfo(agent.timezone)
+    agent_id, tz, emails = agent.id, ZoneInfo(agent.timezone), (agent.email,)
     conn = session.scalar(select(CalendarConnection).where(CalendarConnection.agent_id == agent_id))
     if conn is None:
         raise NoCalendar(f"agent {agent.slug!r} has no CalDAV calendar; set one with PUT .../calendar")
@@ -347,7 +348,7 @@ def sync_agent(
             failure.code = "calendar_rejected"
         raise failure from exc
 
-    parsed = _parse_objects(result.changed, agent_id, window, tz, own_uids, counts)
+    parsed = _parse_objects(result.changed, agent_id, window, tz, own_uids, counts, emails)
     counts.changed = len(result.changed)
     counts.deleted = 0 if full else len(result.deleted)
     counts.busy_blocks = sum(len(p.blocks) for p in parsed)

@@ -13,6 +13,8 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from booking.calendar_sync.ics import (
     MAX_OCCURRENCES_PER_OBJECT,
@@ -22,7 +24,7 @@ from booking.calendar_sync.ics import (
     read_busy,
 )
 
-from ._support import NEW_YORK, PARIS, ics
+from ._support import ICS_DIR, NEW_YORK, PARIS, ics
 
 OCT = datetime(2026, 10, 1, tzinfo=PARIS)
 DEC = datetime(2026, 12, 1, tzinfo=PARIS)
@@ -234,3 +236,46 @@ def test_floating_times_use_the_agent_zone_even_with_x_wr_timezone(zone: ZoneInf
     """One rule (README, calendar sync): X-WR-TIMEZONE does not override the agent's zone."""
     (got,) = busy_intervals(issue10("x_wr_timezone_floating.ics"), OCT, DEC, zone)
     assert got.start == expected
+
+
+# --- any input: IcsError or busy time, never another exception, never slow -- #
+
+SEEDS = sorted(p.name for p in ICS_DIR.glob("*.ics")) + sorted(
+    f"issue10/{p.name}" for p in (ICS_DIR / "issue10").glob("*.ics")
+)
+MUTATIONS = st.sampled_from(["drop", "duplicate", "truncate", "garble", "swap-digit", "empty-value"])
+
+
+def mutate(lines: list[bytes], op: str, index: int, noise: bytes) -> list[bytes]:
+    i = index % len(lines)
+    line = lines[i]
+    name, _, value = line.partition(b":")
+    if op == "drop":
+        return lines[:i] + lines[i + 1 :]
+    if op == "duplicate":
+        return lines[: i + 1] + [line] + lines[i + 1 :]
+    if op == "truncate":
+        return lines[:i] + [line[: len(line) // 2]] + lines[i + 1 :]
+    if op == "garble":
+        return lines[:i] + [name + b":" + noise] + lines[i + 1 :]
+    if op == "empty-value":
+        return lines[:i] + [name + b":"] + lines[i + 1 :]
+    digits = bytes(b if not chr(b).isdigit() else ord("9") - b + ord("0") for b in value)
+    return lines[:i] + [name + b":" + digits] + lines[i + 1 :]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    seed=st.sampled_from(SEEDS),
+    ops=st.lists(st.tuples(MUTATIONS, st.integers(0, 200), st.binary(max_size=12)), min_size=1, max_size=4),
+)
+def test_mutated_real_files_raise_only_ics_error_and_stay_fast(seed: str, ops: list[tuple[str, int, bytes]]) -> None:
+    """Item 1's contract, fuzzed: whatever one object holds, the per-object handler sees IcsError or events."""
+    lines = ics(seed).split(b"\r\n")
+    for op, index, noise in ops:
+        lines = mutate(lines, op, index, noise) or [b""]
+    began = time.perf_counter()
+    with contextlib.suppress(IcsError):
+        events = busy_intervals(b"\r\n".join(lines), OCT, DEC, PARIS)
+        assert all(e.start < e.end for e in events)
+    assert time.perf_counter() - began < 2

@@ -681,7 +681,7 @@ def busy_intervals(
     """
     report = read_busy(ics_text, window_start, window_end, agent_tz, own_uids, agent_emails)
     for reason in report.dropped:
-        log.info("calendar object: left out %s", reason)
+        log.warning("calendar object: left out %s", reason)
     return report.events
 
 

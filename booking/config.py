@@ -324,6 +324,12 @@ def load_settings(env: Mapping[str, str] | None = None, *, instance_path: Path |
         **_operations(env),
         calendar=None,  # type: ignore[arg-type]  # filled just below from the validated fields
     )
+    if settings.min_notice >= settings.horizon:
+        # Every slot would be both too soon and too far: the booking page would always be empty.
+        raise ConfigError(
+            f"BOOKING_MIN_NOTICE_MINUTES={settings.min_notice_minutes} must be shorter than "
+            f"BOOKING_HORIZON_DAYS={settings.horizon_days} ({settings.horizon_days * 24 * 60} minutes)"
+        )
     return replace(settings, calendar=_calendar(settings), security=load_security_settings(env))
 
 

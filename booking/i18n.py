@@ -7,8 +7,11 @@ explicit zone (never the server's): the visitor's on pages, the business or agen
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+import importlib.resources
+import zoneinfo
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo, available_timezones
@@ -125,6 +128,66 @@ def zone_groups() -> tuple[tuple[str, tuple[str, ...]], ...]:
             groups[area].append(name)
     groups["UTC"] = ["UTC"]
     return tuple((area, tuple(sorted(names))) for area, names in groups.items() if names)
+
+
+def _tzif(name: str, *, system: bool = True) -> bytes | None:
+    """The compiled zone file behind ``name``: the system's (where zoneinfo looks first), or tzdata's."""
+    for root in zoneinfo.TZPATH if system else ():
+        path = Path(root, *name.split("/"))
+        if path.is_file():
+            return path.read_bytes()
+    try:
+        return importlib.resources.files("tzdata.zoneinfo").joinpath(*name.split("/")).read_bytes()
+    except (ModuleNotFoundError, FileNotFoundError, OSError):
+        return None
+
+
+@cache
+def _listed_by_content(system: bool) -> dict[bytes, str]:
+    by_content: dict[bytes, str] = {}
+    for _, names in zone_groups():
+        for name in names:
+            data = _tzif(name, system=system)
+            if data is not None:
+                by_content.setdefault(data, name)  # first in sorted order
+    return by_content
+
+
+#: Fixed-offset aliases (``Etc/GMT+5``) are matched on these instants: weekly, 2020-2040.
+_SAMPLES = tuple(datetime(2020, 1, 1, tzinfo=UTC) + timedelta(weeks=w) for w in range(0, 20 * 53))
+
+
+@cache
+def _listed_name(name: str) -> str:
+    listed = {n for _, names in zone_groups() for n in names}
+    if name in listed:
+        return name
+    # A tzdata link (US/Eastern -> America/New_York) has the same compiled file: the system's copy
+    # first (what zoneinfo reads), then the bundled tzdata package, which may be newer.
+    for system in (True, False):
+        data = _tzif(name, system=system)
+        if data is not None and data in _listed_by_content(system):
+            return _listed_by_content(system)[data]
+    zone = ZoneInfo(name)
+    offsets = [zone.utcoffset(at) for at in _SAMPLES]
+    for candidate in ["UTC", *sorted(listed - {"UTC"})]:
+        other = ZoneInfo(candidate)
+        if all(other.utcoffset(at) == off for at, off in zip(_SAMPLES, offsets, strict=True)):
+            return candidate  # the same clock for two decades: Etc/GMT+5 -> America/Atikokan (UTC-5)
+    return name
+
+
+def listed_zone(tz: ZoneInfo) -> ZoneInfo:
+    """``tz`` under the name the page's zone ``<select>`` holds (issue 10 item 13).
+
+    The API accepts every IANA name, but the list shows canonical ``Area/City`` zones only: with
+    ``US/Eastern``, ``EST5EDT`` or ``Etc/GMT+5`` nothing was selected and the next auto-submit sent
+    the first option, Africa/Abidjan. An alias becomes the listed zone with the same compiled rules
+    (a tzdata link), or failing that the first listed zone with the same UTC offsets 2020-2040; a
+    zone with no equivalent keeps its name.
+    """
+    name = _listed_name(tz.key)
+    return tz if name == tz.key else ZoneInfo(name)
 
 
 def init_app(app: Flask) -> None:

@@ -68,8 +68,13 @@ def build_message(mail: Mail, sender: str) -> EmailMessage:
     if mail.html:
         msg.add_alternative(mail.html, subtype="html")
     for att in mail.attachments:
+        params = dict(att.params)
+        if att.maintype == "text":
+            # Without a charset a standard MIME decoder reads the bytes as ASCII/Latin-1 and garbles
+            # accented names (issue 10 item 12); everything the service builds is UTF-8.
+            params.setdefault("charset", "utf-8")
         msg.add_attachment(
-            att.content, maintype=att.maintype, subtype=att.subtype, filename=att.filename, params=att.params
+            att.content, maintype=att.maintype, subtype=att.subtype, filename=att.filename, params=params
         )
     return msg
 

@@ -54,7 +54,11 @@ def test_every_variable_reaches_its_field(tmp_path):
     }
     s = load_settings(env, instance_path=tmp_path)
     assert s.database_url == "postgresql+psycopg://u@db/booking"
-    assert (s.secret_key, s.admin_token, s.public_url) == ("k" * 20, "admin-token-0123456789abcdef0123456789", "https://book.example.com")
+    assert (s.secret_key, s.admin_token, s.public_url) == (
+        "k" * 20,
+        "admin-token-0123456789abcdef0123456789",
+        "https://book.example.com",
+    )
     assert (s.timezone, s.opens, s.closes) == (ZoneInfo("America/New_York"), time(8, 30), time(18))
     assert (s.business_days, s.holidays_spec) == (frozenset(range(6)), "US")
     assert (s.slot_minutes, s.min_notice_minutes, s.horizon_days, s.sync_minutes) == (15, 0, 90, 10)

@@ -67,6 +67,7 @@ def parse_objects(
     window: tuple[datetime, datetime],
     tz: ZoneInfo,
     own_uids: set[str],
+    agent_emails: Iterable[str] = (),
 ) -> ParsedBatch:
     """Parse each object's busy time inside ``window``; a malformed object is logged and skipped."""
     batch = ParsedBatch()
@@ -77,7 +78,7 @@ def parse_objects(
             batch.own += 1  # our own booking, already busy through the bookings table
         else:
             try:
-                events = busy_intervals(obj.data, window[0], window[1], tz, own_uids)
+                events = busy_intervals(obj.data, window[0], window[1], tz, own_uids, agent_emails)
             except IcsError as exc:
                 batch.malformed_hrefs.append(obj.href)
                 log.warning("calendar sync: skipping malformed object %s: %s", obj.href, exc)

@@ -16,26 +16,34 @@ availability query path.
 
 from __future__ import annotations
 
+import heapq
+import logging
+import re
 import uuid as _uuid
-from collections.abc import Container, Iterable
+from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from typing import Final
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
+import dateutil.rrule  # type: ignore[import-untyped]
 import icalendar
-import recurring_ical_events
 
 __all__ = [
     "PRODID",
     "X_BOOKING_ID",
+    "MAX_OCCURRENCES_PER_OBJECT",
     "BusyEvent",
+    "BusyReport",
     "EventSpec",
     "IcsError",
     "build_calendar",
     "build_feed",
     "busy_intervals",
+    "read_busy",
 ]
+
+log = logging.getLogger(__name__)
 
 PRODID: Final = "-//booking//calendar_sync//EN"
 #: Marker property on every event the service writes; sync skips such events so
@@ -79,10 +87,25 @@ class BusyEvent:
 
 
 def _text(component: icalendar.cal.Component, name: str) -> str | None:
-    value = component.get(name)
+    value = _first(component, name)
     if value is None:
         return None
     return str(value)
+
+
+def _first(component: icalendar.cal.Component, name: str) -> Any:
+    """The property, or the first readable one when a client wrote it twice.
+
+    RFC 5545 allows one DTSTART/DTEND/DURATION per component, but some
+    clients repeat the line; icalendar then hands back a list, and reading
+    ``.dt`` on it was the AttributeError that stopped whole syncs (issue 10
+    item 1). The first readable copy keeps the event's time.
+    """
+    value = component.get(name)
+    if isinstance(value, list):
+        readable = [v for v in value if not isinstance(v, icalendar.vBroken)]
+        return (readable or value or [None])[0]
+    return value
 
 
 def _check_aware(name: str, value: datetime) -> None:
@@ -98,57 +121,104 @@ def _to_utc(value: date | datetime, agent_tz: ZoneInfo) -> datetime:
     * floating DATE-TIME (no zone; also an unknown TZID that icalendar could
       not resolve): wall-clock time in the agent's zone. That is what the
       agent's own client shows them, and dropping the event instead would
-      risk a double booking.
+      risk a double booking. ``X-WR-TIMEZONE`` is deliberately ignored: one
+      rule, the one the interface documents (see README, calendar sync).
     * zoned DATE-TIME: converted as is.
     """
     if not isinstance(value, datetime):
         return datetime.combine(value, time(0), tzinfo=agent_tz).astimezone(UTC)
-    if value.tzinfo is None:
+    if value.tzinfo is None or value.utcoffset() is None:
         return value.replace(tzinfo=agent_tz).astimezone(UTC)
     return value.astimezone(UTC)
 
 
-def _is_busy(component: icalendar.cal.Component) -> bool:
-    transp = str(component.get("TRANSP", "OPAQUE")).strip().upper()
-    status = str(component.get("STATUS", "")).strip().upper()
-    return transp != "TRANSPARENT" and status != "CANCELLED"
+# -- lenient text pass ------------------------------------------------------ #
+
+_DATE_PROPS: Final = frozenset({"DTSTART", "DTEND", "RECURRENCE-ID", "EXDATE", "RDATE"})
+_ONLY_DATES: Final = re.compile(r"\d{8}(,\d{8})*")
+_LMT_OFFSET: Final = re.compile(r"([+-])(\d{4})")
+RAW_DURATION: Final = "X-BOOKING-RAW-DURATION"
 
 
-def _validate_event(event: icalendar.cal.Component) -> None:
-    """Reject what the expansion library would silently reinterpret.
+def _split_line(line: str) -> tuple[str, str, str] | None:
+    """``NAME;PARAMS:VALUE`` → (NAME, ";PARAMS", VALUE), honouring quoted params."""
+    quoted = False
+    for i, ch in enumerate(line):
+        if ch == '"':
+            quoted = not quoted
+        elif ch == ":" and not quoted:
+            head = line[:i]
+            name, sep, params = head.partition(";")
+            return name.upper(), sep + params, line[i + 1 :]
+    return None
 
-    icalendar 7 parses leniently (a bad value becomes a ``vBroken``) and
-    recurring-ical-events swaps an end that precedes its start; we prefer to
-    surface such objects as :class:`IcsError` rather than guess.
+
+def _lenient_text(ics_text: str | bytes, *, drop_timezones: bool = False) -> str:
+    """Repair, before icalendar sees them, the defects that do not touch an event's time.
+
+    Each rule is a real client's output that made a readable event disappear
+    (issue 10 item 4):
+
+    * VALARM blocks are removed: an alarm never changes busy time, and
+      icalendar refuses the whole resource over e.g. ``TRIGGER:PT-2H``;
+    * ``TZOFFSETFROM:+5328`` (Apple writes a local-mean-time offset of
+      0:53:28 without its hours) becomes ``+005328``;
+    * a DATE value with a TZID but no ``VALUE=DATE`` is read as the DATE it is
+      (all-day), not as midnight of a zoned day;
+    * DURATION's text is kept next to it, because icalendar turns ``PT72H``
+      into ``timedelta(days=3)`` and the difference matters across DST.
+    * ``drop_timezones``: last resort for a VTIMEZONE icalendar cannot read at
+      all; TZIDs are then resolved by name (or read as floating).
     """
-    uid = _text(event, "UID")
-    if "DTSTART" not in event:
-        raise IcsError("VEVENT without DTSTART", uid=uid)
-    for name in ("DTSTART", "DTEND", "DURATION", "RECURRENCE-ID"):
-        prop = event.get(name)
-        if isinstance(prop, icalendar.vBroken):
-            raise IcsError(f"unparseable {name} {str(prop)!r}", uid=uid)
-    if "DTEND" in event and "DURATION" in event:
-        raise IcsError("VEVENT with both DTEND and DURATION", uid=uid)
-    start = event["DTSTART"].dt
-    if "DTEND" in event:
-        end = event["DTEND"].dt
-        if isinstance(start, datetime) != isinstance(end, datetime):
-            raise IcsError("DTSTART and DTEND of different value types", uid=uid)
-        if isinstance(start, datetime) and isinstance(end, datetime) and (start.tzinfo is None) != (end.tzinfo is None):
-            # floating vs zoned: compare as wall clock, good enough to catch reversal
-            start, end = start.replace(tzinfo=None), end.replace(tzinfo=None)
-        if end < start:
-            raise IcsError("DTEND before DTSTART", uid=uid)
-    elif "DURATION" in event and event["DURATION"].dt < timedelta(0):
-        raise IcsError("negative DURATION", uid=uid)
+    if isinstance(ics_text, bytes):
+        try:
+            text = ics_text.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = ics_text.decode("latin-1")
+    else:
+        text = ics_text.removeprefix("\ufeff")
+    text = re.sub(r"(?:\r?\n)+[ \t]", "", text)
+    out: list[str] = []
+    skip_depth = 0
+    for line in re.split(r"\r?\n|\r", text):
+        upper = line.upper()
+        skip_name = "VTIMEZONE" if drop_timezones and "VTIMEZONE" in upper else "VALARM"
+        if upper.startswith("BEGIN:") and (skip_depth or upper[6:].strip() in ("VALARM", skip_name)):
+            skip_depth += 1
+            continue
+        if skip_depth:
+            if upper.startswith("END:"):
+                skip_depth -= 1
+            continue
+        parts = _split_line(line)
+        if parts is not None:
+            name, params, value = parts
+            if name in ("TZOFFSETFROM", "TZOFFSETTO"):
+                m = _LMT_OFFSET.fullmatch(value.strip())
+                if m and int(m.group(2)[:2]) >= 24:
+                    line = f"{name}{params}:{m.group(1)}00{m.group(2)}"
+            elif name in _DATE_PROPS and _ONLY_DATES.fullmatch(value.strip()):
+                kept = [p for p in params.split(";")[1:] if not p.upper().startswith(("TZID=", "VALUE="))]
+                line = ";".join([name, *kept, "VALUE=DATE"]) + ":" + value.strip()
+            elif name == "DURATION":
+                out.append(line)
+                line = f"{RAW_DURATION}:{value.strip()}"
+        out.append(line)
+    return "\r\n".join(out) + "\r\n"
 
 
 def _parse(ics_text: str | bytes) -> list[icalendar.Calendar]:
-    try:
-        calendars = icalendar.Calendar.from_ical(ics_text, multiple=True)
-    except (ValueError, IndexError, KeyError) as exc:
-        raise IcsError(f"not parseable as iCalendar: {exc}") from exc
+    calendars: list[icalendar.Calendar] = []
+    for drop_timezones in (False, True):
+        try:
+            calendars = icalendar.Calendar.from_ical(
+                _lenient_text(ics_text, drop_timezones=drop_timezones), multiple=True
+            )
+            break
+        except Exception as exc:  # any parser failure is one malformed resource
+            error = exc
+    else:
+        raise IcsError(f"not parseable as iCalendar: {error}") from error
     if not calendars:
         raise IcsError("no VCALENDAR in resource")
     for cal in calendars:
@@ -157,75 +227,462 @@ def _parse(ics_text: str | bytes) -> list[icalendar.Calendar]:
     return calendars
 
 
+# -- one component: its start, length and busy status ------------------------ #
+
+#: At most this many occurrences of one object inside the window are read;
+#: the rest are ignored and reported (a ``FREQ=MINUTELY`` rule gave 105,138).
+MAX_OCCURRENCES_PER_OBJECT: Final = 1000
+#: At most this many candidates of one RRULE are generated in all (COUNT rules
+#: started decades before the window cannot be fast-forwarded).
+MAX_RULE_STEPS: Final = 50_000
+_FAST_FORWARD: Final = {"SECONDLY": 1, "MINUTELY": 60, "HOURLY": 3600, "DAILY": 86400, "WEEKLY": 7 * 86400}
+_DURATION_TEXT: Final = re.compile(
+    r"([+-])?P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?", re.IGNORECASE
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Length:
+    """How long one occurrence lasts: ``days`` nominal (wall clock) then ``exact``.
+
+    RFC 5545 3.3.6: in a DURATION, weeks and days are nominal (a day across a
+    DST change is 23 or 25 h), hours/minutes/seconds are exact. A DTEND gives
+    an exact length for DATE-TIMEs and whole nominal days for DATEs.
+    """
+
+    days: int
+    exact: timedelta
+
+    def end(self, start: date | datetime, zone: tzinfo, agent_tz: ZoneInfo) -> datetime:
+        if self.days:
+            if isinstance(start, datetime):
+                wall = start.replace(tzinfo=None) + timedelta(days=self.days)
+                return _to_utc(wall.replace(tzinfo=zone), agent_tz) + self.exact
+            return _to_utc(start + timedelta(days=self.days), agent_tz) + self.exact
+        return _to_utc(start, agent_tz) + self.exact
+
+    @property
+    def bound(self) -> timedelta:
+        """An upper bound of the occurrence's length, to widen the search."""
+        return timedelta(days=self.days, hours=3 if self.days else 0) + self.exact
+
+
+def _dt(prop: Any, name: str, uid: str | None) -> date | datetime:
+    if isinstance(prop, icalendar.vBroken):
+        raise IcsError(f"unparseable {name} {str(prop)!r}", uid=uid)
+    value = prop.dt
+    if not isinstance(value, date):
+        raise IcsError(f"{name} is not a date or date-time: {value!r}", uid=uid)
+    return value
+
+
+def _duration(event: icalendar.cal.Component, uid: str | None) -> _Length | None:
+    prop = _first(event, "DURATION")
+    if prop is None:
+        return None
+    if isinstance(prop, icalendar.vBroken):
+        raise IcsError(f"unparseable DURATION {str(prop)!r}", uid=uid)
+    raw = _text(event, RAW_DURATION)
+    m = _DURATION_TEXT.fullmatch(raw.strip()) if raw else None
+    if m and any(m.groups()[1:]):
+        sign = -1 if m.group(1) == "-" else 1
+        weeks, days, hours, minutes, seconds = (int(g or 0) for g in m.groups()[1:])
+        length = _Length(sign * (7 * weeks + days), sign * timedelta(hours=hours, minutes=minutes, seconds=seconds))
+    else:
+        length = _Length(0, prop.dt)
+    if length.days < 0 or length.exact < timedelta(0):
+        raise IcsError("negative DURATION", uid=uid)
+    return length
+
+
+def _length(event: icalendar.cal.Component, start: date | datetime, agent_tz: ZoneInfo, uid: str | None) -> _Length:
+    """DTEND if readable and not before DTSTART, else DURATION, else the RFC defaults.
+
+    DTEND wins over a DURATION written next to it (``DURATION:PT0S`` beside a
+    real DTEND is a known client quirk); a DATE DTEND equal to its DTSTART is
+    one day, like a missing one.
+    """
+    end_prop = _first(event, "DTEND")
+    duration = _duration(event, uid) if end_prop is None or isinstance(end_prop, icalendar.vBroken) else None
+    if end_prop is not None and duration is None:
+        end = _dt(end_prop, "DTEND", uid)
+        if not isinstance(start, datetime) and not isinstance(end, datetime):
+            days = (end - start).days
+            if days < 0:
+                raise IcsError("DTEND before DTSTART", uid=uid)
+            return _Length(max(days, 1), timedelta(0))
+        exact = _to_utc(end, agent_tz) - _to_utc(start, agent_tz)
+        if exact < timedelta(0):
+            raise IcsError("DTEND before DTSTART", uid=uid)
+        return _Length(0, exact)
+    if duration is not None:
+        return duration
+    return _Length(0 if isinstance(start, datetime) else 1, timedelta(0))
+
+
+def _emails(prop: Any) -> str:
+    return str(prop).strip().lower().removeprefix("mailto:")
+
+
+def _is_busy(component: icalendar.cal.Component, agent_emails: frozenset[str]) -> bool:
+    """Busy unless the agent would call it free (interface, "Calendar behaviour").
+
+    Free: ``TRANSP:TRANSPARENT``, ``STATUS:CANCELLED``,
+    ``X-MICROSOFT-CDO-BUSYSTATUS:FREE`` (Outlook/Exchange keep TRANSP:OPAQUE
+    on such events) and an invitation every one of whose ATTENDEE lines for
+    the agent says ``PARTSTAT=DECLINED`` (Nextcloud, iCloud and Google keep
+    declined invitations in the calendar). TENTATIVE, NEEDS-ACTION (not yet
+    answered) and every other PARTSTAT block: the agent may well attend, and
+    offering that slot risks a double booking.
+    """
+    transp = str(_first(component, "TRANSP") or "OPAQUE").strip().upper()
+    status = str(_first(component, "STATUS") or "").strip().upper()
+    ms_busy = str(_first(component, "X-MICROSOFT-CDO-BUSYSTATUS") or "").strip().upper()
+    if transp == "TRANSPARENT" or status == "CANCELLED" or ms_busy == "FREE":
+        return False
+    if agent_emails:
+        attendees = component.get("ATTENDEE")
+        if attendees is not None and not isinstance(attendees, list):
+            attendees = [attendees]
+        mine = [a for a in attendees or () if _emails(a) in agent_emails]
+        if mine and all(str(a.params.get("PARTSTAT", "")).strip().upper() == "DECLINED" for a in mine):
+            return False
+    return True
+
+
+def _dates(component: icalendar.cal.Component, name: str, uid: str | None, dropped: list[str]) -> list[Any]:
+    """Every value of EXDATE/RDATE (one or many lines); an unreadable line is reported and skipped."""
+    props = component.get(name)
+    if props is None:
+        return []
+    values: list[Any] = []
+    for prop in props if isinstance(props, list) else [props]:
+        try:
+            found = [d.dt for d in prop.dts]
+        except Exception as exc:  # icalendar raises its own types on broken values
+            dropped.append(f"UID {uid}: unreadable {name} ignored ({exc})")
+            continue
+        for value in found:
+            if isinstance(value, (date, tuple)):
+                values.append(value)
+            else:  # e.g. VALUE=TIME: no day to put it on
+                dropped.append(f"UID {uid}: {name} value {value!r} ignored")
+    return values
+
+
+@dataclass
+class _Series:
+    """What one readable VEVENT contributes: its start, length, zone and busy status."""
+
+    component: icalendar.cal.Component
+    uid: str
+    start: date | datetime
+    length: _Length
+    zone: tzinfo
+    busy: bool
+
+    @classmethod
+    def read(cls, component: icalendar.cal.Component, agent_tz: ZoneInfo, agent_emails: frozenset[str]) -> _Series:
+        uid = _text(component, "UID")
+        start_prop = _first(component, "DTSTART")
+        if start_prop is None:
+            start_prop = _first(component, "RECURRENCE-ID")  # an override without DTSTART starts where it was
+        if start_prop is None:
+            raise IcsError("VEVENT without DTSTART", uid=uid)
+        start = _dt(start_prop, "DTSTART", uid)
+        zone: tzinfo = agent_tz
+        if isinstance(start, datetime) and start.tzinfo is not None and start.utcoffset() is not None:
+            zone = start.tzinfo
+        return cls(
+            component,
+            uid or "",
+            start,
+            _length(component, start, agent_tz, uid),
+            zone,
+            _is_busy(component, agent_emails),
+        )
+
+    def event(self, start: date | datetime, agent_tz: ZoneInfo, length: _Length | None = None) -> BusyEvent:
+        begin = _to_utc(start, agent_tz)
+        end = (length or self.length).end(start, self.zone, agent_tz)
+        return BusyEvent(uid=self.uid, start=begin, end=end, summary=_text(self.component, "SUMMARY"))
+
+
+def _until(value: date | datetime, zone: tzinfo) -> datetime:
+    """RRULE UNTIL as a naive wall-clock bound in the series' zone, inclusive.
+
+    A DATE UNTIL keeps that whole day (the last occurrence is on that day,
+    whatever its time - dateutil would read it as midnight and drop it); a
+    UTC UNTIL on a floating or zoned series is converted to its wall clock.
+    """
+    if not isinstance(value, datetime):
+        return datetime.combine(value, time.max)
+    if value.tzinfo is not None and value.utcoffset() is not None:
+        return value.astimezone(zone).replace(tzinfo=None)
+    return value
+
+
+def _rule_starts(
+    series: _Series, rule: Any, search: tuple[datetime, datetime], dropped: list[str]
+) -> Iterator[datetime]:
+    """Naive wall-clock starts of one RRULE inside ``search`` (naive, same zone), in order.
+
+    Never hangs: INTERVAL must be positive (RFC 5545 3.3.10; ``INTERVAL=0``
+    loops for ever inside dateutil, so such a rule is refused), sub-weekly
+    rules without COUNT are fast-forwarded to the search window by whole
+    intervals (so ``FREQ=SECONDLY`` since 1990 costs nothing), and at most
+    :data:`MAX_RULE_STEPS` candidates are generated.
+    """
+    uid = series.uid
+    if isinstance(rule, icalendar.vBroken):
+        raise IcsError(f"cannot expand events: unparseable RRULE {str(rule)!r}", uid=uid)
+    freq = str((rule.get("FREQ") or [""])[0]).upper()
+    interval = int((rule.get("INTERVAL") or [1])[0])
+    if interval < 1:
+        raise IcsError(f"cannot expand events: RRULE INTERVAL={interval} (must be positive)", uid=uid)
+    until = rule.get("UNTIL")
+    if not rule:  # "RRULE:" with nothing after it: no rule, the event itself still counts
+        dropped.append(f"UID {uid}: empty RRULE ignored")
+        return
+    text = ";".join(part for part in rule.to_ical().decode().split(";") if not part.upper().startswith("UNTIL="))
+    wall = (
+        series.start.replace(tzinfo=None)
+        if isinstance(series.start, datetime)
+        else datetime.combine(series.start, time(0))
+    )
+    first = wall
+    step = _FAST_FORWARD.get(freq)
+    if step is not None and "COUNT" not in rule and "BYSETPOS" not in rule and wall < search[0]:
+        period = timedelta(seconds=step * interval)
+        wall += period * ((search[0] - wall) // period)
+    try:
+        rrule = dateutil.rrule.rrulestr(text, dtstart=wall, ignoretz=True, cache=False)
+    except Exception as exc:  # dateutil raises ValueError, TypeError, KeyError...
+        raise IcsError(f"cannot expand events: {exc}", uid=uid) from exc
+    bound = min(search[1], _until(until[0], series.zone)) if until else search[1]
+    try:
+        for steps, start in enumerate(rrule):
+            if start > bound:
+                return
+            if steps >= MAX_RULE_STEPS:
+                dropped.append(f"UID {uid}: RRULE stopped after {MAX_RULE_STEPS} occurrences")
+                return
+            if start >= search[0] and start != first:
+                yield start
+    except IcsError:
+        raise
+    except Exception as exc:
+        raise IcsError(f"cannot expand events: {exc}", uid=uid) from exc
+
+
+def _occurrence_starts(
+    series: _Series, window: tuple[datetime, datetime], agent_tz: ZoneInfo, dropped: list[str]
+) -> Iterator[tuple[date | datetime, _Length | None]]:
+    """Every start of a master (DTSTART, RRULE, RDATE) that may overlap the window, minus EXDATE.
+
+    Lazily and in time order (the rules are merged), so the caller's cap stops
+    the expansion itself, not just what is kept of it. Each start comes with
+    the occurrence's own length when an RDATE PERIOD gives one.
+    """
+    comp, uid = series.component, series.uid
+    all_day = not isinstance(series.start, datetime)
+    lo = window[0] - series.length.bound
+    zone = agent_tz if all_day else series.zone
+    search = (
+        # two hours of slack cover any DST shift between wall clock and UTC
+        lo.astimezone(zone).replace(tzinfo=None) - timedelta(hours=2),
+        window[1].astimezone(zone).replace(tzinfo=None) + timedelta(hours=2),
+    )
+
+    def own_type(wall: datetime) -> date | datetime:
+        return wall.date() if all_day else wall.replace(tzinfo=series.start.tzinfo)  # type: ignore[union-attr]
+
+    listed: list[tuple[date | datetime, _Length | None]] = [(series.start, None)]
+    for value in _dates(comp, "RDATE", uid, dropped):
+        if isinstance(value, tuple):  # PERIOD: (start, end) or (start, duration)
+            begin, stop = value
+            exact = stop if isinstance(stop, timedelta) else _to_utc(stop, agent_tz) - _to_utc(begin, agent_tz)
+            listed.append((begin, _Length(0, max(exact, timedelta(0)))))
+        else:
+            listed.append((value, None))
+    sources: list[Iterable[tuple[date | datetime, _Length | None]]] = [
+        sorted(listed, key=lambda item: _to_utc(item[0], agent_tz))
+    ]
+    rules = comp.get("RRULE")
+    for rule in rules if isinstance(rules, list) else [rules] if rules is not None else []:
+        sources.append((own_type(s), None) for s in _rule_starts(series, rule, search, dropped))
+    excluded = {_to_utc(v, agent_tz) for v in _dates(comp, "EXDATE", uid, dropped) if isinstance(v, datetime)}
+    excluded_days = {v for v in _dates(comp, "EXDATE", uid, []) if not isinstance(v, datetime)}
+    seen: set[datetime] = set()
+    for start, length in heapq.merge(*sources, key=lambda item: _to_utc(item[0], agent_tz)):
+        key = _to_utc(start, agent_tz)
+        if isinstance(start, datetime):
+            day = (start.astimezone(zone) if start.tzinfo is not None else start).date()
+        else:
+            day = start
+        if key in seen or key in excluded or day in excluded_days:
+            continue
+        seen.add(key)
+        yield start, length
+
+
+@dataclass(frozen=True, slots=True)
+class BusyReport:
+    """What one resource yields: its busy occurrences, and what had to be left out.
+
+    ``dropped`` names each piece that could not be read (one broken override,
+    an unreadable EXDATE, a rule cut at the cap...) while the rest of the
+    resource still counts: issue 10 items 4 and 5.
+    """
+
+    events: list[BusyEvent]
+    dropped: list[str]
+
+
+def read_busy(
+    ics_text: str | bytes,
+    window_start: datetime,
+    window_end: datetime,
+    agent_tz: ZoneInfo,
+    own_uids: Container[str] = frozenset(),
+    agent_emails: Iterable[str] = (),
+) -> BusyReport:
+    """:func:`busy_intervals`, also saying which pieces were dropped."""
+    _check_aware("window_start", window_start)
+    _check_aware("window_end", window_end)
+    if window_end <= window_start:
+        return BusyReport([], [])
+    try:
+        return _read_busy(ics_text, window_start, window_end, agent_tz, own_uids, frozenset(map(_emails, agent_emails)))
+    except IcsError:
+        raise
+    except Exception as exc:  # no input may escape as anything but IcsError (item 1)
+        raise IcsError(f"cannot read resource: {type(exc).__name__}: {exc}") from exc
+
+
+def _read_busy(
+    ics_text: str | bytes,
+    window_start: datetime,
+    window_end: datetime,
+    agent_tz: ZoneInfo,
+    own_uids: Container[str],
+    agent_emails: frozenset[str],
+) -> BusyReport:
+    calendars = _parse(ics_text)
+    window = (window_start.astimezone(UTC), window_end.astimezone(UTC))
+    result: set[BusyEvent] = set()
+    dropped: list[str] = []
+    first_error: IcsError | None = None
+    readable = 0
+
+    def overlaps(ev: BusyEvent) -> bool:
+        return ev.start < ev.end and ev.end > window[0] and ev.start < window[1]
+
+    for cal in calendars:
+        masters: list[_Series] = []
+        overrides: dict[str, dict[datetime, _Series]] = {}
+        for component in cal.walk("VEVENT"):
+            uid = _text(component, "UID") or ""
+            if uid in own_uids or X_BOOKING_ID in component:
+                readable += 1
+                continue
+            try:
+                series = _Series.read(component, agent_tz, agent_emails)
+                rid = _first(component, "RECURRENCE-ID")
+                if rid is None:
+                    masters.append(series)
+                else:
+                    overrides.setdefault(uid, {})[_to_utc(_dt(rid, "RECURRENCE-ID", uid), agent_tz)] = series
+                readable += 1
+            except Exception as exc:  # one broken VEVENT never hides the others
+                error = exc if isinstance(exc, IcsError) else IcsError(f"{type(exc).__name__}: {exc}", uid=uid)
+                first_error = first_error or error
+                dropped.append(str(error))
+        count = 0
+        for uid_overrides in overrides.values():
+            for override in uid_overrides.values():
+                ev = override.event(override.start, agent_tz)
+                if override.busy and overlaps(ev):
+                    result.add(ev)
+                    count += 1
+        for series in masters:
+            if not series.busy:
+                continue
+            moved = overrides.get(series.uid, {})
+            kept: list[BusyEvent] = []
+            try:
+                for start, length in _occurrence_starts(series, window, agent_tz, dropped):
+                    if _to_utc(start, agent_tz) in moved:
+                        continue
+                    ev = series.event(start, agent_tz, length)
+                    if ev.start >= window[1]:
+                        break
+                    if not overlaps(ev):
+                        continue
+                    if count + len(kept) >= MAX_OCCURRENCES_PER_OBJECT:
+                        dropped.append(
+                            f"UID {series.uid}: more than {MAX_OCCURRENCES_PER_OBJECT} occurrences, rest ignored"
+                        )
+                        break
+                    kept.append(ev)
+            except Exception as exc:  # one broken series never hides the others
+                error = exc if isinstance(exc, IcsError) else IcsError(f"{type(exc).__name__}: {exc}", uid=series.uid)
+                first_error = first_error or error
+                dropped.append(str(error))
+                readable -= 1
+                continue
+            result.update(kept)
+            count += len(kept)
+    if first_error is not None and readable <= 0:
+        raise first_error
+    return BusyReport(sorted(result, key=lambda b: (b.start, b.end, b.uid)), dropped)
+
+
 def busy_intervals(
     ics_text: str | bytes,
     window_start: datetime,
     window_end: datetime,
     agent_tz: ZoneInfo,
     own_uids: Container[str] = frozenset(),
+    agent_emails: Iterable[str] = (),
 ) -> list[BusyEvent]:
     """Busy occurrences of one calendar resource that overlap the window.
 
     Rules (interface, "Calendar behaviour"):
 
-    * busy unless ``TRANSP:TRANSPARENT`` or ``STATUS:CANCELLED`` - checked per
-      occurrence, so an override can cancel (or free) a single occurrence;
-    * RRULE/RDATE/EXDATE/RECURRENCE-ID expanded by ``recurring-ical-events``
-      in the event's own TZID (a weekly 10:00 Paris meeting stays at 10:00
-      Paris across the DST change, i.e. moves by an hour in UTC);
+    * busy unless ``TRANSP:TRANSPARENT``, ``STATUS:CANCELLED``,
+      ``X-MICROSOFT-CDO-BUSYSTATUS:FREE`` or declined by the agent (an
+      ATTENDEE with one of ``agent_emails`` and ``PARTSTAT=DECLINED``) -
+      checked per occurrence, so an override can cancel (or free) one;
+    * RRULE/RDATE/EXDATE/RECURRENCE-ID expanded here (dateutil for the RRULE
+      itself) in the event's own TZID: a weekly 10:00 Paris meeting stays at
+      10:00 Paris across the DST change, i.e. moves by an hour in UTC. EXDATE
+      and RECURRENCE-ID match by instant, so a UTC EXDATE removes a floating
+      occurrence (recurring-ical-events 3.8.2 shifted such a series and kept
+      the occurrence: that is why it is no longer used here). Each VEVENT
+      without RECURRENCE-ID is a series of its own, even when two share a UID;
+    * at most :data:`MAX_OCCURRENCES_PER_OBJECT` occurrences per resource in
+      the window, and only the window is expanded; ``INTERVAL=0`` is refused;
     * all-day events block whole days in ``agent_tz``; floating times are
-      read in ``agent_tz``;
-    * no DTEND: DURATION, else the RFC 5545 defaults (one day for a DATE,
-      zero for a DATE-TIME - a zero-length event blocks nothing and is
-      dropped);
+      read in ``agent_tz`` (``X-WR-TIMEZONE`` is ignored);
+    * no DTEND: DURATION (days/weeks nominal, hours/minutes/seconds exact),
+      else the RFC 5545 defaults (one day for a DATE, zero for a DATE-TIME -
+      a zero-length event blocks nothing and is dropped); a DATE DTEND equal
+      to DTSTART is one day; an RRULE UNTIL given as a DATE keeps that day;
     * events whose UID is in ``own_uids`` or that carry ``X-BOOKING-ID`` are
       the service's own bookings and are skipped, so they are not counted
       twice.
 
-    Occurrences are returned whole (not clipped to the window), in UTC, sorted
-    by start. Raises :class:`IcsError` if the resource is malformed.
+    A broken piece (one VEVENT, an override, an EXDATE line) is left out and
+    the rest still counts; :class:`IcsError` is raised only when nothing of
+    the resource can be read - and never any other exception, whatever the
+    input. Occurrences are returned whole (not clipped to the window), in
+    UTC, sorted by start.
     """
-    _check_aware("window_start", window_start)
-    _check_aware("window_end", window_end)
-    if window_end <= window_start:
-        return []
-    calendars = _parse(ics_text)
-
-    # Querying in the agent's zone is what makes recurring-ical-events compare
-    # floating and all-day occurrences as agent-local wall-clock times.
-    q_start = window_start.astimezone(agent_tz)
-    q_end = window_end.astimezone(agent_tz)
-    utc_start = window_start.astimezone(UTC)
-    utc_end = window_end.astimezone(UTC)
-
-    result: set[BusyEvent] = set()
-    for cal in calendars:
-        skipped: set[str] = set()
-        for event in cal.walk("VEVENT"):
-            uid = _text(event, "UID") or ""
-            if uid in own_uids or X_BOOKING_ID in event:
-                skipped.add(uid)
-                continue
-            _validate_event(event)
-        try:
-            occurrences = recurring_ical_events.of(cal).between(q_start, q_end)
-        except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
-            # Library errors on hostile input (bad RRULE, broken values that
-            # only surface during expansion): one malformed resource.
-            raise IcsError(f"cannot expand events: {exc}") from exc
-        for occ in occurrences:
-            uid = _text(occ, "UID") or ""
-            if uid in skipped or uid in own_uids or X_BOOKING_ID in occ:
-                continue
-            if not _is_busy(occ):
-                continue
-            start = _to_utc(occ["DTSTART"].dt, agent_tz)
-            end_prop = occ.get("DTEND")
-            end = _to_utc(end_prop.dt, agent_tz) if end_prop is not None else start
-            if end <= start or end <= utc_start or start >= utc_end:
-                continue
-            result.add(BusyEvent(uid=uid, start=start, end=end, summary=_text(occ, "SUMMARY")))
-    return sorted(result, key=lambda b: (b.start, b.end, b.uid))
+    report = read_busy(ics_text, window_start, window_end, agent_tz, own_uids, agent_emails)
+    for reason in report.dropped:
+        log.warning("calendar object: left out %s", reason)
+    return report.events
 
 
 # --------------------------------------------------------------------------- #
@@ -269,9 +726,20 @@ class EventSpec:
             raise ValueError("uid must not be empty")
 
 
+def _param_text(value: str) -> str:
+    """A parameter value every reader decodes the same way.
+
+    RFC 5545 parameter values cannot hold a double quote at all; icalendar
+    would write RFC 6868 ``^'`` escapes, which vobject, ics.py and libical show
+    literally (issue 10 item 12). A double quote becomes an apostrophe and
+    control characters (a newline in a name) a space, so nothing needs escaping.
+    """
+    return "".join(" " if ord(ch) < 32 or ch == "\x7f" else "'" if ch == '"' else ch for ch in value)
+
+
 def _address(email: str, name: str, **params: str) -> icalendar.vCalAddress:
     addr = icalendar.vCalAddress(f"mailto:{email}")
-    addr.params["CN"] = name
+    addr.params["CN"] = _param_text(name)
     for key, value in params.items():
         addr.params[key.replace("_", "-")] = value
     return addr
@@ -306,7 +774,9 @@ def _vevent(spec: EventSpec, method: str | None, alarm_minutes: int | None, now:
         # iCloud, SOGo...) NOT to e-mail its own invitation - the service
         # already sends one, the customer must not get two.
         attendee_params["SCHEDULE-AGENT"] = "CLIENT"
-    event.add("ATTENDEE", _address(spec.attendee_email, spec.attendee_name, **attendee_params))
+    if method != "PUBLISH":
+        # RFC 5546 3.2.1: a PUBLISH carries no ATTENDEE (libical rejects the feed otherwise).
+        event.add("ATTENDEE", _address(spec.attendee_email, spec.attendee_name, **attendee_params))
     if spec.booking_id is not None:
         event.add(X_BOOKING_ID, str(spec.booking_id))
     if alarm_minutes is not None and method != "CANCEL":
@@ -367,7 +837,9 @@ def build_feed(specs: Iterable[EventSpec], *, now: datetime, name: str | None = 
     """Many events as one subscribable feed (``METHOD:PUBLISH``).
 
     For the agent's private ``calendar.ics`` feed: same VEVENTs as the CalDAV
-    objects, so a client that sees both (feed + CalDAV) merges them by UID.
+    objects, so a client that sees both (feed + CalDAV) merges them by UID -
+    except ATTENDEE, which RFC 5546 forbids in a PUBLISH (the contact's name
+    and address are in the DESCRIPTION already).
     """
     _check_aware("now", now)
     cal = _calendar("PUBLISH")

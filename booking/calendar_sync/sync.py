@@ -121,6 +121,7 @@ class _PassState:
     known: dict[str, str]
     own_uids: set[str]
     started: float  # perf_counter() when the pass began, for ``duration_ms``
+    agent_emails: tuple[str, ...] = ()  # whose PARTSTAT=DECLINED frees an invitation
 
     def elapsed_ms(self) -> int:
         return int((time.perf_counter() - self.started) * 1000)
@@ -178,6 +179,7 @@ def _read_state(session: Session, settings: Settings, agent: Agent, now: datetim
         known=known,
         own_uids=set(session.scalars(select(Booking.uid).where(Booking.agent_id == agent_id))),
         started=started,
+        agent_emails=(agent.email,),
     )
 
 
@@ -214,7 +216,7 @@ def _fetch_changes(
         if isinstance(exc, CalendarConnectionError | PasswordUndecryptable):
             failure.code = "calendar_rejected"
         raise failure from exc
-    batch = parse_objects(result.changed, state.agent_id, state.window, state.tz, state.own_uids)
+    batch = parse_objects(result.changed, state.agent_id, state.window, state.tz, state.own_uids, state.agent_emails)
     parsed = batch.objects
     counts.own, counts.malformed, counts.malformed_hrefs = batch.own, len(batch.malformed_hrefs), batch.malformed_hrefs
     counts.changed = len(result.changed)

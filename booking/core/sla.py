@@ -127,14 +127,23 @@ def callback_due(severity: Severity | int, received_at: datetime, calendar: Busi
 
     1-2: received + 1 h wall clock, day or night (critical outages do not wait
     for Monday). 3-5: while the line is open, the standard response target
-    (+ 2 business hours); after hours, the next opening — the product promises
+    (+ 2 business hours) when that falls before today's close (the close
+    itself included); after hours, the next opening — the product promises
     a callback "for the next business day's opening" for voicemails left while
     closed, which is stricter than 2 business hours from that opening.
+
+    An in-hours target that would spill past today's close is due at the next
+    opening instead (issue 10 item 14): otherwise a voicemail at 16:59:59 was
+    due the next day at 10:59:59 while one at 17:00:00 was due at 09:00, and a
+    later voicemail of the same severity must never be due earlier. With this
+    rule the due time never decreases as ``received_at`` grows.
     """
     severity = Severity(severity)
     received_at = to_utc(received_at)
     if severity.wall_clock:
         return received_at + WALL_CLOCK_RESPONSE
     if calendar.is_open(received_at):
-        return response_due(Severity.STANDARD, received_at, calendar)
+        target = response_due(Severity.STANDARD, received_at, calendar)
+        _, closes = calendar.day_opening(received_at.astimezone(calendar.tz).date())
+        return target if target <= closes else calendar.next_opening(closes)
     return calendar.next_opening(received_at)

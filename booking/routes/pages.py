@@ -27,6 +27,7 @@ from booking.i18n import (
     format_day,
     format_time,
     format_when,
+    listed_zone,
     utc_offset,
     zone_groups,
 )
@@ -88,7 +89,7 @@ def visitor_zone() -> tuple[ZoneInfo, str]:
     for source, name in candidates:
         if name:
             try:
-                return parse_zone(name, settings()), source
+                return listed_zone(parse_zone(name, settings())), source
             except InvalidInput:
                 continue
     return settings().timezone, "default"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -39,7 +40,22 @@ def _send_sms(sender: SmsSender, to: str, body: str) -> None:
 
 
 def _local(moment: datetime, cfg: Settings) -> str:
-    return f"{moment.astimezone(cfg.timezone):%a %d %b %H:%M} ({cfg.timezone.key})"
+    return local_text(moment, cfg.timezone)
+
+
+def local_text(moment: datetime, tz: ZoneInfo) -> str:
+    """``Sun 25 Oct 02:30 (Europe/Paris)``, with the UTC offset when that wall time occurs twice.
+
+    In the repeated autumn hour "called 02:30 ... call back by 02:30" read as no time at all
+    (issue 10 item 13); ``02:30 UTC+02:00`` and ``02:30 UTC+01:00`` are one hour apart.
+    """
+    local = moment.astimezone(tz)
+    text = f"{local:%a %d %b %H:%M}"
+    offset = local.utcoffset()
+    if offset is not None and local.replace(fold=1 - local.fold).utcoffset() != offset:
+        minutes = int(offset.total_seconds()) // 60
+        text += f" UTC{'+' if minutes >= 0 else '-'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    return f"{text} ({tz.key})"
 
 
 def _who(callback: Callback) -> str:

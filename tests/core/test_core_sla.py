@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from booking.core.business_time import BusinessCalendar
 from booking.core.sla import (
@@ -120,8 +122,11 @@ def test_followup_is_contractual_only_where_the_sla_says_so() -> None:
     [
         # Line open: two business hours, whatever the severity 3-5.
         (3, paris(2026, 11, 2, 9, 0), paris(2026, 11, 2, 11, 0)),
-        (4, paris(2026, 11, 2, 16, 0), paris(2026, 11, 3, 10, 0)),
-        (5, paris(2026, 11, 6, 16, 59, 59), paris(2026, 11, 9, 10, 59, 59)),
+        # ... unless that falls after today's close: then the next opening, like a voicemail at 17:00
+        # (issue 10 item 14 - these two were due 10:00 and 10:59:59, after later voicemails).
+        (4, paris(2026, 11, 2, 16, 0), paris(2026, 11, 3, 9, 0)),
+        (5, paris(2026, 11, 6, 16, 59, 59), paris(2026, 11, 9, 9, 0)),
+        (3, paris(2026, 11, 2, 15, 0), paris(2026, 11, 2, 17, 0)),  # exactly at the close: still today
         # Line closed: the next opening.
         (3, paris(2026, 11, 2, 8, 59, 59), paris(2026, 11, 2, 9, 0)),
         (5, paris(2026, 11, 6, 17, 0, 0), paris(2026, 11, 9, 9, 0)),
@@ -146,3 +151,30 @@ def test_due_times_accept_utc_input(cal: BusinessCalendar) -> None:
 def test_naive_received_at_is_refused(cal: BusinessCalendar) -> None:
     with pytest.raises(ValueError, match="naive"):
         response_due(1, datetime(2026, 12, 24, 18, 0), cal)
+
+
+# Monotone due times (issue 10 item 14).
+
+
+@pytest.mark.parametrize("severity", [3, 4, 5])
+def test_voicemail_at_close_is_not_due_before_one_left_a_second_earlier(cal: BusinessCalendar, severity: int) -> None:
+    earlier = callback_due(severity, paris(2026, 11, 6, 16, 59, 59), cal)
+    at_close = callback_due(severity, paris(2026, 11, 6, 17, 0, 0), cal)
+    assert earlier <= at_close == paris(2026, 11, 9, 9, 0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    severity=st.integers(min_value=1, max_value=5),
+    first=st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31)),
+    gap=st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=3)),
+)
+@example(severity=3, first=datetime(2026, 11, 6, 15, 59, 59), gap=timedelta(seconds=1))
+@example(severity=5, first=datetime(2026, 11, 6, 14, 59, 59), gap=timedelta(hours=2, seconds=1))
+@example(severity=3, first=datetime(2026, 10, 23, 16, 30), gap=timedelta(days=2, hours=17))  # over the DST end
+def test_a_later_voicemail_of_the_same_severity_is_never_due_earlier(
+    cal: BusinessCalendar, severity: int, first: datetime, gap: timedelta
+) -> None:
+    """The property the SLA queue relies on: sorting by arrival is sorting by due time."""
+    received = first.replace(tzinfo=UTC)
+    assert callback_due(severity, received, cal) <= callback_due(severity, received + gap, cal)

@@ -29,6 +29,7 @@ pytest_plugins = [
     "tests.fixtures.smtp",
     "tests.fixtures.radicale",
     "tests.fixtures.xandikos",
+    "tests.fixtures.caldav_servers",
     "tests.fixtures.twilio_rest",
 ]
 

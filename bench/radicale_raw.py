@@ -39,7 +39,7 @@ from zoneinfo import ZoneInfo
 if __package__ in (None, ""):  # `python bench/radicale_raw.py`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from booking.calendar_sync.client import CalDAVClient, RemoteObject
+from booking.calendar_sync.dav import CalDAVClient, RemoteObject
 from booking.calendar_sync.ics import IcsError, busy_intervals
 from tests.fixtures.radicale import RadicaleCalendar, RadicaleServer
 

@@ -31,7 +31,8 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from booking import create_app
-from booking.calendar_sync.client import CalDAVClient, _parse_multistatus
+from booking.calendar_sync.dav import CalDAVClient
+from booking.calendar_sync.dav.multistatus import parse_multistatus
 from booking.calendar_sync.ics import busy_intervals
 from booking.calendar_sync.sync import connect_calendar, sync_agent
 from booking.extensions import db
@@ -97,7 +98,7 @@ def expand_report(session: requests.Session, url: str, start: datetime, end: dat
         "REPORT", url, data=body.encode(), headers={"Depth": "1", "Content-Type": "application/xml"}, timeout=120
     )
     r.raise_for_status()
-    responses, _ = _parse_multistatus(r.content)
+    responses, _ = parse_multistatus(r.content)
     return [x.data for x in responses if x.data]
 
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from booking.calendar_sync.client import CalDAVClient
+from booking.calendar_sync.dav import CalDAVClient
 from booking.calendar_sync.sync import sync_agent
 from booking.extensions import db
 from booking.models import Agent, BusyBlock

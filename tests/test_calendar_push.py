@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from booking.calendar_sync.client import resource_name
+from booking.calendar_sync.dav import resource_name
 from booking.extensions import db
 from booking.models import Agent, Booking, BusyBlock, Customer, OutboxMessage
 from booking.services import outbox

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from booking.calendar_sync import sync as sync_service
-from booking.calendar_sync.client import CalDAVClient
+from booking.calendar_sync.dav import CalDAVClient
 from booking.extensions import db
 from booking.models import Agent, BusyBlock, CalendarConnection, RemoteEvent
 from tests.calendar_helpers import connect, paris, retimed, slots, sync, whole_day

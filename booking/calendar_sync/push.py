@@ -25,7 +25,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from booking.calendar_sync.client import CalendarClient, CalendarConflict
+from booking.calendar_sync.dav import CalendarClient, CalendarConflict
 from booking.calendar_sync.invitations import calendar_object_ics
 from booking.calendar_sync.sync import EVENT_CALENDAR_CONNECTED, client_for
 from booking.config import Settings

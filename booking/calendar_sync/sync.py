@@ -43,7 +43,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from booking.calendar_sync.client import (
+from booking.calendar_sync.dav import (
     CalDAVClient,
     CalendarClient,
     CalendarConnectionError,

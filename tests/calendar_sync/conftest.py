@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from booking.calendar_sync.client import CalDAVClient
+from booking.calendar_sync.dav import CalDAVClient
 from tests.fixtures.radicale import RadicaleCalendar, radicale, radicale_server
 
 __all__ = ["radicale", "radicale_server"]

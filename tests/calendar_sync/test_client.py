@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from booking.calendar_sync.client import (
+from booking.calendar_sync.dav import (
     CalDAVClient,
     CalendarConflict,
     CalendarConnectionError,

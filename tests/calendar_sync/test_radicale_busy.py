@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from booking.calendar_sync.client import CalDAVClient, RemoteObject
+from booking.calendar_sync.dav import CalDAVClient, RemoteObject
 from booking.calendar_sync.ics import BusyEvent, IcsError, busy_intervals
 from tests.fixtures.radicale import RadicaleCalendar
 

@@ -1,0 +1,74 @@
+"""The exceptions of the CalDAV client: one class per thing a caller does about a failure.
+
+Kept apart from the transport because every layer (discovery, sync, write) raises them and the
+callers outside the package (sync pass, push handler, connect) branch on them:
+
+* :class:`CalendarTransportError` - network failure, timeout, 5xx, 408/429: transient, retry with
+  back-off (the durable outbox does).
+* :class:`CalendarConnectionError` - bad credentials, missing or non-calendar collection,
+  redirect: needs an admin; ``reason`` is shown to them.
+* :class:`CalendarConflict` - 412 precondition failed: re-read and retry.
+* :class:`CalendarRequestError` - the server refused this request/object (other 4xx): retrying the
+  same bytes will not help.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CalendarConflict",
+    "CalendarConnectionError",
+    "CalendarError",
+    "CalendarRequestError",
+    "CalendarTransportError",
+]
+
+
+class CalendarError(Exception):
+    """Base class of every error this package raises."""
+
+
+class CalendarTransportError(CalendarError):
+    """Network failure, timeout or server-side (5xx/408/429) error: transient.
+
+    The booking is already committed; the outbox retries with back-off.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None) -> None:
+        self.status = status
+        #: seconds the server asked us to wait (``Retry-After`` on 429/503), if any
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
+class CalendarConnectionError(CalendarError):
+    """The calendar cannot be used as configured; ``reason`` says why.
+
+    Raised by :meth:`CalDAVClient.check` for every failure (including an
+    unreachable server, so the admin API can answer with the reason), and by
+    the other methods for 401/403/404 on the collection.
+    """
+
+    def __init__(self, reason: str, *, status: int | None = None) -> None:
+        self.reason = reason
+        self.status = status
+        super().__init__(reason)
+
+
+class CalendarConflict(CalendarError):
+    """412 Precondition Failed: the object exists (create) or changed (update).
+
+    The caller re-reads the object (:meth:`CalDAVClient.get`) and retries
+    with the fresh ETag.
+    """
+
+    def __init__(self, href: str, message: str) -> None:
+        self.href = href
+        super().__init__(f"{message}: {href}")
+
+
+class CalendarRequestError(CalendarError):
+    """The server refused the request (4xx other than the ones above)."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        self.status = status
+        super().__init__(message)

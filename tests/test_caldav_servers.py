@@ -166,7 +166,6 @@ def test_davical_event_with_two_dtstart_does_not_stop_the_sync(client, admin, ma
 # -- item 11: Cyrus refuses a UID another calendar of the account holds -------------------------- #
 
 
-@pytest.mark.xfail(strict=True, reason="WIP-FIX")
 def test_cyrus_switching_calendars_moves_the_bookings_along(client, admin, make_agent, make_customer, cyrus, frozen):
     """Cyrus keeps a scheduling UID unique per account: after the agent switches to another calendar
     of the same account, the PUT of an already pushed booking is refused with 403

@@ -35,6 +35,7 @@ from booking.calendar_sync.dav.errors import (
     CalendarError,
     CalendarRequestError,
     CalendarTransportError,
+    CalendarUidConflict,
 )
 from booking.calendar_sync.dav.model import (
     CalendarClient,
@@ -53,6 +54,7 @@ __all__ = [
     "CalendarError",
     "CalendarRequestError",
     "CalendarTransportError",
+    "CalendarUidConflict",
     "RemoteObject",
     "SyncMode",
     "SyncResult",

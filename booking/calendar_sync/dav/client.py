@@ -100,6 +100,10 @@ class CalDAVClient:
         """Create or update the object for ``uid``; return its new ETag (see :func:`write.put`)."""
         return write.put(self._col, uid, ics, etag)
 
+    def move(self, source: str, uid: str) -> None:
+        """MOVE the object at ``source`` (same account) to ``uid``'s href here (see :func:`write.move`)."""
+        write.move(self._col, source, uid)
+
     def delete(self, uid: str, etag: str | None = None) -> None:
         """Delete the object for ``uid``; already gone counts as done (see :func:`write.delete`)."""
         write.delete(self._col, uid, etag)

@@ -30,7 +30,13 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from booking.calendar_sync.dav import CalendarClient, CalendarConflict, CalendarRequestError, CalendarUidConflict
+from booking.calendar_sync.dav import (
+    CalendarClient,
+    CalendarConflict,
+    CalendarRequestError,
+    CalendarResponseTooLarge,
+    CalendarUidConflict,
+)
 from booking.calendar_sync.invitations import calendar_object_ics
 from booking.calendar_sync.sync import EVENT_CALENDAR_CONNECTED, client_for
 from booking.config import Settings
@@ -147,5 +153,7 @@ def push_to_caldav(payload: dict[str, Any], now: datetime) -> None:
     with client_for(conn, settings) as client:
         try:
             push_booking(session, settings, booking, client, now)
+        except CalendarResponseTooLarge:
+            raise  # retried with back-off like any failure (see dav.errors)
         except CalendarRequestError as exc:
             raise outbox.PermanentError(f"the calendar server refused booking {booking.uid}: {exc}") from exc

@@ -48,6 +48,7 @@ from booking.calendar_sync.dav import (
     CalendarClient,
     CalendarConnectionError,
     CalendarError,
+    Limits,
     RemoteObject,
 )
 from booking.calendar_sync.ics import X_BOOKING_ID, IcsError, busy_intervals
@@ -79,6 +80,9 @@ EXPANSION_MARGIN = timedelta(days=14)
 PRUNE_AFTER = timedelta(days=7)
 _CHUNK = 500
 _UID_LINE = re.compile(rb"^UID:(.*?)\r?$", re.MULTILINE)
+
+#: calendar connect answers an admin's request: its one PROPFIND gets 15 s in all, not the sync's 60
+_CHECK_LIMITS = Limits(connect_timeout=5.0, read_timeout=15.0, deadline=15.0)
 
 ClientFactory = Callable[[CalendarConnection, Settings], CalendarClient]
 
@@ -137,7 +141,7 @@ class SyncCounts:
 def client_for(conn: CalendarConnection, settings: Settings) -> CalDAVClient:
     """A client for the stored connection (password decrypted only in memory, only for this pass)."""
     password = decrypt_password(settings.secret_key, conn.password_encrypted)
-    return CalDAVClient(conn.url, conn.username, password, timeout=(5.0, 60.0))
+    return CalDAVClient(conn.url, conn.username, password)  # the default limits: 60 s, 50 MiB per request
 
 
 def _reset_remote_state(session: Session, agent_id: int) -> None:
@@ -163,7 +167,7 @@ def connect_calendar(
     agent_id = agent.id
     session.commit()  # no transaction held open while the server is checked (up to 15 s)
     try:
-        client = CalDAVClient(url, username, password, timeout=(5.0, 15.0))
+        client = CalDAVClient(url, username, password, limits=_CHECK_LIMITS)
     except ValueError as exc:
         raise CalendarCheckFailed(str(exc)) from exc
     with client:

@@ -18,7 +18,8 @@ mapped to an exception the caller can act on (:mod:`.errors`).
 
 The package, along its seams:
 
-* :mod:`.transport` - the HTTP session, auth, request counting, status → error mapping;
+* :mod:`.transport` - the HTTP session, auth, limits, request counting, status → error mapping;
+* :mod:`.deadline` - the total deadline on one exchange (socket timeouts alone do not bound it);
 * :mod:`.discovery` - the checks calendar connect runs on a URL;
 * :mod:`.sync` - sync-collection, ETag listing, multiget, time-range queries;
 * :mod:`.write` - PUT with preconditions, DELETE;
@@ -34,6 +35,7 @@ from booking.calendar_sync.dav.errors import (
     CalendarConnectionError,
     CalendarError,
     CalendarRequestError,
+    CalendarResponseTooLarge,
     CalendarTransportError,
     CalendarUidConflict,
 )
@@ -45,6 +47,7 @@ from booking.calendar_sync.dav.model import (
     TransferStats,
     resource_name,
 )
+from booking.calendar_sync.dav.transport import Limits
 
 __all__ = [
     "CalDAVClient",
@@ -53,8 +56,10 @@ __all__ = [
     "CalendarConnectionError",
     "CalendarError",
     "CalendarRequestError",
+    "CalendarResponseTooLarge",
     "CalendarTransportError",
     "CalendarUidConflict",
+    "Limits",
     "RemoteObject",
     "SyncMode",
     "SyncResult",

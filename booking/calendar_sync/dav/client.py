@@ -11,6 +11,7 @@ and changed alone.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Self
 
@@ -19,7 +20,7 @@ import requests
 from booking.calendar_sync.dav import discovery, write
 from booking.calendar_sync.dav.model import RemoteObject, SyncMode, SyncResult
 from booking.calendar_sync.dav.sync import Reader
-from booking.calendar_sync.dav.transport import Collection, Transport
+from booking.calendar_sync.dav.transport import Collection, Limits, Transport
 
 __all__ = ["CalDAVClient"]
 
@@ -27,7 +28,9 @@ __all__ = ["CalDAVClient"]
 class CalDAVClient:
     """A :class:`CalendarClient` for one CalDAV calendar collection.
 
-    ``sync_mode``: ``"auto"`` tries RFC 6578 sync-collection and falls back to
+    ``limits`` bounds every request (connect, read, total deadline, body size; defaults in
+    :mod:`.transport`); ``timeout`` overrides its connect and read timeouts (one number for both,
+    or a pair). ``sync_mode``: ``"auto"`` tries RFC 6578 sync-collection and falls back to
     ETag comparison (remembered for this client) when the server does not
     support it; ``"sync-collection"`` / ``"etag"`` force one strategy.
 
@@ -42,7 +45,8 @@ class CalDAVClient:
         username: str | None = None,
         password: str | None = None,
         *,
-        timeout: float | tuple[float, float] = (5.0, 30.0),
+        timeout: float | tuple[float, float] | None = None,
+        limits: Limits | None = None,
         sync_mode: SyncMode = "auto",
         multiget_batch: int = 200,
         session: requests.Session | None = None,
@@ -50,7 +54,11 @@ class CalDAVClient:
     ) -> None:
         if not collection_url.startswith(("http://", "https://")):
             raise ValueError(f"collection URL must be http(s): {collection_url!r}")
-        self._http = Transport(username, password, timeout=timeout, session=session, user_agent=user_agent)
+        limits = limits or Limits()
+        if timeout is not None:
+            connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+            limits = replace(limits, connect_timeout=connect, read_timeout=read)
+        self._http = Transport(username, password, limits=limits, session=session, user_agent=user_agent)
         self._col = Collection(self._http, collection_url)
         supported = {"auto": None, "sync-collection": True, "etag": False}[sync_mode]
         self._reader = Reader(self._col, multiget_batch, supported)

@@ -9,8 +9,9 @@ callers outside the package (sync pass, push handler, connect) branch on them:
   redirect: needs an admin; ``reason`` is shown to them.
 * :class:`CalendarConflict` - 412 precondition failed: re-read and retry.
 * :class:`CalendarRequestError` - the server refused this request/object (other 4xx): retrying the
-  same bytes will not help. :class:`CalendarUidConflict`, one of them: another collection of the
-  account already holds the UID (move it, see :mod:`booking.calendar_sync.push`).
+  same bytes will not help; :class:`CalendarResponseTooLarge` when the answer exceeded the size cap;
+  :class:`CalendarUidConflict` when another collection of the account already holds the UID (move
+  it, see :mod:`booking.calendar_sync.push`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ __all__ = [
     "CalendarConnectionError",
     "CalendarError",
     "CalendarRequestError",
+    "CalendarResponseTooLarge",
     "CalendarTransportError",
     "CalendarUidConflict",
 ]
@@ -90,3 +92,11 @@ class CalendarUidConflict(CalendarRequestError):
         self.existing = existing
         where = f" by {existing}" if existing else " by another calendar of the account"
         super().__init__(f"PUT {href} refused (403): its UID is already used{where}", status=403)
+
+
+class CalendarResponseTooLarge(CalendarRequestError):
+    """The server's answer exceeded the per-response size cap; the rest of it was not read.
+
+    A request error, not a transient one: the same request will get the same endless or oversized
+    answer (the outbox still retries it, with back-off, like any failure).
+    """

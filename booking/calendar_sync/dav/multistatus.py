@@ -96,7 +96,7 @@ def parse_multistatus(content: bytes) -> tuple[list[DavResponse], str | None]:
             raise CalendarTransportError(f"invalid XML in multistatus: {exc}") from exc
         log.warning("multistatus was not well-formed (%s); parsed with non-UTF-8 bytes read as Latin-1", exc)
     if root.tag != f"{D}multistatus":
-        raise CalendarTransportError(f"expected DAV:multistatus, got {root.tag}")
+        raise CalendarTransportError(f"expected DAV:multistatus, got {root.tag[:100]}")
     out: list[DavResponse] = []
     for resp in root.findall(f"{D}response"):
         href_el = resp.find(f"{D}href")

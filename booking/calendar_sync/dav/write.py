@@ -19,7 +19,7 @@ from booking.calendar_sync.dav.errors import (
 )
 from booking.calendar_sync.dav.model import norm_href, resource_name
 from booking.calendar_sync.dav.multistatus import NS, parse_multistatus
-from booking.calendar_sync.dav.transport import Collection, error_body
+from booking.calendar_sync.dav.transport import Collection, status_text
 
 __all__ = ["delete", "href_for", "move", "put"]
 
@@ -58,7 +58,7 @@ def put(col: Collection, uid: str, ics: bytes, etag: str | None = None) -> str:
             raise CalendarConnectionError(f"not found: collection {col.url} is missing (409 on PUT)", status=409)
         raise col.error(resp, "PUT")
     if status not in (200, 201, 204):
-        raise CalendarRequestError(f"PUT {href} refused with {status}: {error_body(resp)}", status=status)
+        raise CalendarRequestError(f"PUT {href} refused with {status_text(status)}", status=status)
     new_etag = resp.headers.get("ETag")
     if new_etag:
         return new_etag
@@ -109,4 +109,4 @@ def move(col: Collection, source: str, uid: str) -> None:
         return
     if status == 412:
         raise CalendarConflict(target, "already exists")
-    raise CalendarRequestError(f"MOVE {source} -> {target} refused with {status}: {error_body(resp)}", status=status)
+    raise CalendarRequestError(f"MOVE {source} -> {target} refused with {status_text(status)}", status=status)

@@ -30,6 +30,7 @@ pytest_plugins = [
     "tests.fixtures.radicale",
     "tests.fixtures.xandikos",
     "tests.fixtures.caldav_servers",
+    "tests.fixtures.sogo_like",
     "tests.fixtures.twilio_rest",
 ]
 

@@ -117,7 +117,6 @@ def test_cyrus_latin1_byte_in_an_event_does_not_fail_the_sync(client, admin, mak
 # -- item 10: DAViCal accepts an old sync token after the calendar is re-created ---------------- #
 
 
-@pytest.mark.xfail(strict=True, reason="WIP-FIX")
 def test_davical_recreated_calendar_old_token_does_not_keep_deleted_events(client, admin, make_agent, davical, frozen):
     """DAViCal answers 207 to a token of the deleted collection: trusting it kept the deleted events'
     busy time for ever. The periodic hrefs+ETags listing (and any doubt) reconciles."""

@@ -76,6 +76,8 @@ log = logging.getLogger(__name__)
 
 LOOKBEHIND = timedelta(days=1)
 EXPANSION_MARGIN = timedelta(days=14)
+#: How often an incremental pass lists every href+ETag instead of trusting the sync token alone.
+RECONCILE_EVERY = timedelta(hours=1)
 #: Busy blocks that ended this long ago can never matter again (slots are >= now + min notice).
 PRUNE_AFTER = timedelta(days=7)
 _CHUNK = 500
@@ -125,6 +127,8 @@ class SyncCounts:
     duration_ms: int = 0
     superseded: bool = False  # another pass applied first; this one's result was dropped
     expanded_until: str | None = None
+    reconciled: bool = False  # the token's report was checked against a full hrefs+ETags listing
+    reconciled_at: str | None = None  # when that last happened (full passes count)
     malformed_hrefs: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -318,17 +322,25 @@ def sync_agent(
     previous = conn.last_sync_counts or {}
     expanded_until = datetime.fromisoformat(previous["expanded_until"]) if previous.get("expanded_until") else None
     full = expanded_until is None or expanded_until < now + settings.horizon
+    # DAViCal and SOGo accept a token of a calendar deleted and re-created at the same URL and
+    # never report its events as deleted: every RECONCILE_EVERY, and after a failed pass (a doubt),
+    # the pass lists hrefs+ETags (cheap: no data) and downloads only what differs.
+    reconciled_at = datetime.fromisoformat(previous["reconciled_at"]) if previous.get("reconciled_at") else None
+    reconcile = not full and (
+        reconciled_at is None or now - reconciled_at >= RECONCILE_EVERY or conn.last_sync_status != "ok"
+    )
     window = (now - LOOKBEHIND, now + settings.horizon + EXPANSION_MARGIN)
-    known: dict[str, str] = {}
-    if not full:
-        known = {
-            h: e or ""
-            for h, e in session.execute(
-                select(RemoteEvent.href, RemoteEvent.etag).where(RemoteEvent.agent_id == agent_id)
-            )
-        }
     own_uids = set(session.scalars(select(Booking.uid).where(Booking.agent_id == agent_id)))
-    counts = SyncCounts(mode="full" if full else "incremental")
+    known: dict[str, str] = {}
+    echoes: set[str] = set()  # our own writes: their echo in the change report is not a change
+    if not full:
+        for h, e, uid in session.execute(
+            select(RemoteEvent.href, RemoteEvent.etag, RemoteEvent.uid).where(RemoteEvent.agent_id == agent_id)
+        ):
+            known[h] = e or ""
+            if uid is not None and uid in own_uids:
+                echoes.add(h)
+    counts = SyncCounts(mode="full" if full else "incremental", reconciled=reconcile)
     owned_client = client is None
     try:
         if client is None:
@@ -337,7 +349,7 @@ def sync_agent(
         before = client.stats.snapshot()
         try:
             # Full: no known ETags, so every object comes back with its data and is re-expanded.
-            result = client.sync(None if full else token, known)
+            result = client.sync(None if full or reconcile else token, known, echoes)
         finally:
             counts.requests = client.stats.requests - before.requests
             counts.bytes_received = client.stats.bytes_received - before.bytes_received
@@ -395,6 +407,7 @@ def sync_agent(
             session.execute(insert(BusyBlock), blocks)
         counts.objects = session.scalar(select(func.count()).where(RemoteEvent.agent_id == agent_id)) or 0
         counts.expanded_until = window[1].isoformat() if full else previous.get("expanded_until")
+        counts.reconciled_at = now.isoformat() if full or reconcile else previous.get("reconciled_at")
         counts.duration_ms = int((time.perf_counter() - started) * 1000)
         conn.sync_token = result.token
         conn.last_sync_at = now

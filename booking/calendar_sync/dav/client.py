@@ -10,7 +10,7 @@ and changed alone.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Self
@@ -92,9 +92,11 @@ class CalDAVClient:
         """Objects with an occurrence in ``[start, end)``, unexpanded (see :meth:`Reader.fetch_range`)."""
         return self._reader.fetch_range(start, end)
 
-    def sync(self, token: str | None, known_etags: Mapping[str, str] | None = None) -> SyncResult:
-        """Changes since ``token`` or ``known_etags`` (see :meth:`Reader.sync`)."""
-        return self._reader.sync(token, known_etags)
+    def sync(
+        self, token: str | None, known_etags: Mapping[str, str] | None = None, echoes: Iterable[str] | None = None
+    ) -> SyncResult:
+        """Changes since ``token`` or ``known_etags``; ``echoes``: hrefs of our own writes (see :meth:`Reader.sync`)."""
+        return self._reader.sync(token, known_etags, echoes)
 
     def get(self, uid: str) -> RemoteObject | None:
         """The object stored for ``uid``, or None (e.g. to re-read after a conflict)."""

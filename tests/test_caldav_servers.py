@@ -143,7 +143,7 @@ def test_davical_recreated_calendar_old_token_does_not_keep_deleted_events(clien
 # -- item 1: duplicate DTSTART (seen on DAViCal) -------------------------------------------------- #
 
 
-@pytest.mark.xfail(strict=True, reason="WIP-FIX")
+@pytest.mark.xfail(strict=True, reason="needs calfix branch")
 def test_davical_event_with_two_dtstart_does_not_stop_the_sync(client, admin, make_agent, davical, frozen):
     """DAViCal stores an event with two DTSTART lines; parsing it raised AttributeError past the
     per-object handler, so every pass answered 500 and later changes were never applied."""

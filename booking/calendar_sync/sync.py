@@ -27,6 +27,13 @@ parsed last month has no occurrences stored for the days that have since entered
 objects are expanded ``EXPANSION_MARGIN`` beyond the horizon and the limit is remembered
 (``last_sync_counts["expanded_until"]``); once the horizon passes it, one pass re-downloads and
 re-expands everything (a full sync every two weeks).
+
+A sync token is not trusted alone (issue 10, seen on real servers): DAViCal and SOGo accept the
+token of a calendar deleted and re-created at the same URL and never report its events as deleted,
+so every ``RECONCILE_EVERY`` (and after a failed pass) an incremental pass lists hrefs+ETags instead
+and downloads only what differs; and a member the token's report lists again is re-read even with
+a known ETag (SOGo gives a re-created event the same one) unless it is the echo of our own write.
+:func:`sync_all` gives each agent's pass a deadline and records any failure on that agent.
 """
 
 from __future__ import annotations
@@ -35,7 +42,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -78,6 +85,8 @@ LOOKBEHIND = timedelta(days=1)
 EXPANSION_MARGIN = timedelta(days=14)
 #: How often an incremental pass lists every href+ETag instead of trusting the sync token alone.
 RECONCILE_EVERY = timedelta(hours=1)
+#: Wall-clock budget of one agent's pass in :func:`sync_all` (network and parsing), in seconds.
+PASS_SECONDS = 120.0
 #: Busy blocks that ended this long ago can never matter again (slots are >= now + min notice).
 PRUNE_AFTER = timedelta(days=7)
 _CHUNK = 500
@@ -142,10 +151,13 @@ class SyncCounts:
 # --------------------------------------------------------------------------- #
 
 
-def client_for(conn: CalendarConnection, settings: Settings) -> CalDAVClient:
-    """A client for the stored connection (password decrypted only in memory, only for this pass)."""
+def client_for(conn: CalendarConnection, settings: Settings, limits: Limits | None = None) -> CalDAVClient:
+    """A client for the stored connection (password decrypted only in memory, only for this pass).
+
+    Without ``limits``, the transport's defaults: 60 s, 50 MiB per request.
+    """
     password = decrypt_password(settings.secret_key, conn.password_encrypted)
-    return CalDAVClient(conn.url, conn.username, password)  # the default limits: 60 s, 50 MiB per request
+    return CalDAVClient(conn.url, conn.username, password, limits=limits or Limits())
 
 
 def _reset_remote_state(session: Session, agent_id: int) -> None:
@@ -243,6 +255,29 @@ def object_uid(data: bytes) -> str | None:
     return match.group(1).decode("utf-8", "replace").strip()[:500] if match else None
 
 
+class _PassDeadline(Exception):
+    """The pass ran past its deadline (checked between objects and after the network)."""
+
+
+def _check_deadline(deadline: float | None) -> None:
+    if deadline is not None and time.monotonic() > deadline:
+        raise _PassDeadline
+
+
+def _pass_limits(deadline: float | None) -> Limits | None:
+    """Per-request limits that also end by the pass deadline (at least 1 s: a start must be possible)."""
+    if deadline is None:
+        return None
+    default = Limits()
+    remaining = max(1.0, deadline - time.monotonic())
+    return replace(
+        default,
+        connect_timeout=min(default.connect_timeout, remaining),
+        read_timeout=min(default.read_timeout, remaining),
+        deadline=min(default.deadline, remaining),
+    )
+
+
 def _parse_objects(
     objects: Iterable[RemoteObject],
     agent_id: int,
@@ -250,9 +285,11 @@ def _parse_objects(
     tz: ZoneInfo,
     own_uids: set[str],
     counts: SyncCounts,
+    deadline: float | None = None,
 ) -> list[_Parsed]:
     parsed: list[_Parsed] = []
     for obj in objects:
+        _check_deadline(deadline)
         uid = object_uid(obj.data)
         blocks: list[dict[str, Any]] = []
         if (uid is not None and uid in own_uids) or X_BOOKING_ID.encode() in obj.data:
@@ -304,7 +341,12 @@ def _record_failure(session: Session, agent_id: int, now: datetime, message: str
 
 
 def sync_agent(
-    session: Session, settings: Settings, agent: Agent, now: datetime, client: CalendarClient | None = None
+    session: Session,
+    settings: Settings,
+    agent: Agent,
+    now: datetime,
+    client: CalendarClient | None = None,
+    deadline: float | None = None,
 ) -> SyncCounts:
     """One sync pass for ``agent``; returns what it did.
 
@@ -312,6 +354,10 @@ def sync_agent(
     fails - after recording the failure (time, status ``error``, reason) on the connection, so the
     admin API shows it. Busy blocks from the last good pass stay in place on failure: stale busy time
     is safer than offering slots the agent may not have.
+
+    ``deadline`` (a :func:`time.monotonic` instant): each request of the pass ends by it, and the
+    pass stops between objects once it is past (``CalendarSyncFailed`` with code ``sync_timeout``),
+    so one slow server or calendar cannot hold up the agents after it in :func:`sync_all`.
     """
     started = time.perf_counter()
     agent_id, tz = agent.id, ZoneInfo(agent.timezone)
@@ -344,7 +390,7 @@ def sync_agent(
     owned_client = client is None
     try:
         if client is None:
-            client = client_for(conn, settings)
+            client = client_for(conn, settings, _pass_limits(deadline))
         session.commit()  # end the read transaction before the network (no idle-in-transaction)
         before = client.stats.snapshot()
         try:
@@ -363,7 +409,16 @@ def sync_agent(
             failure.code = "calendar_rejected"
         raise failure from exc
 
-    parsed = _parse_objects(result.changed, agent_id, window, tz, own_uids, counts)
+    try:
+        _check_deadline(deadline)
+        parsed = _parse_objects(result.changed, agent_id, window, tz, own_uids, counts, deadline)
+    except _PassDeadline:
+        started_s = int(time.perf_counter() - started)
+        message = f"sync pass stopped at its deadline after {started_s} s (calendar too slow or too large)"
+        _record_failure(session, agent_id, now, message)
+        failure = CalendarSyncFailed(f"calendar sync failed: {message}")
+        failure.code = "sync_timeout"
+        raise failure from None
     counts.changed = len(result.changed)
     counts.deleted = 0 if full else len(result.deleted)
     counts.busy_blocks = sum(len(p.blocks) for p in parsed)
@@ -423,9 +478,13 @@ def sync_all(
     settings: Settings,
     now: datetime,
     slugs: Iterable[str] | None = None,
+    pass_seconds: float = PASS_SECONDS,
 ) -> Iterator[tuple[Agent, SyncCounts | CalendarSyncFailed]]:
     """Sync every agent with a calendar (or only ``slugs``); one failure never stops the others.
 
+    Each agent's pass has ``pass_seconds`` (see :func:`sync_agent`'s ``deadline``), so a stalled
+    server delays the agents after it by at most that; every failure, a crash included, is recorded
+    on that agent's connection (status ``error`` and the reason), never on the others.
     A generator so the CLI can advance its progress bar per agent.
     """
     stmt = select(Agent).join(CalendarConnection, CalendarConnection.agent_id == Agent.id).order_by(Agent.slug)
@@ -433,15 +492,25 @@ def sync_all(
         stmt = stmt.where(Agent.slug.in_(list(slugs)))
     agents = list(session.scalars(stmt))
     session.commit()
+    ids = {agent.id: agent.slug for agent in agents}
     for agent in agents:
+        agent_id, slug = agent.id, ids[agent.id]
         try:
-            yield agent, sync_agent(session, settings, agent, now)
+            counts = sync_agent(session, settings, agent, now, deadline=time.monotonic() + pass_seconds)
         except CalendarSyncFailed as exc:
-            log.warning("calendar sync %s failed: %s", agent.slug, exc.message)
+            log.warning("calendar sync %s failed: %s", slug, exc.message)
             yield agent, exc
+            continue
         except Exception as exc:  # a bug or a database error for one agent must not starve the others
             session.rollback()
-            log.exception("calendar sync %s crashed", agent.slug)
+            log.exception("calendar sync %s crashed", slug)
             failure = CalendarSyncFailed(f"calendar sync crashed: {type(exc).__name__}: {exc}")
             failure.code = "sync_error"
+            try:  # on that agent, so the admin API shows it (it said "ok" before)
+                _record_failure(session, agent_id, now, failure.message)
+            except Exception:  # the database itself may be what failed: the log has it
+                session.rollback()
+                log.exception("calendar sync %s: could not record the crash", slug)
             yield agent, failure
+            continue
+        yield agent, counts

@@ -23,6 +23,7 @@ from tests.test_calendar_push import book
 pytestmark = pytest.mark.caldav_servers
 
 NOW = datetime(2026, 11, 2, 7, 0, tzinfo=UTC)  # Monday 08:00 Paris
+SIZE = 200
 
 
 def vevent(uid: str, day: int, hour: int, summary: str = "Meeting", extra: str = "") -> str:
@@ -44,24 +45,34 @@ def real_caldav(request: pytest.FixtureRequest) -> DavCalendar:
 
 
 def test_full_then_incremental_sync_transfers_only_the_change(client, admin, make_agent, real_caldav, frozen, capsys):
+    """Also the figures of the note: requests and bytes of a full, an incremental and a reconciling pass."""
     frozen(NOW)
     slug = make_agent()["slug"]
-    for i in range(20):
+    for i in range(SIZE):
         real_caldav.put(f"ev-{i}", calendar(vevent(f"ev-{i}@agent.example", 3 + i % 10, 8 + i % 8)))
     connect(client, admin, slug, real_caldav)
     full = sync(client, admin, slug)
-    assert (full["mode"], full["objects"], full["changed"], full["busy_blocks"]) == ("full", 20, 20, 20)
+    assert (full["mode"], full["objects"], full["changed"], full["busy_blocks"]) == ("full", SIZE, SIZE, SIZE)
 
     real_caldav.put("ev-7", calendar(vevent("ev-7@agent.example", 12, 15)))
     frozen(NOW + timedelta(minutes=5))
     incremental = sync(client, admin, slug)
     assert (incremental["mode"], incremental["changed"], incremental["deleted"]) == ("incremental", 1, 0)
-    assert incremental["bytes_received"] < full["bytes_received"] / 5
+    assert not incremental["reconciled"]
+    assert incremental["bytes_received"] < full["bytes_received"] / 20
+
+    real_caldav.put("ev-8", calendar(vevent("ev-8@agent.example", 12, 16)))
+    frozen(NOW + timedelta(hours=1, minutes=5))
+    reconciling = sync(client, admin, slug)  # an hour on: hrefs+ETags listing, only ev-8 downloaded
+    assert (reconciling["reconciled"], reconciling["changed"], reconciling["deleted"]) == (True, 1, 0)
+    assert reconciling["bytes_received"] < full["bytes_received"] / 2
     with capsys.disabled():
         print(
-            f"\n[{type(real_caldav.server).__name__}] full: {full['requests']} requests, "
-            f"{full['bytes_received']} bytes; incremental (1 of 20 changed): {incremental['requests']} requests, "
-            f"{incremental['bytes_received']} bytes"
+            f"\n[{type(real_caldav.server).__name__}, {SIZE} events] "
+            + "; ".join(
+                f"{name}: {body['requests']} requests, {body['bytes_received']} bytes"
+                for name, body in (("full", full), ("incremental", incremental), ("reconciling", reconciling))
+            )
         )
 
 

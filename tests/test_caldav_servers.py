@@ -205,3 +205,23 @@ def test_cyrus_switching_calendars_moves_the_bookings_along(client, admin, make_
     finally:
         other.close()
         cyrus.server.delete_collection(other.collection_url)
+
+
+def test_cyrus_task_list_refusing_events_fails_the_push_once_with_the_reason(
+    client, admin, make_agent, make_customer, cyrus_server, frozen
+):
+    """An agent who picks a VTODO-only task list: Cyrus refuses every VEVENT (403
+    ``supported-calendar-component``). It was "access denied", retried 12 times; it cannot work."""
+    frozen(MONDAY)
+    agent = make_agent()
+    tasks = DavCalendar(cyrus_server, cyrus_server.make_calendar(component="VTODO"))
+    try:
+        connect(client, admin, agent["slug"], tasks)
+        book(client, make_customer(agent["slug"]))
+        row = db.session.scalar(select(OutboxMessage).where(OutboxMessage.handler == "caldav.push"))
+        assert row is not None
+        assert (row.status, row.attempts) == ("failed", 1)
+        assert "supported-calendar-component" in (row.last_error or "")
+    finally:
+        tasks.close()
+        cyrus_server.delete_collection(tasks.collection_url)

@@ -25,6 +25,12 @@ __all__ = ["delete", "href_for", "move", "put"]
 
 _ICS_CT = "text/calendar; charset=utf-8"
 _UID_TAKEN = (b"unique-scheduling-object-resource", b"no-uid-conflict")
+#: RFC 4791 5.3.2.1 preconditions a PUT fails on because of the object itself (or this collection's
+#: rules for objects): the same bytes will be refused again, so these are request errors.
+_OBJECT_REFUSED = re.compile(
+    rb"(valid-calendar-data|valid-calendar-object-resource|supported-calendar-data|supported-calendar-component"
+    rb"|max-resource-size|min-date-time|max-date-time|max-instances|max-attendees-per-instance)"
+)
 _HREF = re.compile(rb"<(?:[A-Za-z0-9_-]+:)?href>\s*([^<]+?)\s*</(?:[A-Za-z0-9_-]+:)?href>")
 
 
@@ -52,6 +58,14 @@ def put(col: Collection, uid: str, ics: bytes, etag: str | None = None) -> str:
     if status == 403 and any(tag in resp.content for tag in _UID_TAKEN):
         found = _HREF.search(resp.content)
         raise CalendarUidConflict(href, norm_href(found.group(1).decode("utf-8", "replace")) if found else None)
+    refused = _OBJECT_REFUSED.search(resp.content) if status in (400, 403, 409, 413, 415) else None
+    if refused is not None:
+        # A VTODO-only task list, a size or date limit: name the rule (ours to word, not the body).
+        raise CalendarRequestError(
+            f"PUT {href} refused with {status_text(status)}: the calendar does not accept this event "
+            f"({refused.group(1).decode()})",
+            status=status,
+        )
     if status in (403, 404, 409, 410) and b"valid-calendar" not in resp.content:
         # 409 on PUT = the parent collection is missing (RFC 4918 9.7.1)
         if status == 409:

@@ -17,6 +17,7 @@ from booking.extensions import db
 from booking.models import Agent, BusyBlock, OutboxMessage
 from tests.calendar_helpers import connect, sync
 from tests.conftest import MONDAY
+from tests.fixtures.caldav_servers import SogoServer
 from tests.fixtures.radicale import DavCalendar
 from tests.test_calendar_push import book
 
@@ -38,9 +39,9 @@ def calendar(*events: str) -> bytes:
     return ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n" + "".join(events) + "END:VCALENDAR\r\n").encode()
 
 
-@pytest.fixture(params=["davical", "cyrus"])
+@pytest.fixture(params=["davical", "cyrus", "sogo"])
 def real_caldav(request: pytest.FixtureRequest) -> DavCalendar:
-    """The same test on DAViCal and on Cyrus."""
+    """The same test on DAViCal, Cyrus and SOGo."""
     return request.getfixturevalue(request.param)  # type: ignore[no-any-return]
 
 
@@ -57,9 +58,16 @@ def test_full_then_incremental_sync_transfers_only_the_change(client, admin, mak
     real_caldav.put("ev-7", calendar(vevent("ev-7@agent.example", 12, 15)))
     frozen(NOW + timedelta(minutes=5))
     incremental = sync(client, admin, slug)
-    assert (incremental["mode"], incremental["changed"], incremental["deleted"]) == ("incremental", 1, 0)
-    assert not incremental["reconciled"]
-    assert incremental["bytes_received"] < full["bytes_received"] / 20
+    assert (incremental["mode"], incremental["deleted"], incremental["reconciled"]) == ("incremental", 0, False)
+    assert ("ev-7@agent.example", datetime(2026, 11, 12, 15, tzinfo=UTC)) in blocks_of(slug)
+    if isinstance(real_caldav.server, SogoServer):
+        # SOGo's token is a time in seconds and its report repeats every member changed in that
+        # second (its ETags cannot tell us they did not change: item 9), so a busy second before
+        # the token costs a re-read of those members.
+        assert incremental["changed"] >= 1
+    else:
+        assert incremental["changed"] == 1
+        assert incremental["bytes_received"] < full["bytes_received"] / 20
 
     real_caldav.put("ev-8", calendar(vevent("ev-8@agent.example", 12, 16)))
     frozen(NOW + timedelta(hours=1, minutes=5))
@@ -70,7 +78,7 @@ def test_full_then_incremental_sync_transfers_only_the_change(client, admin, mak
         print(
             f"\n[{type(real_caldav.server).__name__}, {SIZE} events] "
             + "; ".join(
-                f"{name}: {body['requests']} requests, {body['bytes_received']} bytes"
+                f"{name}: {body['requests']} requests, {body['bytes_received']} bytes, {body['changed']} changed"
                 for name, body in (("full", full), ("incremental", incremental), ("reconciling", reconciling))
             )
         )
@@ -125,23 +133,31 @@ def test_cyrus_latin1_byte_in_an_event_does_not_fail_the_sync(client, admin, mak
     assert ("latin1@agent.example", datetime(2026, 11, 6, 10, tzinfo=UTC)) in blocks_of(slug)
 
 
-# -- item 10: DAViCal accepts an old sync token after the calendar is re-created ---------------- #
+# -- item 10: DAViCal and SOGo accept an old sync token after the calendar is re-created ------- #
 
 
-def test_davical_recreated_calendar_old_token_does_not_keep_deleted_events(client, admin, make_agent, davical, frozen):
-    """DAViCal answers 207 to a token of the deleted collection: trusting it kept the deleted events'
+@pytest.fixture(params=["davical", "sogo"])
+def accepts_old_tokens(request: pytest.FixtureRequest) -> DavCalendar:
+    """The two servers that accept a re-created calendar's old sync token."""
+    return request.getfixturevalue(request.param)  # type: ignore[no-any-return]
+
+
+def test_recreated_calendar_old_token_does_not_keep_deleted_events(
+    client, admin, make_agent, accepts_old_tokens, frozen
+):
+    """DAViCal and SOGo answer 207 to a token of the deleted collection: trusting it kept the deleted events'
     busy time for ever. The periodic hrefs+ETags listing (and any doubt) reconciles."""
     frozen(NOW)
     slug = make_agent()["slug"]
-    davical.put("a", calendar(vevent("a@agent.example", 4, 9)))
-    davical.put("b", calendar(vevent("b@agent.example", 5, 9)))
-    connect(client, admin, slug, davical)
+    accepts_old_tokens.put("a", calendar(vevent("a@agent.example", 4, 9)))
+    accepts_old_tokens.put("b", calendar(vevent("b@agent.example", 5, 9)))
+    connect(client, admin, slug, accepts_old_tokens)
     assert sync(client, admin, slug)["objects"] == 2
 
-    name = davical.collection_url.rstrip("/").rsplit("/", 1)[1]
-    davical.server.delete_collection(davical.collection_url)
-    assert davical.server.make_calendar(name) == davical.collection_url
-    davical.put("c", calendar(vevent("c@agent.example", 6, 9)))
+    name = accepts_old_tokens.collection_url.rstrip("/").rsplit("/", 1)[1]
+    accepts_old_tokens.server.delete_collection(accepts_old_tokens.collection_url)
+    assert accepts_old_tokens.server.make_calendar(name) == accepts_old_tokens.collection_url
+    accepts_old_tokens.put("c", calendar(vevent("c@agent.example", 6, 9)))
 
     frozen(NOW + timedelta(minutes=5))
     sync(client, admin, slug)

@@ -31,10 +31,11 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from booking import create_app
+from booking.calendar_sync.connection import connect_calendar
 from booking.calendar_sync.dav import CalDAVClient
 from booking.calendar_sync.dav.multistatus import parse_multistatus
 from booking.calendar_sync.ics import busy_intervals
-from booking.calendar_sync.sync import connect_calendar, sync_agent
+from booking.calendar_sync.sync import sync_agent
 from booking.extensions import db
 from booking.models import Agent
 from booking.services.availability import free_slots_for, window_for

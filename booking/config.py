@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import time, timedelta
 from pathlib import Path
+from typing import TypedDict
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -133,17 +134,70 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigError(f"{name}={raw!r} must be true or false")
 
 
-def load_settings(env: Mapping[str, str] | None = None, *, instance_path: Path | str) -> Settings:
-    """Read and validate the configuration; raise ConfigError with a one-line reason."""
-    env = os.environ if env is None else env
-    instance = Path(instance_path)
+class _Database(TypedDict):
+    database_url: str
+
+
+class _Secrets(TypedDict):
+    secret_key: str
+    admin_token: str | None
+
+
+class _BusinessTime(TypedDict):
+    timezone: ZoneInfo
+    opens: time
+    closes: time
+    business_days: frozenset[int]
+    holidays_spec: str
+
+
+class _Web(TypedDict):
+    public_url: str | None
+
+
+class _BookingRules(TypedDict):
+    slot_minutes: int
+    min_notice_minutes: int
+    horizon_days: int
+
+
+class _Mail(TypedDict):
+    smtp_url: str | None
+    mail_from: str
+
+
+class _Twilio(TypedDict):
+    twilio_account_sid: str | None
+    twilio_auth_token: str | None
+    twilio_from_number: str | None
+    twilio_api_base: str | None
+    support_number: str | None
+
+
+class _Background(TypedDict):
+    sync_minutes: int
+    outbox_inline: bool
+    scheduler_enabled: bool
+
+
+def _database(env: Mapping[str, str], instance: Path) -> _Database:
+    """BOOKING_DATABASE_URL, SQLite in the instance folder by default."""
     database_url = env.get("BOOKING_DATABASE_URL") or f"sqlite:///{instance / 'booking.sqlite3'}"
     if "://" not in database_url:
         raise ConfigError(f"BOOKING_DATABASE_URL={database_url!r} is not a SQLAlchemy URL")
     if database_url.startswith("postgresql://") or database_url.startswith("postgres://"):
         # psycopg 3 is the driver we ship; accept the common spelling instead of failing at connect.
         database_url = "postgresql+psycopg://" + database_url.split("://", 1)[1]
+    return {"database_url": database_url}
 
+
+def _secrets(env: Mapping[str, str], instance: Path) -> _Secrets:
+    """BOOKING_SECRET_KEY (generated once when unset) and BOOKING_ADMIN_TOKEN."""
+    return {"secret_key": _secret_key(env, instance), "admin_token": env.get("BOOKING_ADMIN_TOKEN") or None}
+
+
+def _business_time(env: Mapping[str, str]) -> _BusinessTime:
+    """Zone, hours, days and holidays of the support team's business time."""
     tz = _zone("BOOKING_TIMEZONE", env.get("BOOKING_TIMEZONE") or "Europe/Paris")
     try:
         opens, closes = parse_hours(env.get("BOOKING_BUSINESS_HOURS") or "09:00-17:00")
@@ -158,40 +212,80 @@ def load_settings(env: Mapping[str, str] | None = None, *, instance_path: Path |
         load_holidays(holidays_spec)
     except ValueError as exc:
         raise ConfigError(f"BOOKING_HOLIDAYS: {exc}") from exc
+    return {"timezone": tz, "opens": opens, "closes": closes, "business_days": days, "holidays_spec": holidays_spec}
 
+
+def _web(env: Mapping[str, str]) -> _Web:
+    """BOOKING_PUBLIC_URL: the base of every link the service hands out, when set."""
     public_url = (env.get("BOOKING_PUBLIC_URL") or "").rstrip("/") or None
     if public_url:
         parts = urlsplit(public_url)
         if parts.scheme not in {"http", "https"} or not parts.netloc:
             raise ConfigError(f"BOOKING_PUBLIC_URL={public_url!r} must be an absolute http(s) URL")
+    return {"public_url": public_url}
 
+
+def _booking_rules(env: Mapping[str, str]) -> _BookingRules:
+    """Slot grid, minimum notice and how far ahead customers can book."""
+    return {
+        "slot_minutes": _int(env, "BOOKING_SLOT_MINUTES", 30, 5, 240),
+        "min_notice_minutes": _int(env, "BOOKING_MIN_NOTICE_MINUTES", 60, 0, 60 * 24 * 30),
+        "horizon_days": _int(env, "BOOKING_HORIZON_DAYS", 60, 1, 366),
+    }
+
+
+def _mail(env: Mapping[str, str]) -> _Mail:
+    """BOOKING_SMTP_URL (none: mails are only logged) and the sender address."""
     smtp_url = env.get("BOOKING_SMTP_URL") or None
     if smtp_url and urlsplit(smtp_url).scheme not in {"smtp", "smtps", "smtp+starttls"}:
         raise ConfigError(f"BOOKING_SMTP_URL={smtp_url!r} must start with smtp://, smtps:// or smtp+starttls://")
+    return {"smtp_url": smtp_url, "mail_from": env.get("BOOKING_MAIL_FROM") or "booking@localhost"}
 
+
+def _twilio(env: Mapping[str, str]) -> _Twilio:
+    """Twilio credentials and numbers; all optional (no SMS without them)."""
+    return {
+        "twilio_account_sid": env.get("TWILIO_ACCOUNT_SID") or None,
+        "twilio_auth_token": env.get("TWILIO_AUTH_TOKEN") or None,
+        "twilio_from_number": env.get("TWILIO_FROM_NUMBER") or None,
+        "twilio_api_base": env.get("BOOKING_TWILIO_API_BASE") or None,
+        "support_number": env.get("BOOKING_SUPPORT_NUMBER") or None,
+    }
+
+
+def _background(env: Mapping[str, str]) -> _Background:
+    """Calendar sync interval, inline outbox drain, in-process scheduler."""
+    return {
+        "sync_minutes": _int(env, "BOOKING_SYNC_MINUTES", 5, 1, 24 * 60),
+        "outbox_inline": _bool(env, "BOOKING_OUTBOX_INLINE", True),
+        "scheduler_enabled": _bool(env, "BOOKING_SCHEDULER", True),
+    }
+
+
+def load_settings(env: Mapping[str, str] | None = None, *, instance_path: Path | str) -> Settings:
+    """Read and validate the configuration; raise ConfigError with a one-line reason.
+
+    One parser per group of variables; they run in this order, so when several values are bad the
+    first one reported is the same as before the split.
+    """
+    env = os.environ if env is None else env
+    instance = Path(instance_path)
+    database = _database(env, instance)
+    business_time = _business_time(env)
+    web = _web(env)
+    mail = _mail(env)
+    secrets_ = _secrets(env, instance)
+    booking_rules = _booking_rules(env)
+    background = _background(env)
     settings = Settings(
-        database_url=database_url,
-        secret_key=_secret_key(env, instance),
-        admin_token=env.get("BOOKING_ADMIN_TOKEN") or None,
-        public_url=public_url,
-        timezone=tz,
-        opens=opens,
-        closes=closes,
-        business_days=days,
-        holidays_spec=holidays_spec,
-        slot_minutes=_int(env, "BOOKING_SLOT_MINUTES", 30, 5, 240),
-        min_notice_minutes=_int(env, "BOOKING_MIN_NOTICE_MINUTES", 60, 0, 60 * 24 * 30),
-        horizon_days=_int(env, "BOOKING_HORIZON_DAYS", 60, 1, 366),
-        sync_minutes=_int(env, "BOOKING_SYNC_MINUTES", 5, 1, 24 * 60),
-        twilio_account_sid=env.get("TWILIO_ACCOUNT_SID") or None,
-        twilio_auth_token=env.get("TWILIO_AUTH_TOKEN") or None,
-        twilio_from_number=env.get("TWILIO_FROM_NUMBER") or None,
-        twilio_api_base=env.get("BOOKING_TWILIO_API_BASE") or None,
-        support_number=env.get("BOOKING_SUPPORT_NUMBER") or None,
-        smtp_url=smtp_url,
-        mail_from=env.get("BOOKING_MAIL_FROM") or "booking@localhost",
-        outbox_inline=_bool(env, "BOOKING_OUTBOX_INLINE", True),
-        scheduler_enabled=_bool(env, "BOOKING_SCHEDULER", True),
+        **database,
+        **secrets_,
+        **web,
+        **business_time,
+        **booking_rules,
+        **_twilio(env),
+        **mail,
+        **background,
         calendar=None,  # type: ignore[arg-type]  # filled just below from the validated fields
     )
     return replace(settings, calendar=_calendar(settings))

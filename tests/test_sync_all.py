@@ -92,7 +92,7 @@ def test_a_stalled_server_costs_its_agent_only_the_pass_deadline(
     results = {a.slug: r for a, r in sync_all(db.session, app.extensions["booking.settings"], NOW, pass_seconds=1.5)}
     elapsed = time.monotonic() - started
 
-    assert elapsed < 10  # the transport alone waits 30 s for a read
+    assert elapsed < 8  # the transport alone waits 10 s for a read
     trouble, fine = results["a-trouble"], results["b-fine"]
     assert isinstance(trouble, CalendarSyncFailed) and trouble.code == "calendar_unreachable"
     assert isinstance(fine, SyncCounts) and fine.busy_blocks == 1

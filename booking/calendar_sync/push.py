@@ -30,6 +30,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from booking.calendar_sync.connection import EVENT_CALENDAR_CONNECTED, client_for
 from booking.calendar_sync.dav import (
     CalendarClient,
     CalendarConflict,
@@ -38,7 +39,6 @@ from booking.calendar_sync.dav import (
     CalendarUidConflict,
 )
 from booking.calendar_sync.invitations import calendar_object_ics
-from booking.calendar_sync.sync import EVENT_CALENDAR_CONNECTED, client_for
 from booking.config import Settings
 from booking.db_guards import write_transaction
 from booking.extensions import db

@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 import re
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
@@ -199,6 +199,49 @@ def load_holidays(spec: str) -> HolidayCalendar:
 
 
 # --------------------------------------------------------------------------
+# Walking local days
+# --------------------------------------------------------------------------
+
+
+def _wall_clock_range(d: date, opens: time, closes: time, tz: ZoneInfo) -> Interval:
+    """``opens``-``closes`` on local date ``d`` in ``tz``, as UTC (each end converted on its own)."""
+    return (
+        datetime.combine(d, opens, tzinfo=tz).astimezone(UTC),
+        datetime.combine(d, closes, tzinfo=tz).astimezone(UTC),
+    )
+
+
+def _local_ranges(
+    start: datetime,
+    end: datetime,
+    tz: ZoneInfo,
+    hours_on: Callable[[date], Iterable[tuple[time, time]]],
+    *,
+    clip: bool,
+) -> list[Interval]:
+    """The UTC ranges ``hours_on(day)`` gives for each local day of ``[start, end)`` that overlap it.
+
+    The one walk over local dates that business hours and agents' working hours share: the day is
+    advanced as a *date*, and each range is built from that date's wall clock, so a DST change moves
+    the UTC instants, never the promised hours (no "add 24 hours"). With ``clip`` each range is cut
+    to ``[start, end)``; in date order, not merged.
+    """
+    start, end = to_utc(start), to_utc(end)
+    result: list[Interval] = []
+    if start >= end:
+        return result
+    day = start.astimezone(tz).date()
+    last = end.astimezone(tz).date()
+    while day <= last:
+        for opens, closes in hours_on(day):
+            r_start, r_end = _wall_clock_range(day, opens, closes, tz)
+            if r_start < end and start < r_end:
+                result.append((max(r_start, start), min(r_end, end)) if clip else (r_start, r_end))
+        day += timedelta(days=1)
+    return result
+
+
+# --------------------------------------------------------------------------
 # The business calendar
 # --------------------------------------------------------------------------
 
@@ -236,10 +279,7 @@ class BusinessCalendar:
         Built from the local date so that DST changes move the UTC instant,
         never the wall-clock promise.
         """
-        return (
-            datetime.combine(d, self.opens, tzinfo=self.tz).astimezone(UTC),
-            datetime.combine(d, self.closes, tzinfo=self.tz).astimezone(UTC),
-        )
+        return _wall_clock_range(d, self.opens, self.closes, self.tz)
 
     def _local_date(self, at: datetime) -> date:
         return to_utc(at).astimezone(self.tz).date()
@@ -271,22 +311,10 @@ class BusinessCalendar:
         slot grid is counted from each day's real opening, so it must not be
         shifted by where a query window happens to begin.
         """
-        start, end = to_utc(start), to_utc(end)
-        result: list[Interval] = []
-        if start >= end:
-            return result
-        day = start.astimezone(self.tz).date()
-        last = end.astimezone(self.tz).date()
-        while day <= last:
-            if self.is_business_day(day):
-                o_start, o_end = self.day_opening(day)
-                if o_start < end and start < o_end:
-                    if clip:
-                        result.append((max(o_start, start), min(o_end, end)))
-                    else:
-                        result.append((o_start, o_end))
-            day += timedelta(days=1)
-        return result
+        return _local_ranges(start, end, self.tz, self._hours_on, clip=clip)
+
+    def _hours_on(self, d: date) -> tuple[tuple[time, time], ...]:
+        return ((self.opens, self.closes),) if self.is_business_day(d) else ()
 
     def day_openings(self, start: datetime, end: datetime) -> list[Interval]:
         """Unclipped openings overlapping ``[start, end)`` (see opening_intervals)."""
@@ -425,23 +453,7 @@ def weekly_hours_intervals(
     weekly: dict[int, list[tuple[time, time]]] = {
         WEEKDAYS.index(day): [parse_hours(r) for r in ranges] for day, ranges in normalised.items()
     }
-    start, end = to_utc(start), to_utc(end)
-    pieces: list[Interval] = []
-    if start >= end:
-        return pieces
-    day = start.astimezone(tz).date()
-    last = end.astimezone(tz).date()
-    while day <= last:
-        for opens, closes in weekly.get(day.weekday(), ()):
-            r_start = datetime.combine(day, opens, tzinfo=tz).astimezone(UTC)
-            r_end = datetime.combine(day, closes, tzinfo=tz).astimezone(UTC)
-            if r_start < end and start < r_end:
-                if clip:
-                    pieces.append((max(r_start, start), min(r_end, end)))
-                else:
-                    pieces.append((r_start, r_end))
-        day += timedelta(days=1)
-    return merge(pieces)
+    return merge(_local_ranges(start, end, tz, lambda d: weekly.get(d.weekday(), ()), clip=clip))
 
 
 @cache

@@ -13,7 +13,8 @@ from pydantic import BaseModel, Field
 
 from booking import clock
 from booking.calendar_sync import feed
-from booking.calendar_sync.sync import connect_calendar, disconnect_calendar, sync_agent
+from booking.calendar_sync.connection import connect_calendar, disconnect_calendar
+from booking.calendar_sync.sync import sync_agent
 from booking.extensions import db
 from booking.routes.admin import ERRORS, bp, serialize_agent
 from booking.routes.api import run_outbox

@@ -92,6 +92,19 @@ def test_an_endless_body_is_cut_at_the_size_cap() -> None:
         assert time.monotonic() - started < 5
 
 
+def test_the_cap_counts_decoded_bytes_so_a_gzip_bomb_stops_at_the_cap() -> None:
+    """200 kB on the wire inflating to 200 MiB: the cap is on what we would hold in memory."""
+    cap = 1024 * 1024
+    with (
+        bad.serving(bad.gzip_bomb) as server,
+        CalDAVClient(server.url, "agent", "pw", limits=Limits(max_response_bytes=cap)) as c,
+    ):
+        with pytest.raises(CalendarResponseTooLarge, match="larger than 1 MiB"):
+            c.sync(None)
+        assert cap < c.stats.bytes_received <= cap + 64 * 1024
+        assert c.stats.wire_bytes_received < cap
+
+
 def test_a_declared_length_over_the_cap_is_refused_before_reading() -> None:
     with bad.serving(bad.declared_huge) as server, CalDAVClient(server.url, "agent", "pw") as c:
         with pytest.raises(CalendarResponseTooLarge, match="larger than 50 MiB"):

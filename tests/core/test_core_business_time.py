@@ -494,3 +494,14 @@ def test_weekly_hours_clip() -> None:
     assert weekly_hours_intervals(spec, PARIS, start, end) == whole
     assert weekly_hours_intervals(spec, PARIS, start, end, clip=True) == [(utc(2026, 11, 2, 9), utc(2026, 11, 2, 11))]
     assert weekly_hours_intervals(spec, PARIS, end, start) == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(moments, st.integers(min_value=0, max_value=24 * 21), st.booleans(), st.sampled_from([PARIS, NEW_YORK]))
+def test_business_hours_and_working_hours_walk_days_alike(at: datetime, hours: int, clip: bool, tz: ZoneInfo) -> None:
+    """Both expansions share one walk over local days: the same hours give the same UTC ranges (DST included)."""
+    business = business_calendar(str(tz), "09:00-17:00", "mon-fri", "")
+    weekly = {day: ["09:00-17:00"] for day in ("mon", "tue", "wed", "thu", "fri")}
+    end = at + timedelta(hours=hours)
+    expected = business.opening_intervals(at, end, clip=clip)
+    assert weekly_hours_intervals(weekly, tz, at, end, clip=clip) == expected

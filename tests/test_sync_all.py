@@ -119,3 +119,20 @@ def test_a_crash_is_recorded_on_that_agent_and_the_others_sync(
     assert conn.last_sync_status == "error"
     assert conn.last_sync_error is not None and "crashed: ZoneInfoNotFoundError" in conn.last_sync_error
     assert connection("b-fine").last_sync_status == "ok"
+
+
+def test_a_pass_past_its_deadline_stops_before_parsing_and_says_so(
+    app, client, admin, make_agent, radicale, radicale_server, frozen
+):
+    """The deadline also bounds parsing (an expensive calendar, not only a slow server): checked
+    between slices of objects, the pass ends as ``sync_timeout`` and the previous blocks stay."""
+    frozen(NOW)
+    two_agents(client, admin, make_agent, radicale, radicale_server)
+    radicale.put("big", calendar(vevent("big@agent.example", 5, 10)))
+
+    results = {a.slug: r for a, r in sync_all(db.session, app.extensions["booking.settings"], NOW, pass_seconds=0)}
+
+    trouble = results["a-trouble"]
+    assert isinstance(trouble, CalendarSyncFailed) and trouble.code == "sync_timeout"
+    conn = connection("a-trouble")
+    assert conn.last_sync_status == "error" and "deadline" in (conn.last_sync_error or "")

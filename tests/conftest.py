@@ -42,6 +42,8 @@ pytest_plugins = [
     "tests.fixtures.smtp",
     "tests.fixtures.radicale",
     "tests.fixtures.xandikos",
+    "tests.fixtures.caldav_servers",
+    "tests.fixtures.sogo_like",
     "tests.fixtures.twilio_rest",
 ]
 

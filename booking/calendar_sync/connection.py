@@ -43,10 +43,13 @@ class CalendarCheckFailed(InvalidInput):
     code = "calendar_check_failed"
 
 
-def client_for(conn: CalendarConnection, settings: Settings) -> CalDAVClient:
-    """A client for the stored connection (password decrypted only in memory, only for this pass)."""
+def client_for(conn: CalendarConnection, settings: Settings, limits: Limits | None = None) -> CalDAVClient:
+    """A client for the stored connection (password decrypted only in memory, only for this pass).
+
+    Without ``limits``, the transport's defaults (a 60 s deadline and 50 MiB per request).
+    """
     password = decrypt_password(settings.secret_key, conn.password_encrypted)
-    return CalDAVClient(conn.url, conn.username, password)  # the default limits: 60 s, 50 MiB per request
+    return CalDAVClient(conn.url, conn.username, password, limits=limits or Limits())
 
 
 def reset_remote_state(session: Session, agent_id: int) -> None:

@@ -12,7 +12,12 @@ agent moved it in their own client, or our remembered ETag is stale): we re-read
 booking again on the fresh ETag - the booking service is the source of truth for its own events.
 
 Any calendar failure is raised: the outbox keeps the row and retries with back-off, so an outage
-never fails or loses a booking, and the push catches up once the server is back.
+never fails or loses a booking, and the push catches up once the server is back. What retrying
+cannot fix fails the row at once (:class:`outbox.PermanentError`): the server refusing the object
+itself (a 4xx other than auth, missing collection or 412). One such refusal is resolved instead:
+Cyrus keeps a UID unique per account, so after the agent switches to another calendar of the same
+account the booking's PUT is refused because the previous calendar holds it - the push MOVEs that
+object into the connected calendar (the booking follows the agent) and writes its current state.
 """
 
 from __future__ import annotations
@@ -24,11 +29,18 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from booking.calendar_sync.dav import CalendarClient, CalendarConflict
+from booking.calendar_sync.dav import (
+    CalendarClient,
+    CalendarConflict,
+    CalendarRequestError,
+    CalendarResponseTooLarge,
+    CalendarUidConflict,
+)
 from booking.calendar_sync.invitations import calendar_object_ics
 from booking.config import Settings
 from booking.db_guards import write_transaction
 from booking.models import Booking, CalendarConnection, RemoteEvent
+from booking.services import outbox
 from booking.vocabulary import BookingStatus
 
 if TYPE_CHECKING:
@@ -90,10 +102,27 @@ def push_booking(session: Session, settings: Settings, booking: Booking, client:
             raise CalendarConflict(href, f"still changing after {_MAX_CONFLICTS} attempts")
         _remember(session, agent_id, href, uid, None, now)
         return "deleted"
+    moved = False
     for _ in range(_MAX_CONFLICTS):
         try:
             new_etag = client.put(uid, body, etag)
             break
+        except CalendarUidConflict as exc:
+            # The account's other calendar (the agent's previous one) holds this booking: it
+            # follows the agent, once. Anything else would be refused the same way for ever.
+            if moved or exc.existing is None or exc.existing == href:
+                raise outbox.PermanentError(
+                    f"calendar {client.href_for(uid).rsplit('/', 1)[0]}/ refuses booking {uid}: {exc}; "
+                    "delete or move that event in the agent's calendar, then reconnect the calendar"
+                ) from exc
+            log.info("caldav push %s: UID held by %s; moving it into the connected calendar", uid, exc.existing)
+            try:
+                client.move(exc.existing, uid)
+            except CalendarRequestError as move_exc:
+                raise outbox.PermanentError(f"booking {uid}: {exc}; moving it here failed: {move_exc}") from exc
+            moved = True
+            current = client.get(uid)
+            etag = current.etag if current is not None else None
         except CalendarConflict:
             # Re-read: exists (edited elsewhere, or our create's response was lost) → update on
             # its fresh ETag; gone (deleted elsewhere) → create it again.
@@ -120,4 +149,9 @@ def push_to_caldav(ctx: Context, payload: dict[str, Any], now: datetime) -> None
         session.commit()
         return
     with ctx.adapters.caldav(conn, settings) as client:
-        push_booking(session, settings, booking, client, now)
+        try:
+            push_booking(session, settings, booking, client, now)
+        except CalendarResponseTooLarge:
+            raise  # retried with back-off like any failure (see dav.errors)
+        except CalendarRequestError as exc:
+            raise outbox.PermanentError(f"the calendar server refused booking {booking.uid}: {exc}") from exc

@@ -18,6 +18,13 @@ parsed last month has no occurrences stored for the days that have since entered
 objects are expanded ``EXPANSION_MARGIN`` beyond the horizon and the limit is remembered
 (``last_sync_counts["expanded_until"]``); once the horizon passes it, one pass re-downloads and
 re-expands everything (a full sync every two weeks).
+
+A sync token is not trusted alone (issue 10, seen on real servers): DAViCal and SOGo accept the
+token of a calendar deleted and re-created at the same URL and never report its events as deleted,
+so every ``RECONCILE_EVERY`` (and after a failed pass) an incremental pass lists hrefs+ETags instead
+and downloads only what differs; and a member the token's report lists again is re-read even with
+a known ETag (SOGo gives a re-created event the same one) unless it is the echo of our own write.
+:func:`sync_all` gives each agent's pass a deadline and records any failure on that agent.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -33,13 +40,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from booking.calendar_sync.busy import Parsed, parse_objects
+from booking.calendar_sync.busy import Parsed, ParsedBatch, parse_objects
 from booking.calendar_sync.connection import client_for, reset_remote_state
 from booking.calendar_sync.dav import (
     CalDAVClient,
     CalendarClient,
     CalendarConnectionError,
     CalendarError,
+    Limits,
     SyncResult,
 )
 from booking.calendar_sync.secrets import PasswordUndecryptable
@@ -61,6 +69,12 @@ log = logging.getLogger(__name__)
 
 LOOKBEHIND = timedelta(days=1)
 EXPANSION_MARGIN = timedelta(days=14)
+#: How often an incremental pass lists every href+ETag instead of trusting the sync token alone.
+RECONCILE_EVERY = timedelta(hours=1)
+#: Wall-clock budget of one agent's pass in :func:`sync_all` (network and parsing), in seconds.
+PASS_SECONDS = 120.0
+#: Objects parsed between two looks at the pass deadline.
+_PARSE_SLICE = 50
 #: Busy blocks that ended this long ago can never matter again (slots are >= now + min notice).
 PRUNE_AFTER = timedelta(days=7)
 _CHUNK = 500
@@ -98,6 +112,8 @@ class SyncCounts:
     duration_ms: int = 0
     superseded: bool = False  # another pass applied first; this one's result was dropped
     expanded_until: str | None = None
+    reconciled: bool = False  # the token's report was checked against a full hrefs+ETags listing
+    reconciled_at: str | None = None  # when that last happened (full passes count)
     malformed_hrefs: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -122,6 +138,9 @@ class _PassState:
     own_uids: set[str]
     started: float  # perf_counter() when the pass began, for ``duration_ms``
     agent_emails: tuple[str, ...] = ()  # whose PARTSTAT=DECLINED frees an invitation
+    reconcile: bool = False  # list hrefs+ETags instead of trusting the token (see the module docstring)
+    echoes: set[str] = field(default_factory=set)  # known hrefs that are our own writes
+    deadline: float | None = None  # time.monotonic() by which the pass must be done
 
     def elapsed_ms(self) -> int:
         return int((time.perf_counter() - self.started) * 1000)
@@ -149,11 +168,15 @@ def _record_failure(session: Session, agent_id: int, now: datetime, message: str
             conn.last_sync_error = message[:2000]
 
 
-def _read_state(session: Session, settings: Settings, agent: Agent, now: datetime) -> _PassState:
+def _read_state(
+    session: Session, settings: Settings, agent: Agent, now: datetime, deadline: float | None = None
+) -> _PassState:
     """Phase 1: the sync token, the known href → ETag and the agent's own booking UIDs.
 
     A full pass (first sync, or the horizon has moved past what was expanded) starts from nothing
-    known, so every object comes back with its data and is re-expanded.
+    known, so every object comes back with its data and is re-expanded. An incremental one
+    reconciles (lists hrefs+ETags, no token) every ``RECONCILE_EVERY`` and after a failed pass:
+    DAViCal and SOGo accept a re-created calendar's old token and never report its events deleted.
     """
     started = time.perf_counter()
     agent_id = agent.id
@@ -163,10 +186,21 @@ def _read_state(session: Session, settings: Settings, agent: Agent, now: datetim
     previous = conn.last_sync_counts or {}
     expanded_until = datetime.fromisoformat(previous["expanded_until"]) if previous.get("expanded_until") else None
     full = expanded_until is None or expanded_until < now + settings.horizon
+    reconciled_at = datetime.fromisoformat(previous["reconciled_at"]) if previous.get("reconciled_at") else None
+    reconcile = not full and (
+        reconciled_at is None or now - reconciled_at >= RECONCILE_EVERY or conn.last_sync_status != "ok"
+    )
+    own_uids = set(session.scalars(select(Booking.uid).where(Booking.agent_id == agent_id)))
     known: dict[str, str] = {}
+    echoes: set[str] = set()  # our own writes: their echo in the change report is not a change
     if not full:
-        rows = session.execute(select(RemoteEvent.href, RemoteEvent.etag).where(RemoteEvent.agent_id == agent_id))
-        known = {h: e or "" for h, e in rows}
+        rows = session.execute(
+            select(RemoteEvent.href, RemoteEvent.etag, RemoteEvent.uid).where(RemoteEvent.agent_id == agent_id)
+        )
+        for h, e, uid in rows:
+            known[h] = e or ""
+            if uid is not None and uid in own_uids:
+                echoes.add(h)
     return _PassState(
         conn=conn,
         agent_id=agent_id,
@@ -177,10 +211,51 @@ def _read_state(session: Session, settings: Settings, agent: Agent, now: datetim
         full=full,
         window=(now - LOOKBEHIND, now + settings.horizon + EXPANSION_MARGIN),
         known=known,
-        own_uids=set(session.scalars(select(Booking.uid).where(Booking.agent_id == agent_id))),
+        own_uids=own_uids,
         started=started,
         agent_emails=(agent.email,),
+        reconcile=reconcile,
+        echoes=echoes,
+        deadline=deadline,
     )
+
+
+class _PassDeadline(Exception):
+    """The pass ran past its deadline (checked after the network and between parsed slices)."""
+
+
+def _past(deadline: float | None) -> bool:
+    return deadline is not None and time.monotonic() > deadline
+
+
+def _pass_limits(deadline: float | None) -> Limits | None:
+    """Per-request limits that also end by the pass deadline (at least 1 s: a start must be possible)."""
+    if deadline is None:
+        return None
+    default = Limits()
+    remaining = max(1.0, deadline - time.monotonic())
+    return replace(
+        default,
+        connect_timeout=min(default.connect_timeout, remaining),
+        read_timeout=min(default.read_timeout, remaining),
+        deadline=min(default.deadline, remaining),
+    )
+
+
+def _parse_in_slices(result: SyncResult, state: _PassState) -> ParsedBatch:
+    """:func:`parse_objects` over slices of the changed objects, stopping once the deadline is past."""
+    batch = ParsedBatch()
+    changed = result.changed
+    for i in range(0, len(changed), _PARSE_SLICE):
+        if _past(state.deadline):
+            raise _PassDeadline
+        part = parse_objects(
+            changed[i : i + _PARSE_SLICE], state.agent_id, state.window, state.tz, state.own_uids, state.agent_emails
+        )
+        batch.objects.extend(part.objects)
+        batch.own += part.own
+        batch.malformed_hrefs.extend(part.malformed_hrefs)
+    return batch
 
 
 def _fetch_changes(
@@ -199,11 +274,12 @@ def _fetch_changes(
     owned_client = client is None
     try:
         if client is None:
-            client = client_for(state.conn, settings)
+            client = client_for(state.conn, settings, _pass_limits(state.deadline))
         session.commit()  # end the read transaction before the network (no idle-in-transaction)
         before = client.stats.snapshot()
         try:
-            result = client.sync(None if state.full else state.token, state.known)
+            token = None if state.full or state.reconcile else state.token
+            result = client.sync(token, state.known, state.echoes)
         finally:
             counts.requests = client.stats.requests - before.requests
             counts.bytes_received = client.stats.bytes_received - before.bytes_received
@@ -216,7 +292,15 @@ def _fetch_changes(
         if isinstance(exc, CalendarConnectionError | PasswordUndecryptable):
             failure.code = "calendar_rejected"
         raise failure from exc
-    batch = parse_objects(result.changed, state.agent_id, state.window, state.tz, state.own_uids, state.agent_emails)
+    try:
+        batch = _parse_in_slices(result, state)
+    except _PassDeadline:
+        seconds = int(time.perf_counter() - state.started)
+        message = f"sync pass stopped at its deadline after {seconds} s (calendar too slow or too large)"
+        _record_failure(session, state.agent_id, now, message)
+        failure = CalendarSyncFailed(f"calendar sync failed: {message}")
+        failure.code = "sync_timeout"
+        raise failure from None
     parsed = batch.objects
     counts.own, counts.malformed, counts.malformed_hrefs = batch.own, len(batch.malformed_hrefs), batch.malformed_hrefs
     counts.changed = len(result.changed)
@@ -273,6 +357,8 @@ def _apply(
         _replace_rows(session, state, result, parsed, now)
         counts.objects = session.scalar(select(func.count()).where(RemoteEvent.agent_id == state.agent_id)) or 0
         counts.expanded_until = state.window[1].isoformat() if state.full else state.previous.get("expanded_until")
+        recent = state.full or state.reconcile
+        counts.reconciled_at = now.isoformat() if recent else state.previous.get("reconciled_at")
         counts.duration_ms = state.elapsed_ms()
         conn.sync_token = result.token
         conn.last_sync_at = now
@@ -283,7 +369,12 @@ def _apply(
 
 
 def sync_agent(
-    session: Session, settings: Settings, agent: Agent, now: datetime, client: CalendarClient | None = None
+    session: Session,
+    settings: Settings,
+    agent: Agent,
+    now: datetime,
+    client: CalendarClient | None = None,
+    deadline: float | None = None,
 ) -> SyncCounts:
     """One sync pass for ``agent``, in the three phases above; returns what it did.
 
@@ -291,9 +382,13 @@ def sync_agent(
     fails - after recording the failure (time, status ``error``, reason) on the connection, so the
     admin API shows it. Busy blocks from the last good pass stay in place on failure: stale busy time
     is safer than offering slots the agent may not have.
+
+    ``deadline`` (a :func:`time.monotonic` instant): each request of the pass ends by it, and the
+    pass stops between parsed slices once it is past (``CalendarSyncFailed`` with code
+    ``sync_timeout``), so one slow server or calendar cannot hold up the agents after it.
     """
-    state = _read_state(session, settings, agent, now)
-    counts = SyncCounts(mode="full" if state.full else "incremental")
+    state = _read_state(session, settings, agent, now, deadline)
+    counts = SyncCounts(mode="full" if state.full else "incremental", reconciled=state.reconcile)
     result, parsed = _fetch_changes(session, settings, state, client, now, counts)
     if _apply(session, state, result, parsed, counts, now):
         log.info(
@@ -307,9 +402,13 @@ def sync_all(
     settings: Settings,
     now: datetime,
     slugs: Iterable[str] | None = None,
+    pass_seconds: float = PASS_SECONDS,
 ) -> Iterator[tuple[Agent, SyncCounts | CalendarSyncFailed]]:
     """Sync every agent with a calendar (or only ``slugs``); one failure never stops the others.
 
+    Each agent's pass has ``pass_seconds`` (see :func:`sync_agent`'s ``deadline``), so a stalled
+    server delays the agents after it by at most that; every failure, a crash included, is recorded
+    on that agent's connection (status ``error`` and the reason), never on the others.
     A generator so the CLI can advance its progress bar per agent.
     """
     stmt = select(Agent).join(CalendarConnection, CalendarConnection.agent_id == Agent.id).order_by(Agent.slug)
@@ -317,15 +416,25 @@ def sync_all(
         stmt = stmt.where(Agent.slug.in_(list(slugs)))
     agents = list(session.scalars(stmt))
     session.commit()
+    ids = {agent.id: agent.slug for agent in agents}
     for agent in agents:
+        agent_id, slug = agent.id, ids[agent.id]
         try:
-            yield agent, sync_agent(session, settings, agent, now)
+            counts = sync_agent(session, settings, agent, now, deadline=time.monotonic() + pass_seconds)
         except CalendarSyncFailed as exc:
-            log.warning("calendar sync %s failed: %s", agent.slug, exc.message)
+            log.warning("calendar sync %s failed: %s", slug, exc.message)
             yield agent, exc
+            continue
         except Exception as exc:  # a bug or a database error for one agent must not starve the others
             session.rollback()
-            log.exception("calendar sync %s crashed", agent.slug)
+            log.exception("calendar sync %s crashed", slug)
             failure = CalendarSyncFailed(f"calendar sync crashed: {type(exc).__name__}: {exc}")
             failure.code = "sync_error"
+            try:  # on that agent, so the admin API shows it (it said "ok" before)
+                _record_failure(session, agent_id, now, failure.message)
+            except Exception:  # the database itself may be what failed: the log has it
+                session.rollback()
+                log.exception("calendar sync %s: could not record the crash", slug)
             yield agent, failure
+            continue
+        yield agent, counts

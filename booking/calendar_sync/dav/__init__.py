@@ -37,6 +37,7 @@ from booking.calendar_sync.dav.errors import (
     CalendarRequestError,
     CalendarResponseTooLarge,
     CalendarTransportError,
+    CalendarUidConflict,
 )
 from booking.calendar_sync.dav.model import (
     CalendarClient,
@@ -57,6 +58,7 @@ __all__ = [
     "CalendarRequestError",
     "CalendarResponseTooLarge",
     "CalendarTransportError",
+    "CalendarUidConflict",
     "Limits",
     "RemoteObject",
     "SyncMode",

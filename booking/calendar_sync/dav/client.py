@@ -10,7 +10,7 @@ and changed alone.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Self
@@ -92,9 +92,11 @@ class CalDAVClient:
         """Objects with an occurrence in ``[start, end)``, unexpanded (see :meth:`Reader.fetch_range`)."""
         return self._reader.fetch_range(start, end)
 
-    def sync(self, token: str | None, known_etags: Mapping[str, str] | None = None) -> SyncResult:
-        """Changes since ``token`` or ``known_etags`` (see :meth:`Reader.sync`)."""
-        return self._reader.sync(token, known_etags)
+    def sync(
+        self, token: str | None, known_etags: Mapping[str, str] | None = None, echoes: Iterable[str] | None = None
+    ) -> SyncResult:
+        """Changes since ``token`` or ``known_etags``; ``echoes``: hrefs of our own writes (see :meth:`Reader.sync`)."""
+        return self._reader.sync(token, known_etags, echoes)
 
     def get(self, uid: str) -> RemoteObject | None:
         """The object stored for ``uid``, or None (e.g. to re-read after a conflict)."""
@@ -107,6 +109,10 @@ class CalDAVClient:
     def put(self, uid: str, ics: bytes, etag: str | None = None) -> str:
         """Create or update the object for ``uid``; return its new ETag (see :func:`write.put`)."""
         return write.put(self._col, uid, ics, etag)
+
+    def move(self, source: str, uid: str) -> None:
+        """MOVE the object at ``source`` (same account) to ``uid``'s href here (see :func:`write.move`)."""
+        write.move(self._col, source, uid)
 
     def delete(self, uid: str, etag: str | None = None) -> None:
         """Delete the object for ``uid``; already gone counts as done (see :func:`write.delete`)."""

@@ -9,7 +9,9 @@ callers outside the package (sync pass, push handler, connect) branch on them:
   redirect: needs an admin; ``reason`` is shown to them.
 * :class:`CalendarConflict` - 412 precondition failed: re-read and retry.
 * :class:`CalendarRequestError` - the server refused this request/object (other 4xx): retrying the
-  same bytes will not help; :class:`CalendarResponseTooLarge` when the answer exceeded the size cap.
+  same bytes will not help; :class:`CalendarResponseTooLarge` when the answer exceeded the size cap;
+  :class:`CalendarUidConflict` when another collection of the account already holds the UID (move
+  it, see :mod:`booking.calendar_sync.push`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ __all__ = [
     "CalendarRequestError",
     "CalendarResponseTooLarge",
     "CalendarTransportError",
+    "CalendarUidConflict",
 ]
 
 
@@ -73,6 +76,22 @@ class CalendarRequestError(CalendarError):
     def __init__(self, message: str, *, status: int | None = None) -> None:
         self.status = status
         super().__init__(message)
+
+
+class CalendarUidConflict(CalendarRequestError):
+    """403 ``unique-scheduling-object-resource`` / ``no-uid-conflict`` on a PUT: the UID is taken.
+
+    Cyrus keeps a scheduling object's UID unique across the whole account (RFC 6638 3.2.4.1): after
+    an agent switches to another calendar of the same account, writing an already pushed booking
+    there is refused. ``existing`` is the href the server names as holding the UID (None if it
+    named none); MOVEing that object here is what resolves it.
+    """
+
+    def __init__(self, href: str, existing: str | None) -> None:
+        self.href = href
+        self.existing = existing
+        where = f" by {existing}" if existing else " by another calendar of the account"
+        super().__init__(f"PUT {href} refused (403): its UID is already used{where}", status=403)
 
 
 class CalendarResponseTooLarge(CalendarRequestError):

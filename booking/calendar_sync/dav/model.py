@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal, Protocol
@@ -98,13 +98,17 @@ class CalendarClient(Protocol):
 
     def fetch_range(self, start: datetime, end: datetime) -> list[RemoteObject]: ...
 
-    def sync(self, token: str | None, known_etags: Mapping[str, str] | None = None) -> SyncResult: ...
+    def sync(
+        self, token: str | None, known_etags: Mapping[str, str] | None = None, echoes: Iterable[str] | None = None
+    ) -> SyncResult: ...
 
     def get(self, uid: str) -> RemoteObject | None: ...
 
     def put(self, uid: str, ics: bytes, etag: str | None = None) -> str: ...
 
     def delete(self, uid: str, etag: str | None = None) -> None: ...
+
+    def move(self, source: str, uid: str) -> None: ...
 
     def href_for(self, uid: str) -> str: ...
 

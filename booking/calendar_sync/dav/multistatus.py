@@ -6,12 +6,17 @@ response element means (per-response status, per-propstat status, canonical href
 
 from __future__ import annotations
 
+import codecs
+import logging
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from booking.calendar_sync.dav.errors import CalendarTransportError
 from booking.calendar_sync.dav.model import norm_href
+
+log = logging.getLogger(__name__)
 
 __all__ = ["C", "D", "NS", "XML_CT", "XML_HEAD", "DavResponse", "parse_multistatus", "status_code", "utc_stamp"]
 
@@ -50,16 +55,46 @@ def utc_stamp(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
+_INVALID_XML_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _repaired(content: bytes) -> bytes:
+    """The body with bytes that are not UTF-8 read as Latin-1, and XML-forbidden controls dropped.
+
+    Cyrus stores an event's bytes as they were PUT and serves them verbatim inside its UTF-8
+    multistatus: one ``\\xe9`` written by an old client makes the whole answer ill-formed, and
+    every pass failed on it. Latin-1 is what such a byte almost always is (``Caf\\xe9``), and
+    decoding it so keeps the event readable instead of losing the calendar.
+    """
+    text = content.decode("utf-8", errors="booking-latin1-fallback")
+    return _INVALID_XML_CHARS.sub("", text).encode("utf-8")
+
+
+def _latin1_fallback(exc: UnicodeError) -> tuple[str, int]:
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    return exc.object[exc.start : exc.end].decode("latin-1"), exc.end
+
+
+codecs.register_error("booking-latin1-fallback", _latin1_fallback)
+
+
 def parse_multistatus(content: bytes) -> tuple[list[DavResponse], str | None]:
     """Parse a 207 body into responses and the optional DAV:sync-token.
 
     Standard-library ElementTree: it never fetches external entities, and
-    the bundled expat (>= 2.4) caps entity expansion.
+    the bundled expat (>= 2.4) caps entity expansion. A body that is not
+    well-formed is parsed once more leniently (:func:`_repaired`) before it
+    counts as a server failure.
     """
     try:
         root = ET.fromstring(content)
     except ET.ParseError as exc:
-        raise CalendarTransportError(f"invalid XML in multistatus: {exc}") from exc
+        try:
+            root = ET.fromstring(_repaired(content))
+        except ET.ParseError:
+            raise CalendarTransportError(f"invalid XML in multistatus: {exc}") from exc
+        log.warning("multistatus was not well-formed (%s); parsed with non-UTF-8 bytes read as Latin-1", exc)
     if root.tag != f"{D}multistatus":
         raise CalendarTransportError(f"expected DAV:multistatus, got {root.tag[:100]}")
     out: list[DavResponse] = []

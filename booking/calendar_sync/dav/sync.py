@@ -130,7 +130,12 @@ class Reader:
 
     # -- sync ------------------------------------------------------------------ #
 
-    def sync(self, token: str | None, known_etags: Mapping[str, str] | None = None) -> SyncResult:
+    def sync(
+        self,
+        token: str | None,
+        known_etags: Mapping[str, str] | None = None,
+        echoes: Iterable[str] | None = None,
+    ) -> SyncResult:
         """Changes since ``token`` (RFC 6578), or since ``known_etags``.
 
         * valid token: one sync-collection REPORT returning only the changed
@@ -143,16 +148,28 @@ class Reader:
 
         ``known_etags`` maps href → ETag of what the caller holds; pass it
         always: it is what keeps a full listing from re-downloading everything.
+
+        ``echoes``: the hrefs whose known ETag is that of our own write. A
+        member the token's change report lists again with its known ETag is
+        skipped only if it is one of them (the echo of our PUT); any other is
+        downloaded, because the report says it changed: SOGo gives an event
+        deleted and re-created the same ETag (``"gcs00000000"`` for every new
+        object), so the ETag alone hid the change. ``None``: every href counts
+        as an echo (ETag comparison alone). Full listings always compare ETags.
         """
         known = {norm_href(h): e for h, e in (known_etags or {}).items()}
+        trusted = None
+        if echoes is not None:
+            own = {norm_href(h) for h in echoes}
+            trusted = {h for h in known if h not in own}
         if self.supported is not False:
             try:
                 if token:
                     try:
-                        return self._sync_collection(token, known)
+                        return self._sync_collection(token, known, trusted)
                     except _InvalidToken:
                         log.info("sync token for %s expired; doing a full sync", self.col.url)
-                return self._sync_collection(None, known)
+                return self._sync_collection(None, known, None)
             except _Unsupported:
                 log.info("%s has no sync-collection; using ETag comparison", self.col.url)
                 self.supported = False
@@ -196,8 +213,10 @@ class Reader:
             current = new_token
         raise CalendarTransportError(f"sync-collection still truncated after {_MAX_SYNC_PAGES} pages")
 
-    def _sync_collection(self, token: str | None, known: dict[str, str]) -> SyncResult:
+    def _sync_collection(self, token: str | None, known: dict[str, str], trusted: set[str] | None) -> SyncResult:
+        """``trusted``: known hrefs whose listing in an incremental report means changed, whatever the ETag."""
         full = token is None
+        reported_again = set() if full or trusted is None else trusted
         # Incremental: the change set is small, ask for the data in the same
         # request. Full with known ETags: list ETags first, fetch what differs.
         with_data = not full or not known
@@ -227,9 +246,13 @@ class Reader:
             present[r.href] = r.etag
             if r.data is not None:
                 have[r.href] = RemoteObject(r.href, r.etag, r.data)
-        to_fetch = [h for h, e in present.items() if h not in have and (e is None or known.get(h) != e)]
+        to_fetch = [
+            h for h, e in present.items() if h not in have and (e is None or known.get(h) != e or h in reported_again)
+        ]
         fetched, gone = self._multiget(to_fetch) if to_fetch else ([], [])
-        changed = [o for o in have.values() if o.etag is None or known.get(o.href) != o.etag]
+        changed = [
+            o for o in have.values() if o.etag is None or known.get(o.href) != o.etag or o.href in reported_again
+        ]
         changed.extend(fetched)
         deleted.extend(gone)
         if full:

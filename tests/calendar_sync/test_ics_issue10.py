@@ -260,7 +260,8 @@ def mutate(lines: list[bytes], op: str, index: int, noise: bytes) -> list[bytes]
         return lines[:i] + [name + b":" + noise] + lines[i + 1 :]
     if op == "empty-value":
         return lines[:i] + [name + b":"] + lines[i + 1 :]
-    digits = bytes(b if not chr(b).isdigit() else ord("9") - b + ord("0") for b in value)
+    # ASCII digits only: chr(0xB2).isdigit() is True ("²"), and 0x39 - 0xB2 + 0x30 is no byte.
+    digits = bytes(ord("9") - b + ord("0") if ord("0") <= b <= ord("9") else b for b in value)
     return lines[:i] + [name + b":" + digits] + lines[i + 1 :]
 
 

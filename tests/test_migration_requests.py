@@ -119,7 +119,8 @@ def test_0005_turns_callbacks_into_phone_requests_and_rolls_back(scratch_url: st
         with db.engine.connect() as conn:
             events = conn.execute(
                 text(
-                    "SELECT r.callback_id, e.kind, e.actor FROM request_events e JOIN requests r ON r.id = e.request_id "
+                    "SELECT r.callback_id, e.kind, e.actor FROM request_events e "
+                    "JOIN requests r ON r.id = e.request_id "
                     "ORDER BY r.callback_id, e.id"
                 )
             ).all()

@@ -37,7 +37,7 @@ from booking.core.intervals import Interval, merge, to_utc
 from booking.core.sla import Severity, callback_due
 from booking.db_guards import is_overlap_error, write_transaction
 from booking.models import Agent, Booking, Call, Callback, Customer, Voicemail
-from booking.services import outbox
+from booking.services import outbox, requests
 from booking.services.availability import busy_intervals
 from booking.services.bookings import EVENT_CONFIRMED, cancel_row, lock_agent, move_row, queue_change
 from booking.services.calls import caller_number, customer_for_number, dedicated_agent, on_call_senior
@@ -242,6 +242,7 @@ def store_voicemail(session: Session, settings: Settings, rec: RecordingIn, now:
             )
             session.add(callback)
             session.flush()
+            requests.open_for_callback(session, settings.calendar, callback, received_at, now)  # issue 13
             ids: list[int] = []
             if assignee is not None and customer is not None:
                 ids += _reserve(session, settings, callback, assignee, customer, voicemail, now)
@@ -317,6 +318,7 @@ def complete(session: Session, callback_id: int, now: datetime) -> tuple[Callbac
             return callback, []
         callback.status = "done"
         callback.done_at = now
+        requests.callback_completed(session, callback, now)  # issue 13: the phone request is answered
         ids = _release(session, callback.booking, now)
     return callback, ids
 

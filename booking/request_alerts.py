@@ -1,0 +1,145 @@
+"""Telling people about requests (issue 13): breach warnings to the owner, pages for escalations.
+
+Outbox handlers (SMS and e-mail are separate handlers, so a failing SMTP server never re-sends an
+SMS) and the worker's once-a-minute breach scan. The owner is the request's agent; a request no
+agent owns yet (senior team before someone took it, triage) goes to the on-call senior, so a
+breach is never told to nobody. Each handler re-reads the request and stays silent when the news
+is stale: answered meanwhile, or the due time moved (the scan then warns about the new one).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any, cast
+
+from flask import current_app
+from sqlalchemy.orm import Session
+
+from booking import clock
+from booking.config import Settings
+from booking.core.sla import Severity
+from booking.extensions import db
+from booking.jobs import job
+from booking.mail import Mail, Mailer
+from booking.models import Agent
+from booking.models_requests import SupportRequest
+from booking.services import outbox
+from booking.services import requests as requests_service
+from booking.services.calls import on_call_senior
+from booking.services.requests import EVENT_BREACHED, EVENT_DUE_SOON, EVENT_ESCALATED
+from booking.voicemail.notify import _send_sms
+
+log = logging.getLogger(__name__)
+
+
+def _db() -> Session:
+    return cast(Session, db.session)
+
+
+def _local(moment: datetime) -> str:
+    cfg: Settings = current_app.extensions["booking.settings"]
+    return f"{moment.astimezone(cfg.timezone):%a %d %b %H:%M} ({cfg.timezone.key})"
+
+
+def owner_of(request: SupportRequest) -> Agent | None:
+    """Who answers for the request now: its agent, else the on-call senior (senior team, triage)."""
+    if request.agent is not None and request.agent.active:
+        return request.agent
+    return on_call_senior(_db())
+
+
+def _still_true(payload: dict[str, Any]) -> tuple[SupportRequest, Agent] | None:
+    request = _db().get(SupportRequest, int(payload["request_id"]))
+    if request is None or request.status != "open" or request.first_response_at is not None:
+        return None
+    if request.first_response_due_at != datetime.fromisoformat(payload["due_at"]):
+        return None
+    owner = owner_of(request)
+    if owner is None:
+        log.warning("request %s: nobody to tell about %s (no agent, no on-call senior)", request.id, payload["event"])
+        return None
+    return request, owner
+
+
+def _who(request: SupportRequest) -> str:
+    return request.customer.name if request.customer else "unknown sender (triage)"
+
+
+def alert_text(request: SupportRequest, event: str) -> str:
+    severity = Severity(request.severity).label
+    head = "SLA BREACHED" if event == EVENT_BREACHED else "Due in 15 min"
+    return (
+        f"{head}: request #{request.id} ({request.channel}, severity {severity}) from {_who(request)}: "
+        f"{request.subject[:80]}. First response due {_local(request.first_response_due_at)}."
+    )
+
+
+def alert_mail(request: SupportRequest, owner: Agent, event: str) -> Mail:
+    severity = Severity(request.severity)
+    breached = event == EVENT_BREACHED
+    lines = [
+        (
+            "The first-response target of this request has been missed."
+            if breached
+            else "The first response to this request is due in 15 minutes."
+        ),
+        "",
+        f"Request: #{request.id} - {request.subject}",
+        f"From: {_who(request)}",
+        f"Channel: {request.channel}",
+        f"Severity: {severity.label} - {severity.definition}",
+        f"Received: {_local(request.received_at)}",
+        f"First response due: {_local(request.first_response_due_at)}",
+        f"Follow-up due: {_local(request.follow_up_due_at)}",
+        "",
+        f"Answer it, then POST /api/requests/{request.id}/respond (or escalate it to the senior team).",
+    ]
+    prefix = "[SLA breached]" if breached else "[Due in 15 min]"
+    return Mail(
+        to=[owner.email],
+        subject=f"{prefix} #{request.id} {_who(request)}: {request.subject[:80]}",
+        text="\n".join(lines),
+    )
+
+
+@outbox.subscribe(EVENT_DUE_SOON, EVENT_BREACHED, name="request.alert_sms")
+def alert_sms(payload: dict[str, Any], now: datetime) -> None:
+    """Text the owner: 15 minutes left, or the target missed."""
+    found = _still_true(payload)
+    if found is not None:
+        request, owner = found
+        _send_sms(owner.phone, alert_text(request, payload["event"]))
+
+
+@outbox.subscribe(EVENT_DUE_SOON, EVENT_BREACHED, name="request.alert_email")
+def alert_email(payload: dict[str, Any], now: datetime) -> None:
+    """E-mail the owner the same news with the request's details."""
+    found = _still_true(payload)
+    if found is not None:
+        request, owner = found
+        mailer: Mailer = current_app.extensions["booking.mailer"]
+        mailer.send(alert_mail(request, owner, payload["event"]))
+
+
+@outbox.subscribe(EVENT_ESCALATED, name="request.page_senior")
+def page_senior(payload: dict[str, Any], now: datetime) -> None:
+    """Severity 1-2 escalated: page the on-call senior by SMS (lower severities wait in the senior queue)."""
+    if not payload.get("page"):
+        return
+    request = _db().get(SupportRequest, int(payload["request_id"]))
+    senior = on_call_senior(_db())
+    if request is None or request.status == "resolved" or senior is None:
+        return
+    _send_sms(
+        senior.phone,
+        f"ESCALATED: request #{request.id} (severity {Severity(request.severity).label}) from {_who(request)}: "
+        f"{request.subject[:80]}. First response due {_local(request.first_response_due_at)}.",
+    )
+
+
+@job("requests.breach_scan", seconds=lambda settings: 60)
+def breach_scan() -> object:
+    """Scheduler job: log and queue the T-15 warnings and breaches, then send them."""
+    ids = requests_service.scan_breaches(_db(), clock.now())
+    return outbox.drain(_db(), clock.now(), ids=ids) if ids else None

@@ -493,12 +493,13 @@ def scan_breaches(session: Session, now: datetime, limit: int = SCAN_LIMIT) -> l
                 SupportRequest.status == "open",
                 SupportRequest.first_response_at.is_(None),
                 SupportRequest.first_response_due_at <= horizon,
-                # Already told it is breached (since its last change): skip it, so a backlog of old
-                # breaches never crowds newer requests out of the batch.
+                # Already told it is breached since its last change: skip it, so a backlog of old
+                # breaches never crowds newer requests out of the batch (a tie is scanned again: the
+                # keyed event then drops the duplicate).
                 ~exists().where(
                     RequestEvent.request_id == SupportRequest.id,
                     RequestEvent.kind == "breached",
-                    RequestEvent.at >= SupportRequest.updated_at,
+                    RequestEvent.at > SupportRequest.updated_at,
                 ),
             )
             .order_by(SupportRequest.first_response_due_at, SupportRequest.id)

@@ -241,3 +241,21 @@ def test_request_times_are_timezone_aware_after_a_round_trip(line, voicemail, ap
     item = only(api)
     for key in ("received_at", "first_response_due_at", "follow_up_due_at"):
         assert datetime.fromisoformat(item[key]).utcoffset() == timedelta(hours=1)
+
+
+def test_openapi_documents_the_queue_and_the_report(client):
+    doc = client.get("/api/openapi.json").get_json()
+    paths = doc["paths"]
+    for path, method in [
+        ("/api/requests", "get"),
+        ("/api/requests/{request_id}", "get"),
+        ("/api/requests/{request_id}", "patch"),
+        ("/api/requests/{request_id}/respond", "post"),
+        ("/api/requests/{request_id}/resolve", "post"),
+        ("/api/requests/{request_id}/escalate", "post"),
+        ("/api/requests/{request_id}/take", "post"),
+        ("/api/sla/report", "get"),
+    ]:
+        assert method in paths[path], (path, method)
+    report_params = {p["name"] for p in paths["/api/sla/report"]["get"]["parameters"]}
+    assert {"from", "to", "customer", "month", "format"} <= report_params

@@ -14,6 +14,9 @@ import pytest
 from sqlalchemy.orm import Session
 
 from booking.extensions import db
+
+# The dashboard's client (a fresh ``g`` per request, as in production) and its real sign-in flow.
+from tests.dashboard.conftest import client, sign_in  # noqa: F401
 from tests.voicemail.conftest import AGENT_PHONE, CALLER, LINE, env_overrides, hook, twiml  # noqa: F401
 
 SENIOR_PHONE = "+33140000002"
@@ -64,7 +67,7 @@ def voicemail(hook: Callable[..., tuple[Any, str]], frozen: Callable[[datetime],
 
 
 @pytest.fixture
-def api(client: Any, admin: dict[str, str]) -> Callable[..., Any]:
+def api(client: Any, admin: dict[str, str]) -> Callable[..., Any]:  # noqa: F811
     """``api("GET", path, json=..., status=200)`` as the admin; returns the JSON body."""
 
     def call(method: str, path: str, *, status: int = 200, **kwargs: Any) -> Any:

@@ -6,12 +6,18 @@ own requests, a senior on the senior team's; listing stays admin-only.
 
 from __future__ import annotations
 
-from tests.dashboard.conftest import client, csrf, sign_in  # noqa: F401
+from tests.dashboard.conftest import csrf
 from tests.voicemail.conftest import paris
 
 
 def test_an_agent_answers_and_escalates_their_own_request_and_a_senior_takes_it(
-    app, client, line, voicemail, api, sign_in, frozen  # noqa: F811  (fixtures imported above)
+    app,
+    client,
+    line,
+    voicemail,
+    api,
+    sign_in,
+    frozen,
 ):
     voicemail(paris(2026, 11, 30, 10, 0), "CA1")
     request_id = api("GET", "/api/requests")["requests"][0]["id"]

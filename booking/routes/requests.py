@@ -266,6 +266,8 @@ def register(app: Any) -> None:
     """Mount the API (bearer or session auth, CSRF checked by hand for sessions) and the queue's
     side effects: breach warnings, escalation pages and the breach-scan job."""
     import booking.request_alerts  # noqa: F401  (subscribes the handlers, registers the job)
+    from booking.routes import queue
 
     csrf.exempt(bp)
     app.register_api(bp)
+    app.register_blueprint(queue.bp)  # the agent's queue page: cookie session, CSRF-protected forms

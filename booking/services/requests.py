@@ -256,6 +256,47 @@ def list_requests(
     return list(session.scalars(query).unique())
 
 
+def queue_for(
+    session: Session, agent: Agent, *, status: str = "open", channel: str | None = None
+) -> list[SupportRequest]:
+    """An agent's queue: the requests they own, and for a senior also the senior team's unowned ones.
+
+    Filtered at the database on the owner, like the dashboard, so a template slip cannot show
+    another agent's requests.
+    """
+    if status not in STATUS_FILTERS:
+        raise InvalidInput(f"status must be one of {', '.join(STATUS_FILTERS)}", code="bad_status")
+    if channel is not None and channel not in CHANNELS:
+        raise InvalidInput(f"unknown channel {channel!r}", code="bad_channel")
+    mine = SupportRequest.agent_id == agent.id
+    if agent.tier == "senior":
+        mine = mine | ((SupportRequest.team == "senior") & SupportRequest.agent_id.is_(None))
+    query = (
+        select(SupportRequest)
+        .options(joinedload(SupportRequest.customer), joinedload(SupportRequest.callback))
+        .where(mine)
+        .order_by(SupportRequest.first_response_due_at, SupportRequest.id)
+        .limit(200)
+    )
+    if status != "all":
+        query = query.where(SupportRequest.status == status)
+    if channel is not None:
+        query = query.where(SupportRequest.channel == channel)
+    return list(session.scalars(query).unique())
+
+
+def owned_request(session: Session, agent: Agent, request_id: int) -> SupportRequest:
+    """The request if the agent may act on it; NotFound otherwise (ids of others cannot be probed)."""
+    request = session.get(SupportRequest, request_id)
+    if request is None:
+        raise NotFound("no such request", code="unknown_request")
+    try:
+        _check_actor(session, request, Actor.for_agent(agent))
+    except Forbidden:
+        raise NotFound("no such request", code="unknown_request") from None
+    return request
+
+
 def get_request(session: Session, request_id: int) -> SupportRequest:
     request = session.get(SupportRequest, request_id)
     if request is None:

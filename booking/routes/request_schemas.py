@@ -95,7 +95,7 @@ class ReportQuery(BaseModel):
     from_: date | None = Field(None, alias="from", description="first day (business zone), inclusive")
     to: date | None = Field(None, description="last day (business zone), exclusive")
     customer: Id | None = None
-    format: Literal["json", "csv"] = "json"
+    format: Literal["json", "csv", "svg"] = Field("json", description="csv: a spreadsheet; svg: the chart")
 
 
 class Figures(BaseModel):

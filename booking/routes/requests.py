@@ -43,6 +43,7 @@ from booking.services import requests, sla_report
 from booking.services.directory import agent_by_slug
 from booking.services.errors import Forbidden, InvalidInput
 from booking.services.requests import Actor, Changes
+from booking.sla_chart import severity_chart
 
 ERRORS: dict[int | str, type[BaseModel] | dict[Any, Any] | None] = {
     400: ErrorResponse,
@@ -229,7 +230,7 @@ def report(query: ReportQuery) -> Any:
     """First-response figures per severity and per customer for requests received in a period.
 
     ``month=YYYY-MM`` or ``from``/``to`` (``to`` exclusive), local dates in the business zone;
-    ``format=csv`` for a spreadsheet.
+    ``format=csv`` for a spreadsheet, ``format=svg`` for the chart (drawn on the server).
     """
     if query.month is not None:
         if query.from_ is not None or query.to is not None:
@@ -246,6 +247,9 @@ def report(query: ReportQuery) -> Any:
     result = sla_report.build(_db(), cfg.timezone, first, end, clock.now(), query.customer)
     if query.format == "csv":
         return _csv(result)
+    if query.format == "svg":
+        title = f"First responses, {result.first.isoformat()} to {result.end.isoformat()} ({result.timezone})"
+        return Response(severity_chart(result.severities, title), mimetype="image/svg+xml")
     return {
         "from": result.first.isoformat(),
         "to": result.end.isoformat(),

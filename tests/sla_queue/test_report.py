@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 
 import pytest
 
 from booking.request_alerts import breach_scan
+from tests.pages.test_browser import SCREENSHOTS
 from tests.sla_queue.conftest import OTHER_CALLER, UNKNOWN_CALLER
 from tests.voicemail.conftest import CALLER, paris
 
@@ -156,3 +158,22 @@ def test_report_as_csv(march, client, admin):
 def test_bad_periods_are_400(line, api, query):
     body = api("GET", "/api/sla/report", query_string=query, status=400)
     assert body["error"]["code"] in {"bad_period", "invalid_request"}
+
+
+def test_report_chart_is_svg_drawn_on_the_server(march, client, admin):
+    import xml.etree.ElementTree as ET
+
+    response = client.get("/api/sla/report", query_string={"month": "2027-03", "format": "svg"}, headers=admin)
+    assert response.status_code == 200 and response.mimetype == "image/svg+xml"
+    root = ET.fromstring(response.get_data())
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    assert root.get("role") == "img"
+    assert root.find("s:title", ns).text == "First responses, 2027-03-01 to 2027-04-01 (Europe/Paris)"
+    assert "severity 3: 5 requests, 3 in time, 2 breached, 1 awaiting a first response" in root.find("s:desc", ns).text
+    bars = {rect.find("s:title", ns).text for rect in root.iter("{http://www.w3.org/2000/svg}rect") if len(rect)}
+    # Severity 3: 3 in time and 2 breached; severity 1: 1 in time.
+    assert bars == {"In time: 3", "Breached: 2", "In time: 1"}
+    assert "http" not in response.get_data(as_text=True).replace("http://www.w3.org/2000/svg", "")  # no CDN
+    if os.environ.get("BOOKING_UPDATE_SCREENSHOTS"):
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        (SCREENSHOTS / "sla-report-2027-03.svg").write_bytes(response.get_data())

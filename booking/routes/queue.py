@@ -117,7 +117,8 @@ def _back(notice: str, request_id: int) -> Any:
 @signed_in
 def respond(agent: Agent, request_id: int) -> Any:
     requests.owned_request(_db(), agent, request_id)
-    requests.respond(_db(), request_id, Actor.for_agent(agent), clock.now())
+    _, ids = requests.respond(_db(), request_id, Actor.for_agent(agent), clock.now())
+    run_outbox(ids)
     return _back("responded", request_id)
 
 

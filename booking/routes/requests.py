@@ -155,8 +155,10 @@ def patch_request(path: RequestPath, body: RequestPatch) -> Any:
 
 @bp.post("/requests/<int:request_id>/respond", responses={200: RequestOut, **ERRORS})
 def respond_request(path: RequestPath) -> Any:
-    """Record the first response (a repeat keeps the first time)."""
-    return serialize_request(requests.respond(_db(), path.request_id, _actor(), clock.now()))
+    """Record the first response (a repeat keeps the first time); a phone request's callback is done."""
+    item, ids = requests.respond(_db(), path.request_id, _actor(), clock.now())
+    run_outbox(ids)
+    return serialize_request(item)
 
 
 @bp.post("/requests/<int:request_id>/resolve", responses={200: RequestOut, **ERRORS})

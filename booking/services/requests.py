@@ -352,8 +352,14 @@ def _record_response(session: Session, request: SupportRequest, actor: Actor, no
     )
 
 
-def respond(session: Session, request_id: int, actor: Actor, now: datetime) -> SupportRequest:
-    """Record the first response; a repeat keeps the first time (and logs nothing)."""
+def respond(session: Session, request_id: int, actor: Actor, now: datetime) -> tuple[SupportRequest, list[int]]:
+    """Record the first response; a repeat keeps the first time (and logs nothing).
+
+    Answering a phone request *is* the callback: its still-pending callback is marked done too
+    (``callbacks.complete``, which releases a reservation still ahead), so the dashboard and the
+    overdue reminder do not chase a call already made. That runs in the callback service's own
+    transaction after this one; a repeat completes a callback a failure left pending.
+    """
     with write_transaction(session):
         request = _locked(session, request_id)
         _check_actor(session, request, actor)
@@ -361,7 +367,14 @@ def respond(session: Session, request_id: int, actor: Actor, now: datetime) -> S
             if request.status == "resolved":
                 raise Conflict("this request is resolved", code="resolved")
             _record_response(session, request, actor, now)
-    return request
+        callback_id = request.callback_id
+        pending = callback_id is not None and request.callback is not None and request.callback.status == "pending"
+    ids: list[int] = []
+    if pending and callback_id is not None:
+        from booking.services import callbacks  # callbacks opens phone requests: import here, not at the top
+
+        _, ids = callbacks.complete(session, callback_id, now)
+    return request, ids
 
 
 def resolve(session: Session, request_id: int, actor: Actor, now: datetime) -> SupportRequest:

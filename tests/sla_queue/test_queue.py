@@ -69,6 +69,21 @@ def test_respond_records_the_first_response_once(line, voicemail, api, frozen):
     assert api("POST", f"/api/requests/{request_id}/respond")["status"] == "resolved"
 
 
+def test_answering_a_phone_request_completes_its_callback(line, voicemail, api, frozen, fake_twilio):
+    """Otherwise the dashboard keeps the call to make and the overdue reminder chases a call already made."""
+    voicemail(paris(2026, 11, 30, 10, 0), "CA1")
+    request_id = only(api)["id"]
+    callback = api("GET", "/api/callbacks")["callbacks"][0]
+    assert callback["reserved"]["status"] == "confirmed"
+    frozen(paris(2026, 11, 30, 10, 20))
+    api("POST", f"/api/requests/{request_id}/respond")
+    callback = api("GET", "/api/callbacks")["callbacks"][0]
+    assert callback["status"] == "done" and utc(callback["done_at"]) == paris(2026, 11, 30, 10, 20)
+    assert callback["reserved"]["status"] == "cancelled"  # the 15 minutes ahead are given back
+    events = [e["kind"] for e in api("GET", f"/api/requests/{request_id}")["events"]]
+    assert events == ["created", "responded"]  # the callback's completion does not answer twice
+
+
 def test_callback_marked_done_answers_its_phone_request(line, voicemail, api, frozen):
     voicemail(paris(2026, 11, 30, 10, 0), "CA1")
     callback_id = api("GET", "/api/callbacks")["callbacks"][0]["id"]

@@ -274,3 +274,35 @@ def test_openapi_documents_the_queue_and_the_report(client):
         assert method in paths[path], (path, method)
     report_params = {p["name"] for p in paths["/api/sla/report"]["get"]["parameters"]}
     assert {"from", "to", "customer", "month", "format"} <= report_params
+
+
+def test_two_workers_scanning_at_once_warn_once(line, voicemail, api, app, frozen, fake_twilio, smtp_sink):
+    """``booking worker`` may run on several hosts: the keyed event (and on PostgreSQL the skipped row
+    lock) lets one of two simultaneous scans log and send the warning."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from booking import clock
+    from booking.extensions import db
+    from booking.services import outbox
+    from booking.services.requests import scan_breaches
+
+    voicemail(paris(2026, 11, 30, 10, 0), "CA1")
+    request_id = only(api)["id"]
+    frozen(paris(2026, 11, 30, 11, 46))
+    fresh()
+
+    def scan() -> list[int]:
+        with app.app_context():
+            try:
+                return scan_breaches(db.session, clock.now())
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: scan(), range(4)))
+    assert sum(len(ids) for ids in results) == 2  # one SMS row and one e-mail row, from one scan
+    outbox.drain(fresh(), clock.now())
+    assert sum("Due in 15 min" in m.body for m in fake_twilio.messages) == 1
+    assert sum(m["Subject"].startswith("[Due in 15 min]") for m in smtp_sink.messages) == 1
+    kinds = [e["kind"] for e in api("GET", f"/api/requests/{request_id}")["events"]]
+    assert kinds == ["created", "warned"]

@@ -26,11 +26,17 @@ _MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 
 
 def period_bounds(first: date, end: date, tz: ZoneInfo) -> Interval:
-    """``[first 00:00, end 00:00)`` local in ``tz``, as UTC instants (DST-aware by construction)."""
+    """``[first 00:00, end 00:00)`` local in ``tz``, as UTC instants (DST-aware by construction).
+
+    ValueError for an empty period or one the UTC calendar cannot hold (year 1 east of Greenwich).
+    """
     if end <= first:
         raise ValueError("the period must end after it starts")
-    start_utc = datetime.combine(first, time(0), tzinfo=tz).astimezone(UTC)
-    end_utc = datetime.combine(end, time(0), tzinfo=tz).astimezone(UTC)
+    try:
+        start_utc = datetime.combine(first, time(0), tzinfo=tz).astimezone(UTC)
+        end_utc = datetime.combine(end, time(0), tzinfo=tz).astimezone(UTC)
+    except OverflowError:  # 0001-01-01 00:00 Paris is still year 0 in UTC
+        raise ValueError("the period is out of range") from None
     return start_utc, end_utc
 
 

@@ -100,7 +100,11 @@ def build(
         raise InvalidInput("the period must end after it starts (to is exclusive)", code="bad_period")
     if (end - first).days > MAX_DAYS:
         raise InvalidInput(f"the period may span at most {MAX_DAYS} days", code="bad_period")
-    facts = facts_in(session, period_bounds(first, end, tz), customer_id)
+    try:
+        bounds = period_bounds(first, end, tz)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), code="bad_period") from exc
+    facts = facts_in(session, bounds, customer_id)
     by_severity = group_by(facts, lambda f: f.severity)
     by_customer = group_by(facts, lambda f: (f.customer_id, f.customer_name))
     customers = [

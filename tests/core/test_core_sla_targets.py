@@ -125,6 +125,13 @@ def test_month_bounds_are_local_midnights() -> None:
     assert month_period("2026-12") == (date(2026, 12, 1), date(2027, 1, 1))
 
 
+def test_a_period_the_utc_calendar_cannot_hold_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="out of range"):
+        period_bounds(date(1, 1, 1), date(1, 2, 1), PARIS)
+    with pytest.raises(ValueError, match="end after"):
+        period_bounds(date(2026, 3, 2), date(2026, 3, 1), PARIS)
+
+
 @pytest.mark.parametrize("bad", ["2026-13", "2026-00", "2026-3", "march", "", "2026-03-01"])
 def test_bad_months_are_refused(bad: str) -> None:
     with pytest.raises(ValueError, match="YYYY-MM"):

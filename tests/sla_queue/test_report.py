@@ -153,6 +153,9 @@ def test_report_as_csv(march, client, admin):
         {"from": "2026-01-01", "to": "2027-03-01"},
         {"month": "2027-03", "from": "2027-03-01", "to": "2027-04-01"},
         {"month": "2027-03", "format": "pdf"},
+        {"from": "0001-01-01", "to": "0001-01-02"},  # year 0 in UTC: was a 500
+        {"month": "0001-01"},
+        {"month": "9999-12"},
     ],
 )
 def test_bad_periods_are_400(line, api, query):

@@ -147,9 +147,11 @@ def get_request(path: RequestPath) -> Any:
 
 @bp.patch("/requests/<int:request_id>", responses={200: RequestDetail, **ERRORS})
 def patch_request(path: RequestPath, body: RequestPatch) -> Any:
-    """Triage: set customer / agent / severity. A new severity recomputes both due times."""
+    """Triage: set customer / agent / severity. A new severity recomputes both due times (and a phone
+    request's callback follows: severity, due time, reservation)."""
     changes = Changes(customer_id=body.customer, agent_slug=body.agent, severity=body.severity)
-    item = requests.assign(_db(), settings().calendar, path.request_id, changes, _actor(), clock.now())
+    item, ids = requests.assign(_db(), settings(), path.request_id, changes, _actor(), clock.now())
+    run_outbox(ids)
     return _detail(item)
 
 

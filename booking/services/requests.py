@@ -23,6 +23,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
+from booking.config import Settings
 from booking.core.business_time import BusinessCalendar
 from booking.core.intervals import to_utc
 from booking.core.sla import CHANNELS, Severity, targets, warning_at
@@ -31,7 +32,7 @@ from booking.models import Agent, Callback, Customer
 from booking.models_requests import TEAMS, RequestEvent, SupportRequest
 from booking.services import outbox
 from booking.services.calls import dedicated_agent
-from booking.services.errors import Conflict, Forbidden, InvalidInput, NotFound
+from booking.services.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
 
 EVENT_DUE_SOON = "request.due_soon"
 EVENT_BREACHED = "request.breached"
@@ -445,14 +446,15 @@ def take(session: Session, request_id: int, agent: Agent, actor: Actor, now: dat
 
 
 def assign(
-    session: Session, calendar: BusinessCalendar, request_id: int, changes: Changes, actor: Actor, now: datetime
-) -> SupportRequest:
+    session: Session, settings: Settings, request_id: int, changes: Changes, actor: Actor, now: datetime
+) -> tuple[SupportRequest, list[int]]:
     """Set customer / agent / severity (an admin's triage). Due times follow a new severity.
 
     A customer without an agent given gets their dedicated agent; a triage request that now has both
     a customer and an agent leaves triage. A severity change recomputes both due times from when the
     request arrived (``core.sla.targets``) and logs a ``moved`` event with the old and new times.
     """
+    calendar = settings.calendar
     with write_transaction(session):
         request = _locked(session, request_id)
         if request.status == "resolved":
@@ -504,7 +506,37 @@ def assign(
         if done:
             request.updated_at = now
             log_event(session, request, "assigned", actor, now, done)
-    return request
+    ids = _callback_follows(session, settings, request, now) if "severity" in done else []
+    return request, ids
+
+
+def _callback_follows(session: Session, settings: Settings, request: SupportRequest, now: datetime) -> list[int]:
+    """A phone request's pending callback takes its new severity and due time (one story on every page).
+
+    The reservation moves with it through ``callbacks.move`` (its own transaction, the schedule's
+    rules); when no time is free after the new due time the due time still changes and the
+    reservation stays where it was (the queue page then says the reserved time is later).
+    """
+    from booking.services import callbacks  # callbacks opens phone requests: import here, not at the top
+
+    callback_id = request.callback_id
+    callback = session.get(Callback, callback_id) if callback_id is not None else None
+    if callback is None or callback.status != "pending":
+        return []
+    due = to_utc(request.first_response_due_at)
+    with write_transaction(session):
+        callback = session.get(Callback, callback.id, populate_existing=True)
+        assert callback is not None
+        callback.severity = request.severity
+    try:
+        _, ids = callbacks.move(session, settings, callback.id, max(due, now), now)
+    except ServiceError:
+        with write_transaction(session):
+            callback = session.get(Callback, request.callback_id, populate_existing=True)
+            if callback is not None and callback.status == "pending":
+                callback.due_at = due
+        return []
+    return ids
 
 
 # --------------------------------------------------------------------------------------------------

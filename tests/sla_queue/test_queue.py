@@ -155,6 +155,22 @@ def test_unknown_callers_voicemail_goes_to_triage_and_is_assignable(line, voicem
     )
 
 
+def test_a_new_severity_moves_the_callback_with_the_request(line, voicemail, api, frozen):
+    """One story: the callback list's due time, severity and reserved slot follow the request's."""
+    voicemail(paris(2026, 11, 30, 10, 0), "CA1")  # severity 3: due 12:00, reserved 12:00-12:15
+    request_id = only(api)["id"]
+    before = api("GET", "/api/callbacks")["callbacks"][0]
+    assert utc(before["reserved"]["start"]) == paris(2026, 11, 30, 12, 0)
+    frozen(paris(2026, 11, 30, 10, 10))
+    api("PATCH", f"/api/requests/{request_id}", json={"severity": 2})
+    item = only(api)
+    callback = api("GET", "/api/callbacks")["callbacks"][0]
+    assert utc(item["first_response_due_at"]) == utc(callback["due_at"]) == paris(2026, 11, 30, 11, 0)
+    assert callback["severity"] == 2
+    assert utc(callback["reserved"]["start"]) == paris(2026, 11, 30, 11, 0)
+    assert callback["reserved"]["uid"] == before["reserved"]["uid"]  # the same calendar event, moved
+
+
 def test_breach_warning_is_sent_once_at_t_minus_15_and_once_at_breach(
     line, voicemail, api, frozen, fake_twilio, smtp_sink
 ):

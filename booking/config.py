@@ -76,6 +76,8 @@ class Settings:
     outbox_inline: bool
     scheduler_enabled: bool
     calendar: BusinessCalendar = field(repr=False, compare=False)
+    #: BOOKING_TRIAGE_EMAIL: who is told about requests no customer could be matched to (issue 13).
+    triage_email: str | None = None
 
     @property
     def slot_step(self) -> timedelta:
@@ -131,6 +133,13 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     if raw.lower() in {"0", "false", "no", "off"}:
         return False
     raise ConfigError(f"{name}={raw!r} must be true or false")
+
+
+def _triage_email(env: Mapping[str, str]) -> str | None:
+    value = (env.get("BOOKING_TRIAGE_EMAIL") or "").strip()
+    if value and ("@" not in value or any(c.isspace() or c in ",;<>" for c in value)):
+        raise ConfigError(f"BOOKING_TRIAGE_EMAIL={value!r} must be one e-mail address")
+    return value or None
 
 
 def load_settings(env: Mapping[str, str] | None = None, *, instance_path: Path | str) -> Settings:
@@ -193,5 +202,6 @@ def load_settings(env: Mapping[str, str] | None = None, *, instance_path: Path |
         outbox_inline=_bool(env, "BOOKING_OUTBOX_INLINE", True),
         scheduler_enabled=_bool(env, "BOOKING_SCHEDULER", True),
         calendar=None,  # type: ignore[arg-type]  # filled just below from the validated fields
+        triage_email=_triage_email(env),
     )
     return replace(settings, calendar=_calendar(settings))

@@ -27,7 +27,7 @@ from booking.models_requests import SupportRequest
 from booking.services import outbox
 from booking.services import requests as requests_service
 from booking.services.calls import on_call_senior
-from booking.services.requests import EVENT_BREACHED, EVENT_DUE_SOON, EVENT_ESCALATED
+from booking.services.requests import EVENT_BREACHED, EVENT_DUE_SOON, EVENT_ESCALATED, EVENT_TRIAGE
 from booking.voicemail.notify import _send_sms
 
 log = logging.getLogger(__name__)
@@ -135,6 +135,30 @@ def page_senior(payload: dict[str, Any], now: datetime) -> None:
         senior.phone,
         f"ESCALATED: request #{request.id} (severity {Severity(request.severity).label}) from {_who(request)}: "
         f"{request.subject[:80]}. First response due {_local(request.first_response_due_at)}.",
+    )
+
+
+@outbox.subscribe(EVENT_TRIAGE, name="request.triage_email")
+def mail_triage(payload: dict[str, Any], now: datetime) -> None:
+    """Tell BOOKING_TRIAGE_EMAIL about a request no customer could be matched to (still in triage)."""
+    cfg: Settings = current_app.extensions["booking.settings"]
+    request = _db().get(SupportRequest, int(payload["request_id"]))
+    if not cfg.triage_email or request is None or request.team != "triage" or request.status == "resolved":
+        return
+    lines = [
+        "Nobody could match this request to a customer: it waits in triage until an admin assigns it.",
+        "",
+        f"Request: #{request.id} - {request.subject}",
+        f"Channel: {request.channel}",
+        f"Severity: {Severity(request.severity).label}",
+        f"Received: {_local(request.received_at)}",
+        f"First response due: {_local(request.first_response_due_at)}",
+        "",
+        f'Assign it: PATCH /api/requests/{request.id} {{"customer": <id>, "agent": <slug>, "severity": <1-5>}}',
+    ]
+    mailer: Mailer = current_app.extensions["booking.mailer"]
+    mailer.send(
+        Mail(to=[cfg.triage_email], subject=f"[Triage] #{request.id} {request.subject[:80]}", text="\n".join(lines))
     )
 
 

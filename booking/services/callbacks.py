@@ -242,8 +242,7 @@ def store_voicemail(session: Session, settings: Settings, rec: RecordingIn, now:
             )
             session.add(callback)
             session.flush()
-            requests.open_for_callback(session, settings.calendar, callback, received_at, now)  # issue 13
-            ids: list[int] = []
+            _, ids = requests.open_for_callback(session, settings.calendar, callback, received_at, now)  # issue 13
             if assignee is not None and customer is not None:
                 ids += _reserve(session, settings, callback, assignee, customer, voicemail, now)
                 ids += outbox.emit(

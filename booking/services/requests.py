@@ -37,6 +37,7 @@ from booking.services.errors import Conflict, Forbidden, InvalidInput, NotFound,
 EVENT_DUE_SOON = "request.due_soon"
 EVENT_BREACHED = "request.breached"
 EVENT_ESCALATED = "request.escalated"
+EVENT_TRIAGE = "request.triage"
 
 STATUS_FILTERS = ("open", "responded", "resolved", "all")
 SCAN_LIMIT = 200
@@ -109,6 +110,7 @@ def log_event(
     details: dict[str, Any] | None = None,
     key: str | None = None,
 ) -> RequestEvent:
+    """Append one row to the request's log (inside the caller's transaction); rows are never changed."""
     event = RequestEvent(request_id=request.id, kind=kind, actor=actor.label, at=now, details=details or {}, key=key)
     session.add(event)
     session.flush()
@@ -176,22 +178,34 @@ def add_request(
     return request
 
 
+def triage_alert(session: Session, request: SupportRequest, now: datetime) -> list[int]:
+    """A request nobody could be matched to is announced once (``BOOKING_TRIAGE_EMAIL``), so it is never
+    left unseen; other teams' requests have an owner who finds them in their queue."""
+    if request.team != "triage":
+        return []
+    return outbox.emit(session, EVENT_TRIAGE, {"request_id": request.id}, f"request:{request.id}:triage", now)
+
+
 def open_request(
     session: Session, calendar: BusinessCalendar, data: RequestIn, actor: Actor, now: datetime
-) -> SupportRequest:
-    """The one entry point a channel calls on its own: opens a request in its own transaction."""
+) -> tuple[SupportRequest, list[int]]:
+    """The one entry point a channel calls on its own: opens a request in its own transaction.
+
+    Returns the outbox ids to drain after the commit (the triage announcement).
+    """
     with write_transaction(session):
         request = add_request(session, calendar, data, actor, now)
-    return request
+        ids = triage_alert(session, request, now)
+    return request, ids
 
 
 def open_for_callback(
     session: Session, calendar: BusinessCalendar, callback: Callback, received_at: datetime, now: datetime
-) -> SupportRequest:
+) -> tuple[SupportRequest, list[int]]:
     """A queued callback's phone request (inside the voicemail transaction).
 
     The callback's own due time stays the first-response due time, so the queue and the callback
-    list tell one story; an unknown caller's voicemail goes to triage.
+    list tell one story; an unknown caller's voicemail goes to triage. Returns the outbox ids too.
     """
     customer = session.get(Customer, callback.customer_id) if callback.customer_id else None
     who = f"{customer.name} ({callback.phone})" if customer else callback.phone
@@ -212,7 +226,7 @@ def open_for_callback(
         now,
     )
     request.first_response_due_at = to_utc(callback.due_at)
-    return request
+    return request, triage_alert(session, request, now)
 
 
 def callback_completed(session: Session, callback: Callback, now: datetime) -> None:

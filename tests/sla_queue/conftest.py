@@ -30,6 +30,10 @@ def fresh() -> Session:
     return db.session  # type: ignore[return-value]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "env(**variables): extra environment for the app of one test")
+
+
 @pytest.fixture
 def line(make_agent: Callable[..., dict[str, Any]], make_customer: Callable[..., dict[str, Any]]) -> dict[str, Any]:
     """A dedicated agent, an on-call senior and two customers with the add-on."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from booking.request_alerts import breach_scan
 from booking.services import requests as requests_service
 from booking.services.requests import Actor, RequestIn
@@ -226,7 +228,7 @@ def test_a_moved_due_time_is_watched_afresh(line, app, api, frozen, fake_twilio)
     is the callback rule, two business hours in hours whatever the severity 3-5.
     """
     frozen(paris(2026, 11, 30, 10, 0))
-    opened = requests_service.open_request(
+    opened, _ = requests_service.open_request(
         fresh(),
         app.extensions["booking.settings"].calendar,
         RequestIn(
@@ -322,3 +324,36 @@ def test_two_workers_scanning_at_once_warn_once(line, voicemail, api, app, froze
     assert sum(m["Subject"].startswith("[Due in 15 min]") for m in smtp_sink.messages) == 1
     kinds = [e["kind"] for e in api("GET", f"/api/requests/{request_id}")["events"]]
     assert kinds == ["created", "warned"]
+
+
+@pytest.mark.env(BOOKING_TRIAGE_EMAIL="triage@vendor.example")
+def test_an_unknown_callers_request_is_mailed_to_triage_once(line, voicemail, api, smtp_sink, hook):
+    """``BOOKING_TRIAGE_EMAIL`` hears of every request nobody could be matched to; a replayed webhook
+    does not mail it twice, and a known customer's voicemail does not mail it at all."""
+    voicemail(paris(2026, 11, 30, 19, 0), "CA9", caller=UNKNOWN_CALLER)
+    voicemail(paris(2026, 11, 30, 19, 5), "CA1")  # Acme: its agent is told, not triage
+    hook(
+        "/twilio/voicemail",
+        CallSid="CA9",
+        RecordingSid="RECA9",
+        RecordingUrl="https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RECA9",
+        RecordingDuration="30",
+        RecordingStatus="completed",
+    )
+    triage = [m for m in smtp_sink.messages if m["To"] == "triage@vendor.example"]
+    assert len(triage) == 1
+    request_id = only(api, team="triage")["id"]
+    assert triage[0]["Subject"] == f"[Triage] #{request_id} Voicemail from {UNKNOWN_CALLER}"
+    assert f"PATCH /api/requests/{request_id}" in triage[0].get_payload(decode=True).decode()
+
+
+def test_triage_email_must_be_one_address(tmp_path):
+    from booking.config import ConfigError, load_settings
+
+    assert load_settings({"BOOKING_TRIAGE_EMAIL": " ops@vendor.example "}, instance_path=tmp_path).triage_email == (
+        "ops@vendor.example"
+    )
+    assert load_settings({}, instance_path=tmp_path).triage_email is None
+    for bad in ("ops", "a@b.example, c@d.example", "Ops <ops@vendor.example>"):
+        with pytest.raises(ConfigError, match="BOOKING_TRIAGE_EMAIL"):
+            load_settings({"BOOKING_TRIAGE_EMAIL": bad}, instance_path=tmp_path)

@@ -55,8 +55,19 @@ def facts_in(session: Session, bounds: Interval, customer_id: int | None = None)
         .group_by(RequestEvent.request_id)
         .subquery()
     )
+    # Columns, not ORM objects: a month can hold thousands of requests and the report needs six fields.
     query = (
-        select(SupportRequest, Customer.name, first_response.c.at, breach.c.request_id)
+        select(
+            SupportRequest.id,
+            SupportRequest.severity,
+            SupportRequest.customer_id,
+            Customer.name,
+            SupportRequest.received_at,
+            SupportRequest.first_response_due_at,
+            SupportRequest.status,
+            first_response.c.at,
+            breach.c.request_id,
+        )
         .outerjoin(Customer, Customer.id == SupportRequest.customer_id)
         .outerjoin(first_response, first_response.c.request_id == SupportRequest.id)
         .outerjoin(breach, breach.c.request_id == SupportRequest.id)
@@ -65,21 +76,20 @@ def facts_in(session: Session, bounds: Interval, customer_id: int | None = None)
     )
     if customer_id is not None:
         query = query.where(SupportRequest.customer_id == customer_id)
-    facts = []
-    for request, name, responded_at, breached_id in session.execute(query):
-        facts.append(
-            RequestFacts(
-                request_id=request.id,
-                severity=request.severity,
-                customer_id=request.customer_id,
-                customer_name=name,
-                received_at=request.received_at,
-                first_response_due_at=request.first_response_due_at,
-                first_response_at=_aware(responded_at),
-                breach_logged=breached_id is not None,
-                resolved=request.status == "resolved",
-            )
+    facts = [
+        RequestFacts(
+            request_id=row[0],
+            severity=row[1],
+            customer_id=row[2],
+            customer_name=row[3],
+            received_at=row[4],
+            first_response_due_at=row[5],
+            first_response_at=_aware(row[7]),
+            breach_logged=row[8] is not None,
+            resolved=row[6] == "resolved",
         )
+        for row in session.execute(query)
+    ]
     return in_period(facts, bounds)
 
 

@@ -90,7 +90,11 @@ def _aware(value):
 
 
 def _callbacks_to_requests():
-    """One phone request per existing callback, with the events that tell its story so far."""
+    """One phone request per existing callback, with the events that tell its story so far.
+
+    The follow-up due time comes from today's ``core.sla`` (the SLA table itself, not a schema
+    detail), on the business calendar the app is configured with.
+    """
     from booking.core.sla import followup_due
 
     bind = op.get_bind()

@@ -160,3 +160,6 @@ def _register_blueprints(app: OpenAPI) -> None:
     app.register_blueprint(pages.bp)  # HTML pages: cookie session, so CSRF-protected forms
     app.register_blueprint(agent.bp)  # agent sign-in and dashboard: same, plus the signed-in session
     app.register_blueprint(calendar.feed_bp)  # GET only, private key in the URL
+    from booking.routes import requests as request_routes  # issue 13: the SLA queue
+
+    request_routes.register(app)

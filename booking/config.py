@@ -85,6 +85,8 @@ class Settings:
     log_format: str = "text"  # "text" or "json" (one JSON object per line, with the request id)
     access_log: bool = False  # one line per request (``booking serve`` turns it on)
     security: SecuritySettings = field(default_factory=lambda: SecuritySettings(), repr=False)
+    #: BOOKING_TRIAGE_EMAIL: who is told about requests no customer could be matched to (issue 13).
+    triage_email: str | None = None
 
     @property
     def slot_step(self) -> timedelta:
@@ -172,6 +174,7 @@ class _BookingRules(TypedDict):
 class _Mail(TypedDict):
     smtp_url: str | None
     mail_from: str
+    triage_email: str | None
 
 
 class _Twilio(TypedDict):
@@ -267,12 +270,23 @@ def _booking_rules(env: Mapping[str, str]) -> _BookingRules:
     }
 
 
+def _triage_email(env: Mapping[str, str]) -> str | None:
+    value = (env.get("BOOKING_TRIAGE_EMAIL") or "").strip()
+    if value and ("@" not in value or any(c.isspace() or c in ",;<>" for c in value)):
+        raise ConfigError(f"BOOKING_TRIAGE_EMAIL={value!r} must be one e-mail address")
+    return value or None
+
+
 def _mail(env: Mapping[str, str]) -> _Mail:
-    """BOOKING_SMTP_URL (none: mails are only logged) and the sender address."""
+    """BOOKING_SMTP_URL (none: mails are only logged), the sender, who hears of unmatched requests."""
     smtp_url = env.get("BOOKING_SMTP_URL") or None
     if smtp_url and urlsplit(smtp_url).scheme not in {"smtp", "smtps", "smtp+starttls"}:
         raise ConfigError(f"BOOKING_SMTP_URL={smtp_url!r} must start with smtp://, smtps:// or smtp+starttls://")
-    return {"smtp_url": smtp_url, "mail_from": env.get("BOOKING_MAIL_FROM") or "booking@localhost"}
+    return {
+        "smtp_url": smtp_url,
+        "mail_from": env.get("BOOKING_MAIL_FROM") or "booking@localhost",
+        "triage_email": _triage_email(env),
+    }
 
 
 def _twilio(env: Mapping[str, str]) -> _Twilio:

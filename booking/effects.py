@@ -30,6 +30,7 @@ from booking.services.agent_auth import EVENT_SIGN_IN_REQUESTED
 from booking.services.callbacks import EVENT_CALLBACK_OVERDUE, EVENT_CALLBACK_QUEUED
 from booking.services.calls import EVENT_CRITICAL_CALL
 from booking.services.reminders import EVENT_REMINDER
+from booking.services.requests import EVENT_BREACHED, EVENT_DUE_SOON, EVENT_ESCALATED, EVENT_TRIAGE
 from booking.services.schedule import (
     EVENT_CALLBACK_MOVED,
     EVENT_CALLBACK_RELEASED,
@@ -100,7 +101,7 @@ def build_adapters(settings: Settings, secret_key: str) -> Adapters:
 
 
 def _handlers() -> dict[str, Handler]:
-    from booking import notifications
+    from booking import notifications, request_alerts
     from booking.voicemail import notify
 
     return {
@@ -112,6 +113,10 @@ def _handlers() -> dict[str, Handler]:
         "callback.email": notify.notify_callback_email,
         "callback.overdue_sms": notify.remind_overdue_callback,
         "phone.page_on_call": notify.page_on_call,
+        "request.alert_sms": request_alerts.alert_sms,
+        "request.alert_email": request_alerts.alert_email,
+        "request.page_senior": request_alerts.page_senior,
+        "request.triage_email": request_alerts.mail_triage,
     }
 
 
@@ -135,6 +140,10 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     EVENT_CALLBACK_QUEUED: ("callback.sms", "callback.email"),
     EVENT_CALLBACK_OVERDUE: ("callback.overdue_sms",),
     EVENT_CRITICAL_CALL: ("phone.page_on_call",),
+    EVENT_DUE_SOON: ("request.alert_sms", "request.alert_email"),
+    EVENT_BREACHED: ("request.alert_sms", "request.alert_email"),
+    EVENT_ESCALATED: ("request.page_senior",),
+    EVENT_TRIAGE: ("request.triage_email",),
 }
 
 
@@ -164,6 +173,13 @@ def _flag_overdue_callbacks(ctx: Context, now: datetime) -> object:
     return flag_overdue(ctx.session, now)
 
 
+def _scan_breaches(ctx: Context, now: datetime) -> object:
+    """Log and queue the T-15 warnings and the breaches (each once); they are drained right after."""
+    from booking.services.requests import scan_breaches
+
+    return scan_breaches(ctx.session, now)
+
+
 def _reconcile_recordings(ctx: Context, now: datetime) -> object:
     """Store any voicemail whose webhook never arrived (database down, network cut), from Twilio's list."""
     if ctx.adapters.twilio_rest is None:
@@ -177,6 +193,7 @@ JOBS: tuple[Job, ...] = (
     Job("calendar_sync", _sync_calendars, seconds=lambda s: s.sync_minutes * 60),
     Job("reminders", _queue_reminders, seconds=lambda s: 300),
     Job("callbacks.overdue", _flag_overdue_callbacks, seconds=lambda s: 60),
+    Job("requests.breach_scan", _scan_breaches, seconds=lambda s: 60),
     Job("voicemail.reconcile", _reconcile_recordings, seconds=lambda s: reconcile.INTERVAL_MINUTES * 60),
 )
 

@@ -7,6 +7,7 @@ calendar. All due times are returned in UTC.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import IntEnum
 
@@ -147,3 +148,91 @@ def callback_due(severity: Severity | int, received_at: datetime, calendar: Busi
         _, closes = calendar.day_opening(received_at.astimezone(calendar.tz).date())
         return target if target <= closes else calendar.next_opening(closes)
     return calendar.next_opening(received_at)
+
+
+# --------------------------------------------------------------------------------------------------
+# Requests (issue 13): both clocks of one request, and where it stands against them
+# --------------------------------------------------------------------------------------------------
+
+CHANNELS = ("phone", "email", "chat")
+#: How long before a first-response due time the owner is warned (the breach scan's T-15 min).
+WARNING_LEAD = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class Targets:
+    """The two due times of one request, in UTC, as the SLA table gives them for its severity.
+
+    ``follow_up_contractual`` is False for severity 4-5, whose follow-up is an internal cadence
+    (see :func:`followup_is_contractual`): pages must not show it to a customer as a promise.
+    """
+
+    first_response_due: datetime
+    follow_up_due: datetime
+    follow_up_contractual: bool
+
+
+def first_response_due(
+    severity: Severity | int, received_at: datetime, calendar: BusinessCalendar, channel: str
+) -> datetime:
+    """The first-response deadline of a request arriving on ``channel``.
+
+    A voicemail (``phone``) is owed a callback: :func:`callback_due`, which promises the next
+    opening for a message left while closed (the offer's "call back at the next business day's
+    opening"). E-mail and chat get the SLA table's initial-response target as it stands
+    (:func:`response_due`): out of hours "no action is guaranteed before the next business day",
+    and the business clock already starts at the next opening.
+    """
+    if channel not in CHANNELS:
+        raise ValueError(f"unknown channel {channel!r}: expected one of {', '.join(CHANNELS)}")
+    if channel == "phone":
+        return callback_due(severity, received_at, calendar)
+    return response_due(severity, received_at, calendar)
+
+
+def targets(severity: Severity | int, received_at: datetime, calendar: BusinessCalendar, channel: str) -> Targets:
+    """Both due times of a request; recomputed from ``received_at`` whenever the severity changes.
+
+    Counted from when the contact *arrived*, not from when someone re-assessed it: raising a
+    request to severity 1 an hour after it came in leaves little or no time, which is the truth.
+    """
+    severity = Severity(severity)
+    return Targets(
+        first_response_due=first_response_due(severity, received_at, calendar, channel),
+        follow_up_due=followup_due(severity, received_at, calendar),
+        follow_up_contractual=followup_is_contractual(severity),
+    )
+
+
+def warning_at(due: datetime) -> datetime:
+    """When the owner is warned that a first response is about to be late (T-15 min)."""
+    return to_utc(due) - WARNING_LEAD
+
+
+def responded_in_time(due: datetime, responded_at: datetime | None) -> bool:
+    """A first response at or before the due time meets the target (none yet: not met)."""
+    return responded_at is not None and to_utc(responded_at) <= to_utc(due)
+
+
+def is_breached(due: datetime, responded_at: datetime | None, now: datetime) -> bool:
+    """The first-response target is missed: answered late, or unanswered once ``due`` has passed.
+
+    The due instant itself is still on time (``responded_in_time`` accepts ``<= due``), so an
+    unanswered request breaches strictly after it.
+    """
+    if responded_at is not None:
+        return not responded_in_time(due, responded_at)
+    return to_utc(now) > to_utc(due)
+
+
+def clock_state(due: datetime, now: datetime, responded_at: datetime | None = None) -> str:
+    """``on_time`` / ``due_soon`` (within :data:`WARNING_LEAD`) / ``late`` for a queue's countdown.
+
+    Once answered the countdown has stopped: ``on_time`` if the answer met the target, ``late``
+    if it did not.
+    """
+    if responded_at is not None:
+        return "on_time" if responded_in_time(due, responded_at) else "late"
+    if is_breached(due, None, now):
+        return "late"
+    return "due_soon" if to_utc(now) >= warning_at(due) else "on_time"

@@ -35,7 +35,7 @@ from booking.core.intervals import to_utc
 from booking.core.sla import Severity, callback_due
 from booking.db_guards import is_overlap_error, write_transaction
 from booking.models import Agent, Booking, Call, Callback, Customer, Voicemail
-from booking.services import outbox, schedule
+from booking.services import outbox, requests, schedule
 from booking.services.calls import caller_number, customer_for_number, move_call, on_call_senior
 from booking.services.errors import Conflict, InvalidInput, NotFound, SlotUnavailable
 from booking.services.schedule import SEARCH_SPAN, reservation_for
@@ -185,7 +185,7 @@ def store_voicemail(session: Session, settings: Settings, rec: RecordingIn, now:
             )
             session.add(callback)
             session.flush()
-            ids: list[int] = []
+            _, ids = requests.open_for_callback(session, settings.calendar, callback, received_at, now)  # issue 13
             if assignee is not None and customer is not None:
                 ids += _reserve(session, settings, callback, assignee, customer, voicemail, now)
                 ids += outbox.emit(
@@ -272,6 +272,7 @@ def complete(
             return callback, []
         callback.status = CallbackStatus.DONE
         callback.done_at = now
+        requests.callback_completed(session, callback, now)  # issue 13: the phone request is answered
         ids = _release(session, callback.booking, now)
     return callback, ids
 

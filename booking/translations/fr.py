@@ -295,6 +295,53 @@ FR.update(
     }
 )
 
+# The request queue (issue 13): kept in a block of its own so the channels' strings merge cleanly.
+FR.update(
+    {
+        "%(time)s late": "%(time)s de retard",
+        "%(time)s left": "encore %(time)s",
+        "All": "Toutes",
+        "All channels": "Tous les canaux",
+        "Answered": "Répondu",
+        "Awaiting a first response": "En attente d’une première réponse",
+        "Back to your dashboard": "Retour au tableau de bord",
+        "Channel": "Canal",
+        "Chat": "Chat",
+        "Due soon": "Bientôt dû",
+        "E-mail": "E-mail",
+        "Escalate": "Transmettre",
+        "Escalate to a senior agent": "Transmettre à un agent senior",
+        "Everything waiting for an answer from you, soonest due first. Times are shown in your zone, "
+        "%(zone)s.": "Tout ce qui attend une réponse de votre part, le plus urgent d’abord. Les heures "
+        "sont indiquées dans votre fuseau, %(zone)s.",
+        "Filter the queue": "Filtrer la file",
+        "First response by": "Première réponse avant",
+        "First response recorded.": "Première réponse enregistrée.",
+        "Follow-up by": "Suivi avant",
+        "Handed to the senior team. Your notes and the due times go with it.": "Transmis à l’équipe "
+        "senior, avec vos notes et les échéances.",
+        "I have answered": "J’ai répondu",
+        "Late": "En retard",
+        "Nothing waiting here.": "Rien en attente ici.",
+        "On time": "Dans les temps",
+        "Received": "Reçu",
+        "Request resolved.": "Demande résolue.",
+        "Resolve": "Résoudre",
+        "Resolved": "Résolues",
+        "Senior team": "Équipe senior",
+        "Show": "Afficher",
+        "Status": "Statut",
+        "Take it": "La prendre",
+        "The request is yours now.": "La demande est désormais la vôtre.",
+        "Unknown sender (triage)": "Expéditeur inconnu (tri)",
+        "What the senior agent should know": "Ce que l’agent senior doit savoir",
+        "Your queue": "Votre file",
+        "internal target": "objectif interne",
+        "the first free time in your calendar after the due time: call back earlier if you can": "le premier "
+        "créneau libre de votre agenda après l’échéance : rappelez plus tôt si vous le pouvez",
+    }
+)
+
 
 def extract(pot: Path, root: Path | str = ".") -> None:
     """Extract every translatable string of the sources under ``root`` into ``pot`` (pybabel extract)."""

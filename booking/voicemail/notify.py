@@ -29,7 +29,7 @@ from booking.vocabulary import BookingStatus, CallbackStatus
 from booking.voicemail.sms import SmsError, SmsSender
 
 
-def _send_sms(sender: SmsSender, to: str, body: str) -> None:
+def send_sms(sender: SmsSender, to: str, body: str) -> None:
     """Send, turning a failure retrying cannot fix (invalid number) into a permanent outbox failure."""
     try:
         sender.send(to, body)
@@ -120,7 +120,7 @@ def notify_callback_sms(ctx: Context, payload: dict[str, Any], now: datetime) ->
     """Text the assigned agent about a new callback."""
     callback = _pending(ctx.session, payload)
     if callback is not None and callback.agent is not None:
-        _send_sms(ctx.adapters.sms, callback.agent.phone, callback_sms_text(callback, ctx.settings))
+        send_sms(ctx.adapters.sms, callback.agent.phone, callback_sms_text(callback, ctx.settings))
 
 
 def notify_callback_email(ctx: Context, payload: dict[str, Any], now: datetime) -> None:
@@ -134,7 +134,7 @@ def remind_overdue_callback(ctx: Context, payload: dict[str, Any], now: datetime
     """Text the agent once when a callback's SLA due time passed and it is still not done."""
     callback = _pending(ctx.session, payload)
     if callback is not None and callback.agent is not None:
-        _send_sms(
+        send_sms(
             ctx.adapters.sms,
             callback.agent.phone,
             f"OVERDUE: call back {_who(callback)} {callback.phone} (severity "
@@ -151,7 +151,7 @@ def page_on_call(ctx: Context, payload: dict[str, Any], now: datetime) -> None:
         return
     customer = session.get(Customer, call.customer_id) if call.customer_id else None
     due = datetime.fromisoformat(payload["due_at"])
-    _send_sms(
+    send_sms(
         ctx.adapters.sms,
         agent.phone,
         f"CRITICAL: {customer.name if customer else 'a customer'} {call.from_number} reports its service "

@@ -68,6 +68,7 @@ def test_worker_registers_exactly_the_handlers_and_jobs_serve_has(app, tmp_path,
         "calendar_sync",
         "reminders",
         "callbacks.overdue",
+        "requests.breach_scan",
         "voicemail.reconcile",
     } == set(worker_view["jobs"])
     imported = _worker_imports(env)

@@ -268,7 +268,7 @@ def report(query: ReportQuery) -> Any:
 
 def register(app: Any) -> None:
     """Mount the API (bearer or session auth, CSRF checked by hand for sessions) and the queue's
-    page (its side effects and the breach-scan job are declared in ``booking.effects``)."""
+    page (its side effects and the breach-scan job are declared with all the others, in effects.py)."""
     from booking.routes import queue
 
     csrf.exempt(bp)

@@ -51,7 +51,9 @@ def paris(*args: int) -> datetime:
         (3, "email", paris(2026, 11, 6, 18, 0), paris(2026, 11, 9, 11, 0), paris(2026, 11, 10, 17, 0)),
         # Over Armistice Day: Tue 16:30 + 2 h = 30 min Tuesday, 1 h 30 Thursday.
         (3, "chat", paris(2026, 11, 10, 16, 30), paris(2026, 11, 12, 10, 30), paris(2026, 11, 13, 16, 30)),
-        (3, "phone", paris(2026, 11, 10, 16, 30), paris(2026, 11, 12, 10, 30), paris(2026, 11, 13, 16, 30)),
+        # A voicemail follows the callback rule (monotone at closing, docs/phone.md): a target past
+        # today's close is due at the next opening, Thursday 09:00 after the holiday.
+        (3, "phone", paris(2026, 11, 10, 16, 30), paris(2026, 11, 12, 9, 0), paris(2026, 11, 13, 16, 30)),
         # Business time over the spring change: Fri 16:00 CET → Tue 16:00 CEST.
         (3, "email", paris(2026, 3, 27, 16, 0), paris(2026, 3, 30, 10, 0), paris(2026, 3, 31, 16, 0)),
         # Severity 4-5: one business day, both clocks (the follow-up is an internal cadence).

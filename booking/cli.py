@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 from flask import Flask, current_app
@@ -23,6 +23,16 @@ def _upgrade() -> None:
     from flask_migrate import upgrade
 
     upgrade()
+
+
+def _refuse(message: str) -> NoReturn:
+    """Bad input on the command line: one line on stderr and exit status 2 (as for a configuration error).
+
+    Click's own usage errors print several lines; an operator scripting ``booking agent add`` wants
+    the reason the API would have given, alone.
+    """
+    click.echo(f"booking: {message}", err=True)
+    sys.exit(2)
 
 
 def _echo_json(data: Any) -> None:
@@ -154,15 +164,13 @@ def agent_group() -> None:
 @click.option("--slug", required=True)
 @click.option("--name", required=True)
 @click.option("--email", required=True)
-@click.option("--phone", required=True, help="E.164, e.g. +33612345678")
+@click.option("--phone", required=True, help="international format, e.g. +33612345678 or '+33 6 12 34 56 78'")
 @click.option("--timezone", default=None, help="IANA zone (default: BOOKING_TIMEZONE)")
-@click.option(
-    "--tier", type=click.Choice([tier.value for tier in Tier]), default=Tier.DEDICATED.value, show_default=True
-)
+@click.option("--tier", default=Tier.DEDICATED.value, show_default=True, help=" or ".join(tier.value for tier in Tier))
 @click.option("--on-call", is_flag=True, help="senior agent paged for after-hours critical calls")
 @with_appcontext
 def agent_add(slug: str, name: str, email: str, phone: str, timezone: str | None, tier: str, on_call: bool) -> None:
-    """Create an agent."""
+    """Create an agent; refuses (exit 2, one line) what ``POST /api/agents`` refuses."""
     from booking.services import directory
     from booking.services.errors import ServiceError
 
@@ -179,7 +187,7 @@ def agent_add(slug: str, name: str, email: str, phone: str, timezone: str | None
             on_call=on_call,
         )
     except ServiceError as exc:
-        raise click.ClickException(exc.message) from exc
+        _refuse(exc.message)
     click.echo(f"agent {agent.slug} created ({agent.tier}, {agent.timezone})")
 
 
@@ -190,10 +198,12 @@ def customer_group() -> None:
 
 @customer_group.command("add")
 @click.option("--name", required=True)
-@click.option("--plan", default=Plan.ALL_INCLUSIVE.value, show_default=True)
+@click.option("--plan", default=Plan.ALL_INCLUSIVE.value, show_default=True, help=" or ".join(Plan))
 @click.option("--dedicated-support/--no-dedicated-support", default=True, show_default=True)
 @click.option("--agent", "agent_slug", default=None)
-@click.option("--phone", "phones", multiple=True, help="E.164; repeat for several")
+@click.option(
+    "--phone", "phones", multiple=True, help="e.g. '06 12 34 56 78' (BOOKING_PHONE_REGION) or +33...; repeatable"
+)
 @click.option("--email", "emails", multiple=True)
 @with_appcontext
 def customer_add(
@@ -204,7 +214,7 @@ def customer_add(
     phones: tuple[str, ...],
     emails: tuple[str, ...],
 ) -> None:
-    """Create a customer and print its booking link."""
+    """Create a customer and print its booking link; refuses (exit 2, one line) what the API refuses."""
     from booking.demo import booking_link
     from booking.services import directory
     from booking.services.errors import ServiceError
@@ -218,9 +228,10 @@ def customer_add(
             agent_slug=agent_slug,
             phones=phones,
             emails=emails,
+            phone_region=current_app.extensions["booking.settings"].phone_region,
         )
     except ServiceError as exc:
-        raise click.ClickException(exc.message) from exc
+        _refuse(exc.message)
     link = booking_link(current_app.extensions["booking.settings"], customer)
     click.echo(f"customer {customer.id} {customer.name}: {link or 'not eligible for dedicated support'}")
 

@@ -87,6 +87,8 @@ class Settings:
     security: SecuritySettings = field(default_factory=lambda: SecuritySettings(), repr=False)
     #: BOOKING_TRIAGE_EMAIL: who is told about requests no customer could be matched to (issue 13).
     triage_email: str | None = None
+    #: BOOKING_PHONE_REGION: where national phone numbers typed by admins are read ("06 12..." in FR).
+    phone_region: str = "FR"
 
     @property
     def slot_step(self) -> timedelta:
@@ -183,6 +185,7 @@ class _Twilio(TypedDict):
     twilio_from_number: str | None
     twilio_api_base: str | None
     support_number: str | None
+    phone_region: str
 
 
 class _Operations(TypedDict):
@@ -289,14 +292,24 @@ def _mail(env: Mapping[str, str]) -> _Mail:
     }
 
 
+def _phone_region(env: Mapping[str, str]) -> str:
+    import phonenumbers
+
+    value = (env.get("BOOKING_PHONE_REGION") or "FR").strip().upper()
+    if value not in phonenumbers.SUPPORTED_REGIONS:
+        raise ConfigError(f"BOOKING_PHONE_REGION={value!r} must be a two-letter region code such as FR or BE")
+    return value
+
+
 def _twilio(env: Mapping[str, str]) -> _Twilio:
-    """Twilio credentials and numbers; all optional (no SMS without them)."""
+    """Twilio credentials and numbers; all optional (no SMS without them); the region of national numbers."""
     return {
         "twilio_account_sid": env.get("TWILIO_ACCOUNT_SID") or None,
         "twilio_auth_token": env.get("TWILIO_AUTH_TOKEN") or None,
         "twilio_from_number": env.get("TWILIO_FROM_NUMBER") or None,
         "twilio_api_base": env.get("BOOKING_TWILIO_API_BASE") or None,
         "support_number": env.get("BOOKING_SUPPORT_NUMBER") or None,
+        "phone_region": _phone_region(env),
     }
 
 

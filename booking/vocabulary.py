@@ -77,9 +77,10 @@ class Tier(StrEnum):
 class Plan(StrEnum):
     """The customer plans the service itself knows of (``customers.plan``).
 
-    Only ``all-inclusive`` changes behaviour (it can carry the dedicated-support add-on). The column
-    is deliberately *not* constrained: the API takes any plan name (``"all-inclusive"|...`` in
-    interface.md) because plans belong to the billing side, not to this service.
+    Only ``all-inclusive`` changes behaviour (it can carry the dedicated-support add-on). Every way in
+    (API, CLI, import: ``booking.services.validation.plan``) refuses any other name, because a typo
+    (``"all-inclusve"``) silently made a customer ineligible (issue 14). The column itself is not
+    constrained, so rows written before that check still load.
     """
 
     ALL_INCLUSIVE = "all-inclusive"

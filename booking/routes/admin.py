@@ -127,6 +127,7 @@ def create_customer(body: CustomerCreate) -> Any:
         agent_slug=body.agent,
         phones=body.phones,
         emails=[str(e) for e in body.emails],
+        phone_region=settings().phone_region,
     )
     return serialize_customer(customer), 201
 

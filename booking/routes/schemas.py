@@ -13,10 +13,21 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, Stri
 
 from booking.services.availability import MAX_DURATION, MIN_DURATION
 from booking.text import UNSAFE_CLASS
-from booking.vocabulary import BookingStatus, CallbackStatus, Tier, Topic
+from booking.vocabulary import BookingStatus, CallbackStatus, Plan, Tier, Topic
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
 E164 = Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$")]
+# Phones as admins type them: checked and normalised to E.164 by booking.services.validation (400 bad_phone).
+PhoneIn = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=40, pattern=r"^[+0-9 ().\-/]+$"),
+    Field(description="a phone number in any common spelling; stored in E.164 (national: BOOKING_PHONE_REGION)"),
+]
+AgentPhone = Annotated[
+    str,
+    StringConstraints(min_length=2, max_length=40, pattern=r"^\+[0-9 ().\-/]+$"),
+    Field(description="international format (leading +, spaces allowed); stored in E.164"),
+]
 # No control characters nor Unicode line/paragraph separators (booking.text): a name ends up in
 # e-mail headers and calendar properties, where any line break makes the message unsendable.
 ONE_LINE = f"^[^{UNSAFE_CLASS}]*$"
@@ -76,7 +87,7 @@ class AgentCreate(Strict):
     slug: Slug
     name: Name
     email: EmailStr
-    phone: E164
+    phone: AgentPhone
     timezone: str | None = Field(None, description="IANA zone; defaults to BOOKING_TIMEZONE")
     tier: Tier = Tier.DEDICATED
     working_hours: dict[str, list[str]] | None = Field(
@@ -111,10 +122,10 @@ class AgentPath(BaseModel):
 
 class CustomerCreate(Strict):
     name: Name
-    plan: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=ONE_LINE)]
+    plan: Plan = Field(description="only all-inclusive can carry the dedicated-support add-on")
     dedicated_support: StrictBool = False
     agent: Slug | None = None
-    phones: list[E164] = Field(default_factory=list, max_length=20)
+    phones: list[PhoneIn] = Field(default_factory=list, max_length=20)
     emails: list[EmailStr] = Field(default_factory=list, max_length=20)
 
 

@@ -9,18 +9,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from booking.config import Settings
-from booking.core.business_time import iana_zone, validate_weekly_hours
 from booking.db_guards import write_transaction
 from booking.models import Agent, Customer, CustomerEmail, CustomerPhone, new_token
+from booking.services import validation
 from booking.services.errors import Conflict, InvalidInput, NotFound
-from booking.text import has_unsafe_chars
 from booking.vocabulary import Tier
-
-
-def _one_line(field: str, value: str) -> None:
-    """Names end up in e-mail headers and calendar properties: no line break, no control character."""
-    if has_unsafe_chars(value):
-        raise InvalidInput(f"{field} must be one line of text without control characters", code="bad_text")
 
 
 def agent_by_slug(session: Session, slug: str) -> Agent:
@@ -43,21 +36,14 @@ def create_agent(
     working_hours: Mapping[str, Sequence[str]] | None = None,
     on_call: bool = False,
 ) -> Agent:
-    """Create an agent; 409 when the slug is taken, 400 for a bad zone or working hours."""
-    _one_line("name", name)
-    zone = timezone or settings.timezone.key
-    try:
-        iana_zone(zone)
-    except ValueError as exc:
-        raise InvalidInput(f"unknown time zone {zone!r}", code="bad_timezone") from exc
-    hours = None
-    if working_hours is not None:
-        try:
-            hours = validate_weekly_hours(working_hours)
-        except ValueError as exc:
-            raise InvalidInput(f"working_hours: {exc}", code="bad_working_hours") from exc
-    if tier not in tuple(Tier):
-        raise InvalidInput("tier must be 'dedicated' or 'senior'")
+    """Create an agent; 409 when the slug is taken, 400 (``booking.services.validation``) for bad input."""
+    slug = validation.slug(slug)
+    name = validation.name(name)
+    email = validation.email(email)
+    phone = validation.agent_phone(phone)
+    zone = validation.timezone(timezone or settings.timezone.key)
+    hours = validation.working_hours(working_hours)
+    tier = validation.tier(tier)
     try:
         with write_transaction(session):  # the write lock up front: never "database is locked" on SQLite
             agent = Agent(
@@ -85,11 +71,17 @@ def create_customer(
     agent_slug: str | None,
     phones: Sequence[str] = (),
     emails: Sequence[str] = (),
+    phone_region: str = validation.DEFAULT_PHONE_REGION,
 ) -> Customer:
-    """Create a customer; the booking token is generated and unguessable."""
-    _one_line("name", name)
-    _one_line("plan", plan)
-    unique_phones = list(dict.fromkeys(phones))
+    """Create a customer; the booking token is generated and unguessable.
+
+    Phones are stored in E.164 (national numbers read in ``phone_region``): callers are recognised by
+    comparing Twilio's E.164 ``From`` with them.
+    """
+    name = validation.name(name)
+    plan = validation.plan(plan)
+    unique_phones = validation.customer_phones(phones, phone_region)
+    unique_emails = validation.emails(emails)
     try:
         with write_transaction(session):  # the checks below and the insert, under the write lock
             agent = None
@@ -108,7 +100,7 @@ def create_customer(
                 dedicated_support=dedicated_support,
                 agent_id=agent.id if agent else None,
                 phones=[CustomerPhone(e164=p) for p in unique_phones],
-                emails=[CustomerEmail(email=e) for e in dict.fromkeys(emails)],
+                emails=[CustomerEmail(email=e) for e in unique_emails],
             )
             session.add(customer)
     except IntegrityError as exc:

@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -206,6 +207,8 @@ class Customer(db.Model):  # type: ignore[name-defined]
     plan: Mapped[str] = mapped_column(String(64))
     dedicated_support: Mapped[bool] = mapped_column(Boolean, default=False)
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), nullable=True)
+    # Deactivated customers keep their rows (history, SLA report) but lose the booking link (migration 0006).
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     # The booking link's token, stored hashed and sealed (booking.tokens); ``customer.booking_token``
     # unseals it, and ``Customer.booking_token == token`` in a query compares hashes.
     booking_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -227,8 +230,13 @@ class Customer(db.Model):  # type: ignore[name-defined]
 
     @property
     def eligible(self) -> bool:
-        """Only the All-inclusive plan with the dedicated-support add-on gets an agent (product.md)."""
-        return self.plan == Plan.ALL_INCLUSIVE and self.dedicated_support and self.agent_id is not None
+        """Only an active customer on the All-inclusive plan with the dedicated-support add-on gets an agent."""
+        return (
+            self.active is not False
+            and self.plan == Plan.ALL_INCLUSIVE
+            and self.dedicated_support
+            and self.agent_id is not None
+        )
 
 
 class CustomerPhone(db.Model):  # type: ignore[name-defined]

@@ -1,4 +1,4 @@
-"""Admin JSON API (bearer ``BOOKING_ADMIN_TOKEN``): agents, customers, agents' time off."""
+"""Admin JSON API (bearer ``BOOKING_ADMIN_TOKEN``): agents, customers, bookings, agents' time off."""
 
 from __future__ import annotations
 
@@ -9,15 +9,22 @@ from flask_openapi3 import APIBlueprint, Tag
 
 from booking import clock, links
 from booking.extensions import db
-from booking.models import Agent, Customer, TimeOff, token_matches
+from booking.models import Agent, Booking, Customer, TimeOff, token_matches
 from booking.routes.common import external_url, settings
 from booking.routes.schemas import (
+    AdminBookingList,
+    AdminBookingQuery,
     AgentCreate,
+    AgentList,
     AgentOut,
+    AgentPatch,
     AgentPath,
     CustomerCreate,
+    CustomerList,
     CustomerOut,
+    CustomerPatch,
     CustomerPath,
+    CustomerQuery,
     ErrorResponse,
     Responses,
     TimeOffCreate,
@@ -25,7 +32,7 @@ from booking.routes.schemas import (
     TimeOffOut,
     TimeOffPath,
 )
-from booking.services import directory, time_off
+from booking.services import booking_search, directory, time_off
 from booking.services.errors import ServiceError
 
 SECURITY: list[dict[str, list[str]]] = [{"bearer": []}]
@@ -63,9 +70,30 @@ def require_admin() -> None:
         raise Unauthorized("missing or wrong bearer token")
 
 
+def serialize_brief(booking: Booking) -> dict[str, Any]:
+    tz = settings().timezone
+    return {
+        "id": booking.id,
+        "kind": booking.kind,
+        "agent": booking.agent.slug,
+        "customer_id": booking.customer_id,
+        "start": booking.start_at.astimezone(tz).isoformat(),
+        "end": booking.end_at.astimezone(tz).isoformat(),
+    }
+
+
+def serialize_changed(changed: directory.Changed[Any], serialize: Any) -> dict[str, Any]:
+    """The agent or customer, plus the bookings still to come when this request deactivated it."""
+    out: dict[str, Any] = serialize(changed.item)
+    pending = changed.future_bookings
+    out["future_bookings"] = None if pending is None else [serialize_brief(b) for b in pending]
+    return out
+
+
 def serialize_agent(agent: Agent) -> dict[str, Any]:
     conn = agent.calendar
     return {
+        "active": agent.active,
         "slug": agent.slug,
         "name": agent.name,
         "email": agent.email,
@@ -90,6 +118,7 @@ def serialize_agent(agent: Agent) -> dict[str, Any]:
 
 def serialize_customer(customer: Customer) -> dict[str, Any]:
     return {
+        "active": customer.active,
         "id": customer.id,
         "name": customer.name,
         "plan": customer.plan,
@@ -108,6 +137,28 @@ def create_agent(body: AgentCreate) -> Any:
     """Create an agent (dedicated = tier 1, senior = tier 2)."""
     agent = directory.create_agent(db.session, settings(), **body.model_dump())
     return serialize_agent(agent), 201
+
+
+@bp.get("/agents", responses={200: AgentList, **ERRORS})
+def list_agents() -> Any:
+    """Every agent, active or not, by slug."""
+    return {"agents": [serialize_agent(a) for a in directory.list_agents(db.session)]}
+
+
+@bp.patch("/agents/<slug>", responses={200: AgentOut, **ERRORS})
+def update_agent(path: AgentPath, body: AgentPatch) -> Any:
+    """Change an agent: only the fields sent; deactivating lists the bookings still to come (kept)."""
+    changes = body.model_dump(exclude_unset=True)
+    if "email" in changes and changes["email"] is not None:
+        changes["email"] = str(changes["email"])
+    changed = directory.update_agent(db.session, path.slug, changes, clock.now())
+    return serialize_changed(changed, serialize_agent)
+
+
+@bp.post("/agents/<slug>/deactivate", responses={200: AgentOut, **ERRORS})
+def deactivate_agent(path: AgentPath) -> Any:
+    """The agent leaves: history kept, future bookings kept and listed (never cancelled)."""
+    return serialize_changed(directory.deactivate_agent(db.session, path.slug, clock.now()), serialize_agent)
 
 
 @bp.get("/agents/<slug>", responses={200: AgentOut, **ERRORS})
@@ -130,6 +181,77 @@ def create_customer(body: CustomerCreate) -> Any:
         phone_region=settings().phone_region,
     )
     return serialize_customer(customer), 201
+
+
+@bp.get("/customers", responses={200: CustomerList, **ERRORS})
+def list_customers(query: CustomerQuery) -> Any:
+    """Every customer, active or not, by id; ``agent`` keeps one dedicated agent's."""
+    return {"customers": [serialize_customer(c) for c in directory.list_customers(db.session, query.agent)]}
+
+
+@bp.get("/customers/<int:customer_id>", responses={200: CustomerOut, **ERRORS})
+def get_customer(path: CustomerPath) -> Any:
+    return serialize_customer(directory.customer_by_id(db.session, path.customer_id))
+
+
+@bp.patch("/customers/<int:customer_id>", responses={200: CustomerOut, **ERRORS})
+def update_customer(path: CustomerPath, body: CustomerPatch) -> Any:
+    """Change a customer: only the fields sent; deactivating lists the bookings still to come (kept)."""
+    changes = body.model_dump(exclude_unset=True)
+    if changes.get("emails") is not None:
+        changes["emails"] = [str(e) for e in changes["emails"]]
+    changed = directory.update_customer(
+        db.session, path.customer_id, changes, clock.now(), phone_region=settings().phone_region
+    )
+    return serialize_changed(changed, serialize_customer)
+
+
+@bp.post("/customers/<int:customer_id>/deactivate", responses={200: CustomerOut, **ERRORS})
+def deactivate_customer(path: CustomerPath) -> Any:
+    """The customer leaves: the booking link stops working; history and booked calls are kept and listed."""
+    changed = directory.deactivate_customer(db.session, path.customer_id, clock.now())
+    return serialize_changed(changed, serialize_customer)
+
+
+@bp.get("/admin/bookings", responses={200: AdminBookingList, **ERRORS})
+def list_bookings(query: AdminBookingQuery) -> Any:
+    """Bookings and callback reservations, earliest first, filtered by agent, customer, status, kind, days.
+
+    Not ``GET /api/bookings`` (interface.md): that path is the customer API's POST, and its 405 promises
+    ``Allow: OPTIONS, POST`` (tests/test_openapi_contract.py).
+    """
+    found = booking_search.find(
+        db.session,
+        settings(),
+        agent_slug=query.agent,
+        customer_id=query.customer,
+        status=query.status,
+        kind=query.kind,
+        start=query.from_,
+        end=query.to,
+        limit=query.limit,
+    )
+    return {"bookings": [serialize_booking(b) for b in found]}
+
+
+def serialize_booking(booking: Booking) -> dict[str, Any]:
+    tz = settings().timezone
+    return {
+        "id": booking.id,
+        "uid": booking.uid,
+        "kind": booking.kind,
+        "agent": booking.agent.slug,
+        "customer": {"id": booking.customer.id, "name": booking.customer.name},
+        "start": booking.start_at.astimezone(tz).isoformat(),
+        "end": booking.end_at.astimezone(tz).isoformat(),
+        "duration": booking.duration_minutes,
+        "topic": booking.topic,
+        "status": booking.status,
+        "name": booking.contact_name,
+        "email": booking.contact_email,
+        "created_at": booking.created_at.astimezone(tz).isoformat(),
+        "cancelled_at": booking.cancelled_at.astimezone(tz).isoformat() if booking.cancelled_at else None,
+    }
 
 
 @bp.post("/customers/<int:customer_id>/booking-token", responses={200: CustomerOut, **ERRORS})

@@ -13,7 +13,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, Stri
 
 from booking.services.availability import MAX_DURATION, MIN_DURATION
 from booking.text import UNSAFE_CLASS
-from booking.vocabulary import BookingStatus, CallbackStatus, Plan, Tier, Topic
+from booking.vocabulary import BookingKind, BookingStatus, CallbackStatus, Plan, Tier, Topic
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
 E164 = Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$")]
@@ -55,7 +55,8 @@ class Strict(BaseModel):
 ERROR_CODES = (
     "400: invalid_request (schema), bad_window (end not after start, span over 62 days, years outside "
     "1970-2999), bad_duration (not 15-240 minutes in steps of 5), bad_timezone, bad_working_hours, "
-    "bad_interval, bad_due_at, bad_text, agent_required, unknown_agent; "
+    "bad_interval, bad_due_at, bad_text, bad_slug, bad_name, bad_email, bad_phone, bad_plan, bad_tier, "
+    "agent_required, unknown_agent; "
     "401: unauthorized; 403: not_eligible, bad_token, forbidden; "
     "404: not_found, unknown_token, unknown_booking, unknown_agent, unknown_customer, unknown_callback, "
     "unknown_time_off; "
@@ -98,6 +99,17 @@ class AgentCreate(Strict):
     on_call: StrictBool = Field(False, description="senior agent paged by SMS for after-hours critical calls")
 
 
+class BookingBrief(BaseModel):
+    """A booked call or callback reservation still to come, listed when its agent or customer is deactivated."""
+
+    id: int
+    kind: BookingKind
+    agent: str
+    customer_id: int
+    start: DateTime
+    end: DateTime
+
+
 class AgentOut(BaseModel):
     slug: str
     name: str
@@ -111,10 +123,33 @@ class AgentOut(BaseModel):
     calendar: dict[str, object] | None = Field(
         None, description="CalDAV connection and last sync (url, username, last_sync_at, status, error)"
     )
+    active: bool = Field(True, description="false: deactivated (no sign-in, no feed, no new bookings)")
+    future_bookings: list[BookingBrief] | None = Field(
+        None, description="when this request deactivated the agent: bookings still to come (kept, not cancelled)"
+    )
 
 
 class AgentPath(BaseModel):
     slug: str
+
+
+class AgentPatch(Strict):
+    """Only the fields sent change; ``working_hours: null`` means the business hours again."""
+
+    name: Name | None = None
+    email: EmailStr | None = None
+    phone: AgentPhone | None = None
+    timezone: str | None = Field(None, description="IANA zone")
+    tier: Tier | None = None
+    working_hours: dict[str, list[str]] | None = Field(
+        None, description='e.g. {"mon": ["09:00-12:00", "13:00-17:00"]}; null = the business hours'
+    )
+    on_call: StrictBool | None = None
+    active: StrictBool | None = Field(None, description="false deactivates (as POST .../deactivate); true reactivates")
+
+
+class AgentList(BaseModel):
+    agents: list[AgentOut]
 
 
 # --- admin: customers ------------------------------------------------------------------------------
@@ -144,6 +179,64 @@ class CustomerOut(BaseModel):
     emails: list[str]
     booking_token: str
     booking_url: str | None = Field(description="the customer's private booking page; null when not eligible")
+    active: bool = Field(True, description="false: deactivated (no booking page; history kept)")
+    future_bookings: list[BookingBrief] | None = Field(
+        None, description="when this request deactivated the customer: bookings still to come (kept, not cancelled)"
+    )
+
+
+class CustomerPatch(Strict):
+    """Only the fields sent change; ``phones`` and ``emails`` replace the lists; ``agent: null`` unassigns."""
+
+    name: Name | None = None
+    plan: Plan | None = None
+    dedicated_support: StrictBool | None = None
+    agent: Slug | None = None
+    phones: list[PhoneIn] | None = Field(None, max_length=20)
+    emails: list[EmailStr] | None = Field(None, max_length=20)
+    active: StrictBool | None = Field(None, description="false deactivates (as POST .../deactivate); true reactivates")
+
+
+class CustomerList(BaseModel):
+    customers: list[CustomerOut]
+
+
+class CustomerQuery(BaseModel):
+    agent: Slug | None = Field(None, description="only the customers of this dedicated agent")
+
+
+# --- admin: bookings -------------------------------------------------------------------------------
+
+
+class AdminBookingQuery(BaseModel):
+    agent: Slug | None = Field(None, description="only this agent's bookings")
+    customer: int | None = Field(None, ge=1, le=2**31 - 1, description="only this customer's bookings")
+    status: BookingStatus | None = None
+    kind: BookingKind | None = Field(None, description="call (booked by a customer) or callback (reserved)")
+    from_: date | None = Field(None, alias="from", description="first day (business zone), inclusive")
+    to: date | None = Field(None, description="last day (business zone), exclusive")
+    limit: int = Field(500, ge=1, le=5000, description="at most this many, earliest first")
+
+
+class AdminBookingOut(BaseModel):
+    id: int
+    uid: str
+    kind: BookingKind
+    agent: str
+    customer: dict[str, object] = Field(description='{"id", "name"}')
+    start: DateTime
+    end: DateTime
+    duration: int
+    topic: str
+    status: BookingStatus
+    name: str = Field(description="the contact who booked")
+    email: str
+    created_at: DateTime
+    cancelled_at: DateTime | None
+
+
+class AdminBookingList(BaseModel):
+    bookings: list[AdminBookingOut]
 
 
 # --- customer API: availability --------------------------------------------------------------------

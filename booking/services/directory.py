@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -10,10 +13,10 @@ from sqlalchemy.orm import Session
 
 from booking.config import Settings
 from booking.db_guards import write_transaction
-from booking.models import Agent, Customer, CustomerEmail, CustomerPhone, new_token
+from booking.models import Agent, Booking, Customer, CustomerEmail, CustomerPhone, new_token
 from booking.services import validation
 from booking.services.errors import Conflict, InvalidInput, NotFound
-from booking.vocabulary import Tier
+from booking.vocabulary import BookingStatus, Tier
 
 
 def agent_by_slug(session: Session, slug: str) -> Agent:
@@ -119,3 +122,175 @@ def rotate_booking_token(session: Session, customer_id: int) -> Customer:
     customer.booking_token = new_token()
     session.commit()
     return customer
+
+
+# --- the admin console (issue 14): list, change, deactivate ----------------------------------------
+
+#: What ``PATCH /api/agents/<slug>`` may change; the slug is the agent's address (URLs, feed) and stays.
+AGENT_FIELDS = frozenset({"name", "email", "phone", "timezone", "tier", "working_hours", "on_call", "active"})
+#: What ``PATCH /api/customers/<id>`` may change; the booking link changes only by rotation.
+CUSTOMER_FIELDS = frozenset({"name", "plan", "dedicated_support", "agent", "phones", "emails", "active"})
+
+
+T = TypeVar("T", Agent, Customer)
+
+
+@dataclass(frozen=True)
+class Changed(Generic[T]):
+    """A changed agent or customer, and, when this change deactivated it, its bookings still to come.
+
+    Deactivation never cancels anything: the bookings are kept and listed so an admin can move them.
+    """
+
+    item: T
+    future_bookings: list[Booking] | None = None
+
+
+def list_agents(session: Session) -> list[Agent]:
+    return list(session.scalars(select(Agent).order_by(Agent.slug)))
+
+
+def future_bookings(
+    session: Session, now: datetime, *, agent_id: int | None = None, customer_id: int | None = None
+) -> list[Booking]:
+    """Confirmed calls and callback reservations that have not ended yet, by start."""
+    stmt = select(Booking).where(Booking.status == BookingStatus.CONFIRMED, Booking.end_at > now)
+    if agent_id is not None:
+        stmt = stmt.where(Booking.agent_id == agent_id)
+    if customer_id is not None:
+        stmt = stmt.where(Booking.customer_id == customer_id)
+    return list(session.scalars(stmt.order_by(Booking.start_at, Booking.id)))
+
+
+def update_agent(session: Session, slug: str, changes: Mapping[str, Any], now: datetime) -> Changed[Agent]:
+    """Apply the given fields (absent = unchanged; ``working_hours: None`` = the business hours).
+
+    Every value goes through ``booking.services.validation`` before anything is written.
+    """
+    unknown = set(changes) - AGENT_FIELDS
+    if unknown:
+        raise InvalidInput(f"cannot change {', '.join(sorted(unknown))}")
+    checked: dict[str, Any] = {}
+    for field, value in changes.items():
+        if field == "working_hours":
+            checked[field] = validation.working_hours(value)
+        elif value is None:
+            raise InvalidInput(f"{field} cannot be null")
+        elif field == "name":
+            checked[field] = validation.name(value)
+        elif field == "email":
+            checked[field] = validation.email(value)
+        elif field == "phone":
+            checked[field] = validation.agent_phone(value)
+        elif field == "timezone":
+            checked[field] = validation.timezone(value)
+        elif field == "tier":
+            checked[field] = validation.tier(value)
+        else:  # on_call, active: booleans, checked by the schema
+            checked[field] = bool(value)
+    with write_transaction(session):
+        agent = agent_by_slug(session, slug)
+        deactivating = agent.active and checked.get("active") is False
+        for field, value in checked.items():
+            setattr(agent, field, value)
+        pending = future_bookings(session, now, agent_id=agent.id) if deactivating else None
+    return Changed(agent, pending)
+
+
+def deactivate_agent(session: Session, slug: str, now: datetime) -> Changed[Agent]:
+    """The agent leaves: no sign-in, no feed, no new bookings; history and future bookings are kept."""
+    with write_transaction(session):
+        agent = agent_by_slug(session, slug)
+        agent.active = False
+        pending = future_bookings(session, now, agent_id=agent.id)
+    return Changed(agent, pending)
+
+
+def customer_by_id(session: Session, customer_id: int) -> Customer:
+    customer = session.get(Customer, customer_id)
+    if customer is None:
+        raise NotFound(f"no customer {customer_id}", code="unknown_customer")
+    return customer
+
+
+def list_customers(session: Session, agent_slug: str | None = None) -> list[Customer]:
+    stmt = select(Customer).order_by(Customer.id)
+    if agent_slug is not None:
+        stmt = stmt.where(Customer.agent_id == agent_by_slug(session, agent_slug).id)
+    return list(session.scalars(stmt))
+
+
+def update_customer(
+    session: Session,
+    customer_id: int,
+    changes: Mapping[str, Any],
+    now: datetime,
+    phone_region: str = validation.DEFAULT_PHONE_REGION,
+) -> Changed[Customer]:
+    """Apply the given fields (absent = unchanged; ``agent: None`` = no agent); phones and e-mails are
+    replaced as a whole. The result must still hold together: dedicated support needs an agent."""
+    unknown = set(changes) - CUSTOMER_FIELDS
+    if unknown:
+        raise InvalidInput(f"cannot change {', '.join(sorted(unknown))}")
+    checked: dict[str, Any] = {}
+    for field, value in changes.items():
+        if value is None and field != "agent":
+            raise InvalidInput(f"{field} cannot be null")
+        if field == "name":
+            checked[field] = validation.name(value)
+        elif field == "plan":
+            checked[field] = validation.plan(value)
+        elif field == "phones":
+            checked[field] = validation.customer_phones(value, phone_region)
+        elif field == "emails":
+            checked[field] = validation.emails(value)
+        elif field == "agent":
+            checked[field] = None if value is None else validation.slug(value)
+        else:  # dedicated_support, active
+            checked[field] = bool(value)
+    try:
+        with write_transaction(session):
+            customer = customer_by_id(session, customer_id)
+            deactivating = customer.active and checked.get("active") is False
+            if "agent" in checked:
+                slug = checked.pop("agent")
+                if slug is None:
+                    customer.agent_id = None
+                else:
+                    agent = session.scalar(select(Agent).where(Agent.slug == slug))
+                    if agent is None:
+                        raise InvalidInput(f"no agent {slug!r}", code="unknown_agent")
+                    customer.agent_id = agent.id
+            if "phones" in checked:
+                phones = checked.pop("phones")
+                taken = session.scalars(
+                    select(CustomerPhone.e164).where(
+                        CustomerPhone.e164.in_(phones), CustomerPhone.customer_id != customer.id
+                    )
+                ).all()
+                if taken:
+                    raise Conflict(
+                        f"phone number already belongs to a customer: {', '.join(taken)}", code="phone_taken"
+                    )
+                kept = {p.e164: p for p in customer.phones}
+                customer.phones = [kept.get(p) or CustomerPhone(e164=p) for p in phones]
+            if "emails" in checked:
+                addresses = checked.pop("emails")
+                customer.emails = [CustomerEmail(email=e) for e in addresses]
+            for field, value in checked.items():
+                setattr(customer, field, value)
+            if customer.dedicated_support and customer.agent_id is None:
+                raise InvalidInput("a customer with dedicated support needs an agent", code="agent_required")
+            pending = future_bookings(session, now, customer_id=customer.id) if deactivating else None
+    except IntegrityError as exc:
+        raise Conflict("phone number already belongs to a customer", code="phone_taken") from exc
+    return Changed(customer, pending)
+
+
+def deactivate_customer(session: Session, customer_id: int, now: datetime) -> Changed[Customer]:
+    """The customer leaves: the booking link stops working; history and booked calls are kept."""
+    with write_transaction(session):
+        customer = customer_by_id(session, customer_id)
+        customer.active = False
+        pending = future_bookings(session, now, customer_id=customer.id)
+    return Changed(customer, pending)

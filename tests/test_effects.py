@@ -72,9 +72,10 @@ def test_worker_registers_exactly_the_handlers_and_jobs_serve_has(app, tmp_path,
     assert not [m for m in imported if m.startswith("booking.routes") or m == "booking.voicemail.routes"]
 
 
-def test_every_subscribed_handler_exists_and_every_handler_is_subscribed():
+def test_every_subscribed_handler_exists_and_every_handler_is_subscribed_and_has_a_lane():
     subscribed = {name for names in effects.SUBSCRIPTIONS.values() for name in names}
-    assert subscribed == set(effects.HANDLERS)
+    assert subscribed == set(effects.HANDLERS) == set(effects.LANE_OF)
+    assert set(effects.LANE_OF.values()) == set(outbox.LANES)
 
 
 def _names_used(fn: object) -> set[str]:

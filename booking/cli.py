@@ -160,8 +160,11 @@ def agent_group() -> None:
     "--tier", type=click.Choice([tier.value for tier in Tier]), default=Tier.DEDICATED.value, show_default=True
 )
 @click.option("--on-call", is_flag=True, help="senior agent paged for after-hours critical calls")
+@click.option("--admin", is_flag=True, help="may see every queue, the triage queue and the SLA report")
 @with_appcontext
-def agent_add(slug: str, name: str, email: str, phone: str, timezone: str | None, tier: str, on_call: bool) -> None:
+def agent_add(
+    slug: str, name: str, email: str, phone: str, timezone: str | None, tier: str, on_call: bool, admin: bool
+) -> None:
     """Create an agent."""
     from booking.services import directory
     from booking.services.errors import ServiceError
@@ -177,6 +180,7 @@ def agent_add(slug: str, name: str, email: str, phone: str, timezone: str | None
             timezone=timezone,
             tier=tier,
             on_call=on_call,
+            admin=admin,
         )
     except ServiceError as exc:
         raise click.ClickException(exc.message) from exc

@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -96,6 +97,8 @@ class Agent(db.Model):  # type: ignore[name-defined]
     # {"mon": ["09:00-17:00"], ...} in the agent's zone; None = the business hours.
     working_hours: Mapped[dict[str, list[str]] | None] = mapped_column(JSON, nullable=True)
     on_call: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: may see every agent's queue, the triage queue and the SLA report in the browser
+    admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # The private feed's key, stored hashed and sealed (booking.tokens); ``agent.feed_key`` unseals it.
     feed_key_hash: Mapped[str] = mapped_column(String(64), unique=True)

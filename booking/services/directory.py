@@ -42,6 +42,7 @@ def create_agent(
     tier: str = Tier.DEDICATED,
     working_hours: Mapping[str, Sequence[str]] | None = None,
     on_call: bool = False,
+    admin: bool = False,
 ) -> Agent:
     """Create an agent; 409 when the slug is taken, 400 for a bad zone or working hours."""
     _one_line("name", name)
@@ -69,6 +70,7 @@ def create_agent(
                 tier=tier,
                 working_hours=hours,
                 on_call=on_call,
+                admin=admin,
             )
             session.add(agent)
     except IntegrityError as exc:

@@ -509,6 +509,7 @@ def assign(
         if request.team == "triage" and customer is not None and agent is not None:
             request.team = team_for(customer, agent)
             done["team"] = request.team
+        queued = _callback_owner_follows(session, request, now) if {"customer", "agent"} & set(done) else []
         if changes.severity is not None and changes.severity != request.severity:
             try:
                 severity = Severity(changes.severity)
@@ -536,7 +537,24 @@ def assign(
             request.updated_at = now
             log_event(session, request, "assigned", actor, now, done)
     ids = _callback_follows(session, settings, request, now) if "severity" in done else []
-    return request, ids
+    return request, [*queued, *ids]
+
+
+def _callback_owner_follows(session: Session, request: SupportRequest, now: datetime) -> list[int]:
+    """A phone request's callback belongs to whoever the request now belongs to (inside assign's
+    transaction): the agent's dashboard lists it, and the agent is told once, by SMS and e-mail, as
+    if the voicemail had been theirs from the start (a triage voicemail told nobody)."""
+    from booking.services.callbacks import EVENT_CALLBACK_QUEUED
+
+    callback = request.callback
+    if callback is None or callback.status != "pending":
+        return []
+    callback.customer_id = request.customer_id
+    callback.agent_id = request.agent_id
+    if callback.agent_id is None:
+        return []
+    key = f"callback:{callback.id}"
+    return outbox.emit(session, EVENT_CALLBACK_QUEUED, {"callback_id": callback.id}, key, now)
 
 
 def _callback_follows(session: Session, settings: Settings, request: SupportRequest, now: datetime) -> list[int]:

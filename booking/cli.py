@@ -168,8 +168,11 @@ def agent_group() -> None:
 @click.option("--timezone", default=None, help="IANA zone (default: BOOKING_TIMEZONE)")
 @click.option("--tier", default=Tier.DEDICATED.value, show_default=True, help=" or ".join(tier.value for tier in Tier))
 @click.option("--on-call", is_flag=True, help="senior agent paged for after-hours critical calls")
+@click.option("--admin", is_flag=True, help="may see every queue, the triage queue and the SLA report")
 @with_appcontext
-def agent_add(slug: str, name: str, email: str, phone: str, timezone: str | None, tier: str, on_call: bool) -> None:
+def agent_add(
+    slug: str, name: str, email: str, phone: str, timezone: str | None, tier: str, on_call: bool, admin: bool
+) -> None:
     """Create an agent; refuses (exit 2, one line) what ``POST /api/agents`` refuses."""
     from booking.services import directory
     from booking.services.errors import ServiceError
@@ -185,6 +188,7 @@ def agent_add(slug: str, name: str, email: str, phone: str, timezone: str | None
             timezone=timezone,
             tier=tier,
             on_call=on_call,
+            admin=admin,
         )
     except ServiceError as exc:
         _refuse(exc.message)

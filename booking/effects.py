@@ -123,6 +123,23 @@ def _handlers() -> dict[str, Handler]:
 #: handler name -> function
 HANDLERS: dict[str, Handler] = _handlers()
 
+#: handler name -> the destination it talks to; each lane is drained by a job of its own, so a slow
+#: destination (a hanging calendar server) never holds another's rows
+LANE_OF: dict[str, str] = {
+    push.HANDLER_NAME: "caldav",
+    "email.booking_contact": "email",
+    "email.booking_agent": "email",
+    "email.agent_sign_in": "email",
+    "callback.email": "email",
+    "request.alert_email": "email",
+    "request.triage_email": "email",
+    "callback.sms": "sms",
+    "callback.overdue_sms": "sms",
+    "phone.page_on_call": "sms",
+    "request.alert_sms": "sms",
+    "request.page_senior": "sms",
+}
+
 _BOOKING_MAILS = (push.HANDLER_NAME, "email.booking_contact", "email.booking_agent")
 
 #: event -> the handlers it queues, in the order their rows are created (and so run)

@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     true,
 )
 from sqlalchemy.engine import Dialect
@@ -97,6 +98,8 @@ class Agent(db.Model):  # type: ignore[name-defined]
     # {"mon": ["09:00-17:00"], ...} in the agent's zone; None = the business hours.
     working_hours: Mapped[dict[str, list[str]] | None] = mapped_column(JSON, nullable=True)
     on_call: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: may see every agent's queue, the triage queue and the SLA report in the browser
+    admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # The private feed's key, stored hashed and sealed (booking.tokens); ``agent.feed_key`` unseals it.
     feed_key_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -207,7 +210,7 @@ class Customer(db.Model):  # type: ignore[name-defined]
     plan: Mapped[str] = mapped_column(String(64))
     dedicated_support: Mapped[bool] = mapped_column(Boolean, default=False)
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), nullable=True)
-    # Deactivated customers keep their rows (history, SLA report) but lose the booking link (migration 0006).
+    # Deactivated customers keep their rows (history, SLA report) but lose the booking link (migration 0007).
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     # The booking link's token, stored hashed and sealed (booking.tokens); ``customer.booking_token``
     # unseals it, and ``Customer.booking_token == token`` in a query compares hashes.

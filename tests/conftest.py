@@ -45,6 +45,7 @@ pytest_plugins = [
     "tests.fixtures.caldav_servers",
     "tests.fixtures.sogo_like",
     "tests.fixtures.twilio_rest",
+    "tests.fixtures.stalled",
 ]
 
 ADMIN_TOKEN = "test-admin-token-0123456789abcdefghij"

@@ -8,12 +8,9 @@ import ast
 import inspect
 import json
 import os
-import socket
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -75,9 +72,10 @@ def test_worker_registers_exactly_the_handlers_and_jobs_serve_has(app, tmp_path,
     assert not [m for m in imported if m.startswith("booking.routes") or m == "booking.voicemail.routes"]
 
 
-def test_every_subscribed_handler_exists_and_every_handler_is_subscribed():
+def test_every_subscribed_handler_exists_and_every_handler_is_subscribed_and_has_a_lane():
     subscribed = {name for names in effects.SUBSCRIPTIONS.values() for name in names}
-    assert subscribed == set(effects.HANDLERS)
+    assert subscribed == set(effects.HANDLERS) == set(effects.LANE_OF)
+    assert set(effects.LANE_OF.values()) == set(outbox.LANES)
 
 
 def _names_used(fn: object) -> set[str]:
@@ -108,37 +106,6 @@ def test_no_route_module_registers_handlers_or_jobs_or_drains_the_outbox():
 # -- the response never waits on a third party ---------------------------------------------------
 
 
-class HangingServer:
-    """Accepts TCP connections and never answers (a CalDAV server stuck behind a dead backend)."""
-
-    def __init__(self) -> None:
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.held: list[socket.socket] = []
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.held.append(conn)
-
-    def close(self) -> None:
-        self.sock.close()
-        for conn in self.held:
-            conn.close()
-
-
-@pytest.fixture
-def hanging() -> Iterator[HangingServer]:
-    server = HangingServer()
-    yield server
-    server.close()
-
-
 @pytest.fixture
 def env_overrides(smtp_sink):
     return {"BOOKING_SMTP_URL": smtp_sink.url}
@@ -154,14 +121,14 @@ def _wait_for(predicate, seconds: float = 10.0) -> bool:
     return predicate()
 
 
-def test_a_hanging_calendar_server_neither_delays_the_booking_nor_its_mails(
-    app, client, admin, make_agent, make_customer, radicale, hanging, live_server, smtp_sink, frozen
+def test_a_stalled_calendar_server_neither_delays_the_booking_nor_its_mails(
+    app, client, admin, make_agent, make_customer, radicale, stalled, live_server, smtp_sink, frozen
 ):
     agent = make_agent()
     connect(client, admin, agent["slug"], radicale)
     customer = make_customer(agent["slug"])
     conn = db.session.scalar(select(CalendarConnection))
-    conn.url = f"http://127.0.0.1:{hanging.port}/cal/"
+    conn.url = f"http://127.0.0.1:{stalled.port}/cal/"
     db.session.commit()
 
     started = time.monotonic()
@@ -179,17 +146,17 @@ def test_a_hanging_calendar_server_neither_delays_the_booking_nor_its_mails(
     elapsed = time.monotonic() - started
     assert response.status_code == 201
     assert elapsed < 1.0
-    # The mails are tried before the push, which is stuck on the hanging server meanwhile.
+    # The mails are tried before the push, which is stuck on the stalled server meanwhile.
     assert _wait_for(lambda: len(smtp_sink.to("ada@customer.example")) == 1)
     assert _wait_for(lambda: len(smtp_sink.to(agent["email"])) == 1)
-    hanging.close()  # the stuck push now fails at once and is left for the scheduler
+    stalled.close()  # the stuck push now fails at once and is left for the scheduler
 
 
-def test_each_lane_drains_only_its_own_rows(app, client, admin, make_agent, make_customer, radicale, hanging, frozen):
+def test_each_lane_drains_only_its_own_rows(app, client, admin, make_agent, make_customer, radicale, stalled, frozen):
     agent = make_agent()
     connect(client, admin, agent["slug"], radicale)
     customer = make_customer(agent["slug"])
-    db.session.scalar(select(CalendarConnection)).url = f"http://127.0.0.1:{hanging.port}/cal/"
+    db.session.scalar(select(CalendarConnection)).url = f"http://127.0.0.1:{stalled.port}/cal/"
     db.session.commit()
     # Booked by the service itself (no request, so nothing is tried inline): the three rows wait.
     req = BookingRequest(

@@ -176,3 +176,23 @@ def test_home_page_links_the_api_and_the_agent_sign_in(client: Any) -> None:
         assert phrase in page
         assert "/api/openapi.json" in page
         assert "/agent/sign-in" in page
+
+
+def test_metrics_count_open_requests_and_breaches_per_severity(app: Any, client: Any, frozen: Any) -> None:
+    """interface.md's Operations: open requests and SLA breaches per severity, read at scrape time."""
+    from datetime import UTC, datetime, timedelta
+
+    from booking.services.requests import Actor, RequestIn, open_request
+
+    settings = app.extensions["booking.settings"]
+    now = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)  # Monday 11:00 Paris
+    frozen(now)
+    for received, severity in ((now - timedelta(hours=5), 1), (now, 1), (now, 3)):
+        data = RequestIn(channel="email", received_at=received, subject="Our export fails", severity=severity)
+        open_request(db.session, settings.calendar, data, Actor.system("email"), now)
+    db.session.remove()
+    body = client.get("/metrics").get_data(as_text=True)
+    assert 'booking_requests_awaiting_first_response{severity="1"} 2.0' in body
+    assert 'booking_requests_awaiting_first_response{severity="3"} 1.0' in body
+    assert 'booking_requests_breached{severity="1"} 1.0' in body  # severity 1: 1 h wall clock, 5 h ago
+    assert 'booking_requests_breached{severity="3"} 0.0' in body

@@ -6,13 +6,9 @@ transport's full timeouts and a crash was logged but left the agent's status say
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import pytest
 from sqlalchemy import select
 
 from booking.calendar_sync.sync import CalendarSyncFailed, SyncCounts, sync_all
@@ -23,41 +19,6 @@ from tests.fixtures.radicale import DavCalendar, RadicaleServer
 from tests.test_caldav_servers import calendar, vevent
 
 NOW = datetime(2026, 11, 2, 7, 0, tzinfo=UTC)
-
-
-class StalledServer:
-    """Accepts TCP connections on loopback and never answers: a server hung mid-request."""
-
-    def __init__(self) -> None:
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.accepted: list[socket.socket] = []
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.sock.getsockname()[1]}/agent/cal/"
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.accepted.append(conn)
-
-    def close(self) -> None:
-        self.sock.close()
-        for conn in self.accepted:
-            conn.close()
-        self.thread.join(timeout=5)
-
-
-@pytest.fixture
-def stalled() -> Iterator[StalledServer]:
-    server = StalledServer()
-    yield server
-    server.close()
 
 
 def connection(slug: str) -> CalendarConnection:

@@ -22,11 +22,12 @@ from typing import Any
 from flask import Blueprint, Flask, Response, jsonify, make_response, render_template
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
-from sqlalchemy import func, select, text
+from sqlalchemy import case, func, select, text
 
 from booking import clock
 from booking.extensions import db, remove_session
 from booking.models import Agent, CalendarConnection, OutboxMessage
+from booking.models_requests import SupportRequest
 
 bp = Blueprint("health", __name__)
 
@@ -142,6 +143,36 @@ class DatabaseCollector:
         yield ok
         yield last
         yield duration
+        yield from self._requests()
+
+    def _requests(self) -> Iterator[Metric]:
+        """The SLA queue: requests still open, and those open past their first-response due time."""
+        rows = db.session.execute(
+            select(
+                SupportRequest.severity,
+                func.count(),
+                func.sum(case((SupportRequest.first_response_due_at < self.now, 1), else_=0)),
+            )
+            .where(SupportRequest.status == "open", SupportRequest.first_response_at.is_(None))
+            .group_by(SupportRequest.severity)
+        ).all()
+        waiting = GaugeMetricFamily(
+            "booking_requests_awaiting_first_response",
+            "Open requests without a first response, by severity.",
+            labels=["severity"],
+        )
+        breached = GaugeMetricFamily(
+            "booking_requests_breached",
+            "Open requests whose first-response due time has passed, by severity.",
+            labels=["severity"],
+        )
+        counts = {int(severity): (int(total), int(late or 0)) for severity, total, late in rows}
+        for severity in range(1, 6):
+            total, late = counts.get(severity, (0, 0))
+            waiting.add_metric([str(severity)], total)
+            breached.add_metric([str(severity)], late)
+        yield waiting
+        yield breached
 
 
 def _request_metrics() -> bytes:

@@ -12,21 +12,25 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, redirect, request, url_for
+from flask import Blueprint, abort, redirect, request, url_for
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from booking import clock
 from booking.core.sla import clock_state, followup_is_contractual
+from booking.core.sla_report import month_period
 from booking.extensions import db
 from booking.models import Agent
 from booking.models_requests import SupportRequest
 from booking.routes.agent import SEVERITY_NAMES, format_instant, signed_in
-from booking.routes.common import clean_text
+from booking.routes.common import clean_text, settings
 from booking.routes.pages import page
-from booking.services import requests
+from booking.routes.requests import report_as_csv
+from booking.services import requests, sla_report
 from booking.services.requests import Actor
+from booking.sla_chart import severity_chart
 
 bp = Blueprint("queue", __name__, url_prefix="/agent/queue")
 
@@ -36,6 +40,11 @@ STATUS_NAMES: dict[str, Any] = {
     "responded": _l("Answered"),
     "resolved": _l("Resolved"),
     "all": _l("All"),
+}
+SCOPE_NAMES: dict[str, Any] = {
+    "mine": _l("Mine"),
+    "all": _l("Every agent’s"),
+    "triage": _l("Triage (no customer matched)"),
 }
 CLOCK_NAMES: dict[str, Any] = {"on_time": _l("On time"), "due_soon": _l("Due soon"), "late": _l("Late")}
 NOTICES: dict[str, tuple[str, Any]] = {
@@ -85,9 +94,11 @@ def home(agent: Agent) -> Any:
     channel = request.args.get("channel") or None
     status = status if status in STATUS_NAMES else "open"
     channel = channel if channel in CHANNEL_NAMES else None
+    scope = request.args.get("scope", "mine") if agent.admin else "mine"
+    scope = scope if scope in SCOPE_NAMES else "mine"
     now = clock.now()
     tz = ZoneInfo(agent.timezone)
-    items = requests.queue_for(_db(), agent, status=status, channel=channel)
+    items = requests.queue_for(_db(), agent, status=status, channel=channel, scope=scope)
     return page(
         "agent/queue.html",
         agent=agent,
@@ -95,6 +106,8 @@ def home(agent: Agent) -> Any:
         now=now,
         current_status=status,
         current_channel=channel,
+        current_scope=scope,
+        scopes=SCOPE_NAMES,
         statuses=STATUS_NAMES,
         channels=CHANNEL_NAMES,
         clocks=CLOCK_NAMES,
@@ -106,6 +119,46 @@ def home(agent: Agent) -> Any:
         instant=lambda moment: format_instant(moment, tz),
         severity=lambda value: f"{value} {SEVERITY_NAMES.get(value, '')}",
     )
+
+
+@bp.get("/report")
+@signed_in
+def report(agent: Agent) -> Any:
+    """The SLA report for admins: a month's figures per severity and customer, the chart, a CSV link."""
+    if not agent.admin:
+        abort(404)
+    cfg = settings()
+    now = clock.now()
+    month = request.args.get("month") or now.astimezone(cfg.timezone).strftime("%Y-%m")
+    try:
+        first, end = month_period(month)
+    except ValueError:
+        return page("agent/report.html", 400, agent=agent, month=month, result=None, chart=None)
+    result = sla_report.build(_db(), cfg.timezone, first, end, now)
+    title = gettext("First responses, %(month)s (%(zone)s)", month=month, zone=result.timezone)
+    return page(
+        "agent/report.html",
+        agent=agent,
+        month=month,
+        result=result,
+        chart=Markup(severity_chart(result.severities, title)),  # drawn by us, every text escaped there
+        severity=lambda value: f"{value} {SEVERITY_NAMES.get(value, '')}",
+    )
+
+
+@bp.get("/report.csv")
+@signed_in
+def report_csv(agent: Agent) -> Any:
+    """The same month as a spreadsheet (the API's CSV, for a signed-in admin)."""
+    if not agent.admin:
+        abort(404)
+    cfg = settings()
+    month = request.args.get("month") or clock.now().astimezone(cfg.timezone).strftime("%Y-%m")
+    try:
+        first, end = month_period(month)
+    except ValueError:
+        abort(400)
+    return report_as_csv(sla_report.build(_db(), cfg.timezone, first, end, clock.now()))
 
 
 def _back(notice: str, request_id: int) -> Any:

@@ -205,7 +205,7 @@ def _figures(row: ReportRow) -> dict[str, Any]:
 FIGURE_COLUMNS = list(_figures(ReportRow(0, 0, 0, 0, None, None)))
 
 
-def _csv(report: sla_report.Report) -> Response:
+def report_as_csv(report: sla_report.Report) -> Response:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(["group", "severity", "customer_id", "customer", *FIGURE_COLUMNS])
@@ -246,7 +246,7 @@ def report(query: ReportQuery) -> Any:
     cfg = settings()
     result = sla_report.build(_db(), cfg.timezone, first, end, clock.now(), query.customer)
     if query.format == "csv":
-        return _csv(result)
+        return report_as_csv(result)
     if query.format == "svg":
         title = f"First responses, {result.first.isoformat()} to {result.end.isoformat()} ({result.timezone})"
         return Response(severity_chart(result.severities, title), mimetype="image/svg+xml")

@@ -38,6 +38,7 @@ def create_agent(
     tier: str = Tier.DEDICATED,
     working_hours: Mapping[str, Sequence[str]] | None = None,
     on_call: bool = False,
+    admin: bool = False,
 ) -> Agent:
     """Create an agent; 409 when the slug is taken, 400 (``booking.services.validation``) for bad input."""
     slug = validation.slug(slug)
@@ -58,6 +59,7 @@ def create_agent(
                 tier=tier,
                 working_hours=hours,
                 on_call=on_call,
+                admin=admin,
             )
             session.add(agent)
     except IntegrityError as exc:

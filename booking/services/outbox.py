@@ -60,12 +60,10 @@ class PermanentError(Exception):
 
 
 def lane_of(handler: str) -> str:
-    """The destination a handler talks to: one slow destination never holds another's rows."""
-    if handler.startswith("caldav."):
-        return "caldav"
-    if handler.endswith("sms") or handler.startswith("phone."):
-        return "sms"
-    return "email"
+    """The destination a handler talks to (declared in ``booking.effects.LANE_OF``; e-mail if unknown)."""
+    from booking.effects import LANE_OF
+
+    return LANE_OF.get(handler, "email")
 
 
 def emit(session: Session, event: str, payload: dict[str, Any], key: str, now: datetime) -> list[int]:

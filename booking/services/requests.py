@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
@@ -47,7 +47,8 @@ SCAN_LIMIT = 200
 class Actor:
     """Who acts: an admin (bearer token), a signed-in agent, or the service itself (a channel, the scan).
 
-    An agent may act on requests they own, and a senior agent on every request of the senior team.
+    An agent may act on requests they own, a senior agent on every request of the senior team, and
+    an agent with the ``admin`` flag on every request (acting as ``admin:<slug>`` in the event log).
     """
 
     kind: str  # "admin" | "agent" | "system"
@@ -64,6 +65,8 @@ class Actor:
 
     @classmethod
     def for_agent(cls, agent: Agent) -> Actor:
+        if agent.admin:
+            return cls("admin", f"admin:{agent.slug}", agent.id)
         return cls("agent", f"agent:{agent.slug}", agent.id)
 
 
@@ -271,25 +274,37 @@ def list_requests(
     return list(session.scalars(query).unique())
 
 
+#: what an admin may look at besides their own queue
+SCOPES = ("mine", "all", "triage")
+
+
 def queue_for(
-    session: Session, agent: Agent, *, status: str = "open", channel: str | None = None
+    session: Session, agent: Agent, *, status: str = "open", channel: str | None = None, scope: str = "mine"
 ) -> list[SupportRequest]:
     """An agent's queue: the requests they own, and for a senior also the senior team's unowned ones.
 
     Filtered at the database on the owner, like the dashboard, so a template slip cannot show
-    another agent's requests.
+    another agent's requests. An admin may ask for ``scope="all"`` (every agent's requests) or
+    ``scope="triage"`` (what no customer could be matched to); anyone else asking gets Forbidden.
     """
     if status not in STATUS_FILTERS:
         raise InvalidInput(f"status must be one of {', '.join(STATUS_FILTERS)}", code="bad_status")
     if channel is not None and channel not in CHANNELS:
         raise InvalidInput(f"unknown channel {channel!r}", code="bad_channel")
+    if scope not in SCOPES:
+        raise InvalidInput(f"scope must be one of {', '.join(SCOPES)}", code="bad_scope")
+    if scope != "mine" and not agent.admin:
+        raise Forbidden("only an admin sees other agents' queues", code="not_admin")
     mine = SupportRequest.agent_id == agent.id
     if agent.tier == "senior":
         mine = mine | ((SupportRequest.team == "senior") & SupportRequest.agent_id.is_(None))
+    owner = {"mine": mine, "all": true(), "triage": SupportRequest.team == "triage"}[scope]
     query = (
         select(SupportRequest)
-        .options(joinedload(SupportRequest.customer), joinedload(SupportRequest.callback))
-        .where(mine)
+        .options(
+            joinedload(SupportRequest.customer), joinedload(SupportRequest.callback), joinedload(SupportRequest.agent)
+        )
+        .where(owner)
         .order_by(SupportRequest.first_response_due_at, SupportRequest.id)
         .limit(200)
     )
@@ -494,6 +509,7 @@ def assign(
         if request.team == "triage" and customer is not None and agent is not None:
             request.team = team_for(customer, agent)
             done["team"] = request.team
+        queued = _callback_owner_follows(session, request, now) if {"customer", "agent"} & set(done) else []
         if changes.severity is not None and changes.severity != request.severity:
             try:
                 severity = Severity(changes.severity)
@@ -521,7 +537,24 @@ def assign(
             request.updated_at = now
             log_event(session, request, "assigned", actor, now, done)
     ids = _callback_follows(session, settings, request, now) if "severity" in done else []
-    return request, ids
+    return request, [*queued, *ids]
+
+
+def _callback_owner_follows(session: Session, request: SupportRequest, now: datetime) -> list[int]:
+    """A phone request's callback belongs to whoever the request now belongs to (inside assign's
+    transaction): the agent's dashboard lists it, and the agent is told once, by SMS and e-mail, as
+    if the voicemail had been theirs from the start (a triage voicemail told nobody)."""
+    from booking.services.callbacks import EVENT_CALLBACK_QUEUED
+
+    callback = request.callback
+    if callback is None or callback.status != "pending":
+        return []
+    callback.customer_id = request.customer_id
+    callback.agent_id = request.agent_id
+    if callback.agent_id is None:
+        return []
+    key = f"callback:{callback.id}"
+    return outbox.emit(session, EVENT_CALLBACK_QUEUED, {"callback_id": callback.id}, key, now)
 
 
 def _callback_follows(session: Session, settings: Settings, request: SupportRequest, now: datetime) -> list[int]:

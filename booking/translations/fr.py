@@ -343,6 +343,35 @@ FR.update(
 )
 
 
+# Admins' views of the queue and the SLA report (issue 13).
+FR.update(
+    {
+        "SLA report": "Rapport SLA",
+        "Whose requests": "Demandes de qui",
+        "Mine": "Les miennes",
+        "Every agent’s": "Celles de tous les agents",
+        "Triage (no customer matched)": "Tri (aucun client reconnu)",
+        "Nobody yet": "Personne pour l’instant",
+        "First responses, %(month)s (%(zone)s)": "Premières réponses, %(month)s (%(zone)s)",
+        "First responses to the requests received in the month, in the business time zone.": "Premières "
+        "réponses aux demandes reçues dans le mois, dans le fuseau horaire du service.",
+        "Choose the month": "Choisir le mois",
+        "Month": "Mois",
+        "Please choose a month such as 2026-12.": "Choisissez un mois, par exemple 2026-12.",
+        "Per severity": "Par gravité",
+        "Answered in time": "Répondu à temps",
+        "Breached": "Hors délai",
+        "Still open": "Encore ouvertes",
+        "Median first response (min)": "Première réponse médiane (min)",
+        "p90 first response (min)": "Première réponse p90 (min)",
+        "Total": "Total",
+        "Per customer": "Par client",
+        "No request was received in this month.": "Aucune demande n’a été reçue ce mois-ci.",
+        "Download as CSV": "Télécharger en CSV",
+    }
+)
+
+
 def extract(pot: Path, root: Path | str = ".") -> None:
     """Extract every translatable string of the sources under ``root`` into ``pot`` (pybabel extract)."""
     import subprocess

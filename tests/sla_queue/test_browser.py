@@ -96,3 +96,47 @@ def test_the_queue_in_the_browser(app, browser, live_server, line, voicemail, ap
     if os.environ.get("BOOKING_UPDATE_SCREENSHOTS"):
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         shutil.copy(shot, SCREENSHOTS / shot.name)
+
+
+@pytest.mark.parametrize("width", [375, 1280], ids=["mobile", "desktop"])
+def test_the_sla_report_in_the_browser(app, browser, live_server, line, voicemail, api, make_agent, frozen, width):
+    """An admin signs in, opens the report from the queue: the chart and both tables fit the width."""
+    from playwright.sync_api import expect
+
+    from booking.models import Agent
+
+    make_agent(slug="ada", name="Ada Admin", phone="+33140000009", email="ada@example.com")
+    db.session.query(Agent).filter_by(slug="ada").update({"admin": True})
+    db.session.commit()
+    voicemail(paris(2026, 11, 30, 10, 0), "CA1")
+    voicemail(paris(2026, 11, 30, 16, 50), "CA2")
+    first = api("GET", "/api/requests")["requests"][0]["id"]
+    frozen(paris(2026, 11, 30, 11, 0))
+    api("POST", f"/api/requests/{first}/respond")
+    frozen(paris(2026, 12, 1, 11, 0))  # the second one is late by now
+    drain_outbox()
+    ctx = _context(browser, width, "en-GB", "Europe/Paris")
+    page = ctx.new_page()
+    try:
+        page.goto(f"{live_server.url}/agent/sign-in")
+        page.get_by_label("Your work e-mail address").fill("ada@example.com")
+        page.get_by_role("button", name="Send me a sign-in link").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Check your inbox")
+        drain_outbox()
+        page.goto(f"{live_server.url}{last_logged_link(app)}")
+        page.get_by_role("button", name="Sign in").click()
+        page.goto(f"{live_server.url}/agent/queue?scope=all")
+        page.get_by_role("link", name="SLA report").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("SLA report")
+        page.get_by_label("Month", exact=True).fill("2026-11")  # the page opens on the current month, December
+        page.get_by_role("button", name="Show").click()
+        expect(page.locator("figure.chart svg")).to_have_count(1)
+        expect(page.locator("#report-customers tbody tr")).to_have_count(1)
+        expect(page.locator("#report-customers tbody th")).to_have_text("Acme SA")
+        assert _fits_the_width(page)
+        if os.environ.get("BOOKING_UPDATE_SCREENSHOTS"):  # the README's picture
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            name = f"report-en-{'mobile' if width < 600 else 'desktop'}.png"
+            page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
+    finally:
+        ctx.close()

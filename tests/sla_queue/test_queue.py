@@ -362,3 +362,21 @@ def test_triage_email_must_be_one_address(tmp_path):
     for bad in ("ops", "a@b.example, c@d.example", "Ops <ops@vendor.example>"):
         with pytest.raises(ConfigError, match="BOOKING_TRIAGE_EMAIL"):
             load_settings({"BOOKING_TRIAGE_EMAIL": bad}, instance_path=tmp_path)
+
+
+def test_assigning_a_triage_voicemail_hands_its_callback_to_the_agent_who_is_told_once(
+    line, voicemail, api, frozen, fake_twilio
+):
+    voicemail(paris(2026, 11, 30, 19, 0), "CA9", caller=UNKNOWN_CALLER)
+    item = only(api, team="triage")
+    (callback,) = api("GET", "/api/callbacks")["callbacks"]
+    assert callback["agent"] is None
+    assert [m for m in fake_twilio.messages if m.to == AGENT_PHONE] == []  # nobody to tell yet
+
+    frozen(paris(2026, 12, 1, 8, 30))
+    api("PATCH", f"/api/requests/{item['id']}", json={"customer": line["beta"]["id"]})
+    api("PATCH", f"/api/requests/{item['id']}", json={"agent": "camille"})  # the same owner again: no news
+    (callback,) = api("GET", "/api/callbacks")["callbacks"]
+    assert callback["agent"] == "camille"
+    told = [m for m in fake_twilio.messages if m.to == AGENT_PHONE]
+    assert len(told) == 1 and UNKNOWN_CALLER in told[0].body

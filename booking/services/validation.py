@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 
+import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
 from booking.core.business_time import iana_zone, validate_weekly_hours
@@ -40,6 +41,8 @@ __all__ = [
 
 #: Region national numbers are read in when the configuration names none (BOOKING_PHONE_REGION).
 DEFAULT_PHONE_REGION = "FR"
+_SEPARATORS = re.compile(r"[ .()/-]")
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 MAX_NAME = 200
 
@@ -85,10 +88,21 @@ def phone(value: str, region: str = DEFAULT_PHONE_REGION) -> str:
     National numbers are read in ``region``. Twilio gives callers' numbers in E.164, so a customer is
     recognised on the phone only if their numbers are stored that way.
     """
-    normalized = normalize_e164(value, region) if not has_unsafe_chars(value) else None
-    if normalized is None:
+    if has_unsafe_chars(value):
         raise InvalidInput(f"{value!r} is not a valid phone number", code="bad_phone")
-    return normalized
+    normalized = normalize_e164(value, region)
+    if normalized is not None:
+        return normalized
+    # Written in full international form, a number of a possible length is taken as given: numbering
+    # plans gain ranges before the phonenumbers data does, and the API always took any E.164 number.
+    compact = _SEPARATORS.sub("", value)
+    if _E164.fullmatch(compact):
+        try:
+            if phonenumbers.is_possible_number(phonenumbers.parse(compact, None)):
+                return compact
+        except phonenumbers.NumberParseException:
+            pass
+    raise InvalidInput(f"{value!r} is not a valid phone number", code="bad_phone")
 
 
 def agent_phone(value: str) -> str:

@@ -26,6 +26,8 @@ BOOKING = [sys.executable, "-c", "from booking.cli import main; main()"]
         ("+33 6 12 34 56 99", "FR", "+33612345699"),
         ("0032 470 12 34 56", "FR", "+32470123456"),
         ("0470 12 34 56", "BE", "+32470123456"),
+        # full international form of a possible length is kept even where the library knows no range
+        ("+33 690 00 00 00", "FR", "+33690000000"),
     ],
 )
 def test_phone_is_normalised_to_e164(raw, region, e164):

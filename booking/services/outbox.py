@@ -47,7 +47,7 @@ MAX_ATTEMPTS = 12
 # so a second worker never takes over a row that is still being worked on; a crashed worker's row
 # waits this long before it is retried.
 #: how long the after-response attempt may keep claiming a request's rows (the scheduler does the rest)
-INLINE_BUDGET = timedelta(seconds=10)
+INLINE_BUDGET = timedelta(seconds=5)
 #: session.info keys: ids queued by the open transaction, and ids whose transaction has committed
 QUEUED = "booking.outbox_queued"
 PENDING = "booking.outbox_pending"
@@ -103,9 +103,11 @@ def _committed(session: Session) -> None:
         session.info.setdefault(PENDING, []).extend(queued)
 
 
-@event.listens_for(Session, "after_rollback")
-def _rolled_back(session: Session) -> None:
-    session.info.pop(QUEUED, None)
+@event.listens_for(Session, "after_soft_rollback")
+def _rolled_back(session: Session, previous_transaction: Any) -> None:
+    """Forget what the transaction queued when the whole of it rolled back (not a savepoint's)."""
+    if previous_transaction.parent is None and not previous_transaction.nested:
+        session.info.pop(QUEUED, None)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -189,15 +191,20 @@ def drain(
     started = adapters.now()
     session.commit()  # end any implicit read transaction (a no-op when none is open)
     result = DrainResult()
+    lease = timedelta(seconds=adapters.settings.outbox_lease_seconds)
     for _ in range(limit):
-        if budget is not None and adapters.now() - started > budget:
+        elapsed = adapters.now() - started
+        if budget is not None and elapsed > budget:
             break
-        row = _claim_one(session, now, wanted, handlers, timedelta(seconds=adapters.settings.outbox_lease_seconds))
+        # ``now`` moves on with the wall clock while the drain runs: a long drain must never lease its
+        # later rows with a lease that has already run out (another worker would take them too).
+        current = now + max(elapsed, timedelta(0))
+        row = _claim_one(session, current, wanted, handlers, lease)
         if row is None:
             break
         if wanted is not None:
             wanted.remove(row.id)
-        _run(ctx, row, now, result)
+        _run(ctx, row, current, result)
     return result
 
 

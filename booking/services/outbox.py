@@ -121,7 +121,7 @@ def _write(session: Session) -> None:
 
 
 def _claim_one(
-    session: Session, now: datetime, ids: list[int] | None, handlers: Iterable[str] | None, lease: timedelta
+    session: Session, now: datetime, ids: list[int] | None, handlers: Iterable[str] | None, leased_until: datetime
 ) -> OutboxMessage | None:
     """Lease the oldest due row (of ``ids`` / of these handlers) for this worker alone; commit the lease."""
     query = (
@@ -144,7 +144,7 @@ def _claim_one(
         _write(session)
     row = session.scalars(query).first()
     if row is not None:
-        row.locked_until = now + lease
+        row.locked_until = leased_until
     session.commit()
     return row
 
@@ -196,15 +196,15 @@ def drain(
         elapsed = adapters.now() - started
         if budget is not None and elapsed > budget:
             break
-        # ``now`` moves on with the wall clock while the drain runs: a long drain must never lease its
-        # later rows with a lease that has already run out (another worker would take them too).
-        current = now + max(elapsed, timedelta(0))
-        row = _claim_one(session, current, wanted, handlers, lease)
+        # The lease runs from when the row is claimed, not from when the drain began: a long drain
+        # must never lease a later row with a lease that has already run out (another worker would
+        # take it too). Due times and retries stay on the drain's own ``now``.
+        row = _claim_one(session, now, wanted, handlers, now + max(elapsed, timedelta(0)) + lease)
         if row is None:
             break
         if wanted is not None:
             wanted.remove(row.id)
-        _run(ctx, row, current, result)
+        _run(ctx, row, now, result)
     return result
 
 

@@ -203,12 +203,19 @@ def open_request(
 
 
 def open_for_callback(
-    session: Session, calendar: BusinessCalendar, callback: Callback, received_at: datetime, now: datetime
+    session: Session,
+    calendar: BusinessCalendar,
+    callback: Callback,
+    received_at: datetime,
+    now: datetime,
+    team: str | None = None,
 ) -> tuple[SupportRequest, list[int]]:
     """A queued callback's phone request (inside the voicemail transaction).
 
     The callback's own due time stays the first-response due time, so the queue and the callback
-    list tell one story; an unknown caller's voicemail goes to triage. Returns the outbox ids too.
+    list tell one story; an unknown caller's voicemail goes to triage. ``team`` is set when the call
+    itself decided it (a press-2 voicemail belongs to the senior team whoever is assigned); otherwise
+    it follows from the owner (:func:`team_for`). Returns the outbox ids too.
     """
     customer = session.get(Customer, callback.customer_id) if callback.customer_id else None
     who = f"{customer.name} ({callback.phone})" if customer else callback.phone
@@ -223,6 +230,7 @@ def open_for_callback(
             customer_id=callback.customer_id,
             agent_id=callback.agent_id,
             callback_id=callback.id,
+            team=team,
             details={"callback_id": callback.id},
         ),
         Actor.system("twilio"),

@@ -1,4 +1,4 @@
-"""Migration 0006 (press-2 call states) on a database holding calls: upgrade → downgrade → upgrade.
+"""Migration 0007 (press-2 call states) on a database holding calls: upgrade → downgrade → upgrade.
 
 Run on SQLite (batch rebuild of ``calls``) and on PostgreSQL, each on a scratch database so the
 session's migrated schema is left alone. The new states must be accepted after the upgrade, unknown
@@ -30,7 +30,7 @@ def scratch_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]
     if not PG_URL:
         pytest.skip("BOOKING_TEST_POSTGRES_URL is not set (CI sets it)")
     url = make_url(PG_URL)
-    name = f"{url.database}_migration_0006"
+    name = f"{url.database}_migration_0007"
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
@@ -61,27 +61,27 @@ def _statuses() -> list[tuple[str, str]]:
         return [tuple(row) for row in conn.execute(text("SELECT call_sid, status FROM calls ORDER BY call_sid"))]
 
 
-def test_0006_accepts_the_press_2_states_and_rolls_back(scratch_url: str, tmp_path: Path) -> None:
+def test_0007_accepts_the_press_2_states_and_rolls_back(scratch_url: str, tmp_path: Path) -> None:
     app = create_app({"TESTING": True}, env=base_env(scratch_url, tmp_path))
     with app.app_context():
-        upgrade(revision="0005")
+        upgrade(revision="0006")
         _insert("CA1", "dialing")
         with pytest.raises(IntegrityError):
-            _insert("CA2", "seniors")  # before 0006 the state is refused
+            _insert("CA2", "seniors")  # before 0007 the state is refused
 
-        upgrade(revision="0006")
+        upgrade(revision="0007")
         _insert("CA2", "seniors")
         _insert("CA3", "senior-voicemail")
         with pytest.raises(IntegrityError):
             _insert("CA4", "bogus")
         assert _statuses() == [("CA1", "dialing"), ("CA2", "seniors"), ("CA3", "senior-voicemail")]
 
-        downgrade(revision="0005")
+        downgrade(revision="0006")
         assert _statuses() == [("CA1", "dialing"), ("CA2", "dialing"), ("CA3", "voicemail")]
         with pytest.raises(IntegrityError):
             _insert("CA4", "seniors")
 
-        upgrade(revision="0006")
+        upgrade(revision="0007")
         _insert("CA4", "seniors")
         assert len(_statuses()) == 4
         db.engine.dispose()

@@ -1,7 +1,7 @@
 """calls.status: the press-2 states (ringing the seniors on duty, a severity-2 voicemail for them)
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-01 12:10:00
 
 Issue 16: in business hours a caller may press 2 to reach a senior technical agent. The call then
@@ -17,8 +17,8 @@ seniors into ``dialing``, a senior voicemail into ``voicemail``.
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

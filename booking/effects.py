@@ -139,6 +139,7 @@ LANE_OF: dict[str, str] = {
     "phone.page_on_call": "sms",
     "request.alert_sms": "sms",
     "request.page_senior": "sms",
+    "phone.page_senior_missed": "sms",
 }
 
 _BOOKING_MAILS = (push.HANDLER_NAME, "email.booking_contact", "email.booking_agent")

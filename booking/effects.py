@@ -28,7 +28,7 @@ from booking.mail import Mailer, mailer_for
 from booking.models import CalendarConnection
 from booking.services.agent_auth import EVENT_SIGN_IN_REQUESTED
 from booking.services.callbacks import EVENT_CALLBACK_OVERDUE, EVENT_CALLBACK_QUEUED
-from booking.services.calls import EVENT_CRITICAL_CALL
+from booking.services.calls import EVENT_CRITICAL_CALL, EVENT_SENIOR_MISSED
 from booking.services.reminders import EVENT_REMINDER
 from booking.services.requests import EVENT_BREACHED, EVENT_DUE_SOON, EVENT_ESCALATED, EVENT_TRIAGE
 from booking.services.schedule import (
@@ -102,7 +102,7 @@ def build_adapters(settings: Settings, secret_key: str) -> Adapters:
 
 def _handlers() -> dict[str, Handler]:
     from booking import notifications, request_alerts
-    from booking.voicemail import notify
+    from booking.voicemail import notify, senior_page
 
     return {
         push.HANDLER_NAME: push.push_to_caldav,
@@ -113,6 +113,7 @@ def _handlers() -> dict[str, Handler]:
         "callback.email": notify.notify_callback_email,
         "callback.overdue_sms": notify.remind_overdue_callback,
         "phone.page_on_call": notify.page_on_call,
+        senior_page.HANDLER_NAME: senior_page.page_senior_missed,
         "request.alert_sms": request_alerts.alert_sms,
         "request.alert_email": request_alerts.alert_email,
         "request.page_senior": request_alerts.page_senior,
@@ -138,6 +139,7 @@ LANE_OF: dict[str, str] = {
     "phone.page_on_call": "sms",
     "request.alert_sms": "sms",
     "request.page_senior": "sms",
+    "phone.page_senior_missed": "sms",
 }
 
 _BOOKING_MAILS = (push.HANDLER_NAME, "email.booking_contact", "email.booking_agent")
@@ -157,6 +159,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     EVENT_CALLBACK_QUEUED: ("callback.sms", "callback.email"),
     EVENT_CALLBACK_OVERDUE: ("callback.overdue_sms",),
     EVENT_CRITICAL_CALL: ("phone.page_on_call",),
+    EVENT_SENIOR_MISSED: ("phone.page_senior_missed",),  # pressed 2, no senior could take the call
     EVENT_DUE_SOON: ("request.alert_sms", "request.alert_email"),
     EVENT_BREACHED: ("request.alert_sms", "request.alert_email"),
     EVENT_ESCALATED: ("request.page_senior",),

@@ -28,7 +28,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import text
 
-from booking import wiring
+from booking import links, wiring
 from booking.config import Settings
 from booking.effects import JOBS, Context, Job
 from booking.extensions import db, remove_session
@@ -126,6 +126,7 @@ def run_job(app: Flask, job: Job) -> object:
                 log.debug("job %s is running elsewhere; tick skipped", job.name)
                 return None
             outbox.take_pending(db.session)  # only what this tick queues is its to try
+            links.set_base(built.settings.public_url)  # mails it queues link to the public URL
             result = job.run(Context(session=db.session, adapters=built), built.now())
             wiring.drain_now(app, outbox.take_pending(db.session))
             return result
@@ -134,6 +135,7 @@ def run_job(app: Flask, job: Job) -> object:
         log.exception("job %s failed", job.name)
         return None
     finally:
+        links.set_base(None)
         if pushed is not None:
             remove_session()
             pushed.pop()

@@ -121,7 +121,7 @@ def mail_contact(ctx: Context, payload: dict[str, Any], now: datetime) -> None:
     if booking is None:
         return
     locale = booking.locale if booking.locale in LOCALES else DEFAULT_LOCALE
-    base = payload.get("base_url")
+    base = payload.get("base_url") or settings.public_url
     subject, text, html = _render("contact", booking, payload["event"], settings.timezone, locale, base)
     ctx.adapters.mailer.send(
         Mail(
@@ -144,7 +144,8 @@ def mail_agent(ctx: Context, payload: dict[str, Any], now: datetime) -> None:
         return
     settings = ctx.settings
     tz = ZoneInfo(booking.agent.timezone)
-    subject, text, html = _render("agent", booking, payload["event"], tz, DEFAULT_LOCALE, payload.get("base_url"))
+    base = payload.get("base_url") or settings.public_url
+    subject, text, html = _render("agent", booking, payload["event"], tz, DEFAULT_LOCALE, base)
     ctx.adapters.mailer.send(
         Mail(
             to=[booking.agent.email],

@@ -99,6 +99,8 @@ class CallStatus(StrEnum):
     FORWARDED = "forwarded"  # sent to the general support line
     AFTER_HOURS = "after-hours"  # hearing the after-hours menu
     CRITICAL = "critical"  # pressed 1 in the menu: service down, the on-call senior is paged
+    SENIORS = "seniors"  # pressed 2 in business hours: every senior agent on duty rings at once
+    SENIOR_VOICEMAIL = "senior-voicemail"  # pressed 2, no senior on duty or none answered: severity-2 message
     VOICEMAIL = "voicemail"  # sent to (or has left) a voicemail
     ANSWERED = "answered"
     BUSY = "busy"
@@ -144,6 +146,9 @@ class RouteKind(StrEnum):
     AFTER_HOURS_MENU = "after_hours_menu"
     AFTER_HOURS_VOICEMAIL = "after_hours_voicemail"
     VOICEMAIL = "voicemail"
+    CRITICAL = "critical"  # after hours, pressed 1: the on-call senior is paged, then a voicemail
+    SENIORS = "seniors"  # in hours, pressed 2: every senior on duty rings at once
+    SENIOR_VOICEMAIL = "senior_voicemail"  # pressed 2 and no senior could take it: a severity-2 voicemail
 
 
 def one_of(column: str, values: Iterable[str]) -> str:

@@ -15,10 +15,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
+from functools import partial
 
 from flask import Flask, Response, current_app, has_app_context, has_request_context, request
 
 from booking import links
+from booking.calendar_sync.connection import client_for
+from booking.calendar_sync.dav import Limits
 from booking.effects import Adapters
 from booking.extensions import db, remove_session
 from booking.services import outbox
@@ -60,16 +64,26 @@ def _inline_order(ids: list[int]) -> list[int]:
     return [row_id for row_id, _ in sorted(rows, key=lambda r: (outbox.lane_of(r[1]) == "caldav", r[0]))]
 
 
+#: each CalDAV request of an inline attempt: short, so that the budget plus one push stays well
+#: inside a gunicorn sync worker's 30 s timeout (the scheduler retries with the full limits)
+INLINE_CALDAV_LIMITS = Limits(connect_timeout=3.0, read_timeout=4.0, deadline=4.0)
+
+
 def drain_now(app: Flask, ids: list[int]) -> None:
-    """Try these committed rows now (inside an app context), within the inline budget."""
+    """Try these committed rows now (inside an app context), within the inline budget.
+
+    The budget is checked before each row; a row once started is bounded by its transport's limits
+    (CalDAV: ``INLINE_CALDAV_LIMITS``; SMTP and Twilio: their own timeouts).
+    """
     built = adapters(app)
     if not ids or not built.settings.outbox_inline:
         return
+    inline = replace(built, caldav=partial(client_for, limits=INLINE_CALDAV_LIMITS))
     deadline = built.now() + outbox.INLINE_BUDGET
     for row_id in _inline_order(ids):
         if built.now() > deadline:
             break
-        outbox.drain(db.session, built.now(), ids=[row_id], adapters=built)
+        outbox.drain(db.session, built.now(), ids=[row_id], adapters=inline)
 
 
 def after_response(

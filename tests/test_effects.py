@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -206,3 +206,38 @@ def test_a_job_already_running_elsewhere_is_skipped(app, monkeypatch):
         assert ran == []
     jobs.run_job(app, job)
     assert ran == ["ran"]
+
+
+def test_rows_a_job_queues_link_to_the_public_url(app, monkeypatch):
+    """A job has no request: what it queues still carries BOOKING_PUBLIC_URL for its mails' links."""
+    monkeypatch.setitem(effects.SUBSCRIPTIONS, "test.event", ("test.nothing",))
+    monkeypatch.setitem(effects.HANDLERS, "test.nothing", lambda ctx, payload, now: None)
+
+    def queue(ctx, now):
+        outbox.emit(ctx.session, "test.event", {}, "k", now)
+        ctx.session.commit()
+
+    jobs.run_job(app, effects.Job("test.queue", queue, seconds=lambda s: 60))
+    db.session.rollback()
+    (row,) = db.session.scalars(select(OutboxMessage)).all()
+    assert row.payload["base_url"] == "http://booking.test"
+
+
+def test_a_long_drain_leases_each_row_from_when_it_is_claimed(app, monkeypatch, frozen):
+    """The drain's ``now`` moves on with the clock: a row claimed 20 minutes in is leased from then."""
+    leases = []
+
+    def slow(ctx, payload, now):
+        (running,) = ctx.session.scalars(select(OutboxMessage).where(OutboxMessage.locked_until.is_not(None))).all()
+        leases.append(running.locked_until)
+        frozen(clock.now() + timedelta(minutes=20))  # this one took 20 minutes
+
+    monkeypatch.setitem(effects.HANDLERS, "test.slow", slow)
+    monkeypatch.setitem(effects.SUBSCRIPTIONS, "test.event", ("test.slow",))
+    started = clock.now()
+    for n in range(2):
+        outbox.emit(db.session, "test.event", {"n": n}, f"k{n}", started)
+    db.session.commit()
+    outbox.drain(db.session, started)
+    lease = timedelta(seconds=app.extensions["booking.settings"].outbox_lease_seconds)
+    assert leases == [started + lease, started + timedelta(minutes=20) + lease]

@@ -9,6 +9,9 @@ rewinding a call (a retried ``/twilio/voice`` must not turn a critical call back
 * ``voicemail`` can follow every state but ``answered``: a stored recording is a fact, whichever
   webhook before it went missing; after a conversation the call is hung up, so no recording follows.
 * ``ringing`` is only where a call starts; nothing moves back to it.
+* Pressing 2 in business hours (the greeting plays while the call is ``dialing``) rings the seniors
+  on duty (``seniors``); nobody on duty, or nobody answering, leaves the caller a message for the
+  senior team (``senior-voicemail``), which a stored recording then turns into ``voicemail``.
 
 Pure: the service that owns the ``calls`` row (``booking.services.calls.move_call``) applies it.
 """
@@ -26,6 +29,8 @@ DIAL_OUTCOMES: frozenset[CallStatus] = frozenset(
     {CallStatus.ANSWERED, CallStatus.BUSY, CallStatus.NO_ANSWER, CallStatus.FAILED, CallStatus.CANCELED}
 )
 _MISSED = DIAL_OUTCOMES - {CallStatus.ANSWERED}
+#: Where pressing 2 in business hours leads (the seniors ring, or a message for them).
+_SENIOR_LINE = frozenset({CallStatus.SENIORS, CallStatus.SENIOR_VOICEMAIL})
 
 #: state -> the states it may move to (besides itself).
 TRANSITIONS: Mapping[CallStatus, frozenset[CallStatus]] = {
@@ -33,8 +38,11 @@ TRANSITIONS: Mapping[CallStatus, frozenset[CallStatus]] = {
     CallStatus.RINGING: frozenset(
         {CallStatus.DIALING, CallStatus.FORWARDED, CallStatus.AFTER_HOURS, CallStatus.CRITICAL, CallStatus.VOICEMAIL}
         | DIAL_OUTCOMES
+        | _SENIOR_LINE
     ),
-    CallStatus.DIALING: DIAL_OUTCOMES | {CallStatus.VOICEMAIL},
+    CallStatus.DIALING: DIAL_OUTCOMES | _SENIOR_LINE | {CallStatus.VOICEMAIL},
+    CallStatus.SENIORS: frozenset({CallStatus.ANSWERED, CallStatus.SENIOR_VOICEMAIL, CallStatus.VOICEMAIL}),
+    CallStatus.SENIOR_VOICEMAIL: frozenset({CallStatus.VOICEMAIL}),
     CallStatus.FORWARDED: DIAL_OUTCOMES | {CallStatus.VOICEMAIL},
     CallStatus.AFTER_HOURS: frozenset({CallStatus.CRITICAL, CallStatus.VOICEMAIL}),
     CallStatus.CRITICAL: frozenset({CallStatus.VOICEMAIL}),

@@ -205,6 +205,11 @@ def _figures(row: ReportRow) -> dict[str, Any]:
 FIGURE_COLUMNS = list(_figures(ReportRow(0, 0, 0, 0, None, None)))
 
 
+def _cell(text: str) -> str:
+    """A name as a spreadsheet cell that never runs as a formula (=, +, -, @ lead a formula)."""
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def report_as_csv(report: sla_report.Report) -> Response:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
@@ -213,7 +218,7 @@ def report_as_csv(report: sla_report.Report) -> Response:
         writer.writerow(["severity", severity, "", "", *_figures(row).values()])
     for item in report.customers:
         writer.writerow(
-            ["customer", "", item.customer_id or "", item.customer_name or "", *_figures(item.figures).values()]
+            ["customer", "", item.customer_id or "", _cell(item.customer_name or ""), *_figures(item.figures).values()]
         )
     writer.writerow(["total", "", "", "", *_figures(report.total).values()])
     name = f"sla-{report.first.isoformat()}-{report.end.isoformat()}.csv"

@@ -36,7 +36,7 @@ from booking.core.sla import Severity, callback_due
 from booking.db_guards import is_overlap_error, write_transaction
 from booking.models import Agent, Booking, Call, Callback, Customer, Voicemail
 from booking.services import outbox, requests, schedule
-from booking.services.calls import caller_number, customer_for_number, move_call, on_call_senior
+from booking.services.calls import caller_number, customer_for_number, move_call, on_call_senior, voicemail_team
 from booking.services.errors import Conflict, InvalidInput, NotFound, SlotUnavailable
 from booking.services.schedule import SEARCH_SPAN, reservation_for
 from booking.vocabulary import CALLBACK_TOPIC, BookingKind, BookingStatus, CallbackStatus, CallStatus
@@ -185,7 +185,9 @@ def store_voicemail(session: Session, settings: Settings, rec: RecordingIn, now:
             )
             session.add(callback)
             session.flush()
-            _, ids = requests.open_for_callback(session, settings.calendar, callback, received_at, now)  # issue 13
+            _, ids = requests.open_for_callback(  # issue 13; a press-2 message is the senior team's (issue 16)
+                session, settings.calendar, callback, received_at, now, team=voicemail_team(call)
+            )
             if assignee is not None and customer is not None:
                 ids += _reserve(session, settings, callback, assignee, customer, voicemail, now)
                 ids += outbox.emit(

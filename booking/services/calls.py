@@ -12,22 +12,29 @@ No Flask here: routes turn a :class:`Routing` into TwiML.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from booking.config import Settings
+from booking.core.business_time import weekly_hours_intervals
 from booking.core.call_states import check_move, dial_outcome
+from booking.core.duty import on_duty
 from booking.core.sla import Severity, callback_due
 from booking.db_guards import write_transaction
-from booking.models import Agent, Call, Customer, CustomerPhone
+from booking.models import Agent, Booking, Call, Customer, CustomerPhone, TimeOff
 from booking.services import outbox, schedule
-from booking.vocabulary import CallStatus, RouteKind, Tier
+from booking.vocabulary import BookingKind, BookingStatus, CallStatus, RouteKind, Tier
 from booking.voicemail.phone import normalize_e164
 
 EVENT_CRITICAL_CALL = "phone.critical"
+EVENT_SENIOR_MISSED = "phone.senior_missed"
+
+#: ``team`` of the request a press-2 voicemail opens (``booking.models_requests.TEAMS``).
+SENIOR_TEAM = "senior"
 
 #: The state a fresh call moves to once routed (``voicemail`` for both voicemail routes).
 _ROUTED = {
@@ -48,18 +55,35 @@ class Routing:
     dial_number: str | None = None
     agent_name: str | None = None
     next_opening: datetime | None = None
+    offer_seniors: bool = False  # ``dial`` only: the greeting offers "press 2 for a senior" first
 
 
 @dataclass(frozen=True)
 class DialOutcome:
     answered: bool
     agent_name: str | None
+    senior: bool = False  # the dial was the seniors': a missed one is a voicemail for the senior team
 
 
 @dataclass(frozen=True)
 class MenuOutcome:
-    critical: bool
+    """What a key pressed in a menu leads to.
+
+    ``kind`` is ``critical`` (after hours, 1), ``seniors`` (in hours, 2, with ``numbers`` to ring),
+    ``senior_voicemail`` (2, nobody on duty), ``dial`` (in hours, any other key: the dedicated agent
+    at ``dial_number``) or ``voicemail`` (a plain message).
+    """
+
+    kind: RouteKind
     outbox_ids: list[int]
+    numbers: tuple[str, ...] = ()
+    dial_number: str | None = None
+    agent_name: str | None = None
+    caller_id: str = ""
+
+    @property
+    def critical(self) -> bool:
+        return self.kind == RouteKind.CRITICAL
 
 
 def caller_number(raw: str | None) -> str:
@@ -88,6 +112,63 @@ def on_call_senior(session: Session) -> Agent | None:
         .order_by(Agent.id)
         .limit(1)
     )
+
+
+def has_seniors(session: Session) -> bool:
+    """Does the service have any active senior agent? Only then does the greeting offer "press 2"."""
+    return bool(session.scalar(select(exists().where(Agent.tier == Tier.SENIOR, Agent.active.is_(True)))))
+
+
+def seniors_on_duty(session: Session, settings: Settings, now: datetime) -> list[Agent]:
+    """The senior agents a press-2 call rings: active, tier senior, on duty at ``now`` (by id).
+
+    On duty (:func:`booking.core.duty.on_duty`): inside their working hours in their own zone (the
+    business hours when they have none), not on time off, and not in a booked call (a confirmed
+    ``call`` booking). A callback reservation does not count: it marks a deadline in the calendar,
+    the senior is expected to have called earlier, and is free to pick up.
+    """
+    seniors = list(
+        session.scalars(select(Agent).where(Agent.tier == Tier.SENIOR, Agent.active.is_(True)).order_by(Agent.id))
+    )
+    if not seniors:
+        return []
+    ids = [agent.id for agent in seniors]
+    away: dict[int, list[tuple[datetime, datetime]]] = {agent_id: [] for agent_id in ids}
+    for agent_id, start, end in session.execute(
+        select(TimeOff.agent_id, TimeOff.start_at, TimeOff.end_at).where(
+            TimeOff.agent_id.in_(ids), TimeOff.start_at <= now, TimeOff.end_at > now
+        )
+    ):
+        away[agent_id].append((start, end))
+    for agent_id, start, end in session.execute(
+        select(Booking.agent_id, Booking.start_at, Booking.end_at).where(
+            Booking.agent_id.in_(ids),
+            Booking.kind == BookingKind.CALL,
+            Booking.status == BookingStatus.CONFIRMED,
+            Booking.start_at <= now,
+            Booking.end_at > now,
+        )
+    ):
+        away[agent_id].append((start, end))
+    business_open = settings.calendar.is_open(now)
+    day = timedelta(days=1)
+    return [
+        agent
+        for agent in seniors
+        if on_duty(
+            now,
+            working=weekly_hours_intervals(agent.working_hours, ZoneInfo(agent.timezone), now - day, now + day),
+            business_open=business_open,
+            away=away[agent.id],
+        )
+    ]
+
+
+def voicemail_team(call: Call | None) -> str | None:
+    """The team a call's voicemail belongs to when the call decided it: ``senior`` after a press 2."""
+    if call is not None and call.status == CallStatus.SENIOR_VOICEMAIL:
+        return SENIOR_TEAM
+    return None
 
 
 def move_call(call: Call, target: CallStatus) -> None:
@@ -156,7 +237,8 @@ def incoming_call(
     * Callers that are not customers with dedicated support go to ``BOOKING_SUPPORT_NUMBER`` when
       it is set, at any hour (the general line has its own hours and voicemail), else to our
       voicemail.
-    * Customers with dedicated support: in business hours their agent's phone rings; after hours
+    * Customers with dedicated support: in business hours their agent's phone rings (first offering
+      "press 2 for a senior technical agent" when the service has senior agents); after hours
       (holidays included) they hear when the line opens and when they will be called back, may
       press 1 if their service is down, and leave a voicemail.
     """
@@ -176,7 +258,13 @@ def incoming_call(
     elif call.after_hours:
         route = Routing(RouteKind.AFTER_HOURS_MENU, caller_id, agent_name=agent.name, next_opening=next_opening)
     else:
-        route = Routing(RouteKind.DIAL, caller_id, dial_number=agent.phone, agent_name=agent.name)
+        route = Routing(
+            RouteKind.DIAL,
+            caller_id,
+            dial_number=agent.phone,
+            agent_name=agent.name,
+            offer_seniors=has_seniors(session),
+        )
     if call.status == CallStatus.RINGING:  # a retried hook finds the call routed already
         with write_transaction(session):
             move_call(call, _ROUTED[route.kind])
@@ -191,14 +279,50 @@ def dial_finished(
     from_raw: str | None,
     now: datetime,
 ) -> DialOutcome:
-    """Record how the ``<Dial>`` ended; anything but an answer sends the caller to voicemail."""
+    """Record how the ``<Dial>`` ended; anything but an answer sends the caller to voicemail.
+
+    After a press 2 the dial was the seniors': a missed one leaves a message for the senior team
+    (``senior-voicemail``, severity 2) and pages the on-call senior, once per call however often
+    Twilio retries the hook.
+    """
     outcome = dial_outcome(dial_status)
     call = ensure_call(session, settings, call_sid, from_raw, None, now)
+    senior = call.status in (CallStatus.SENIORS, CallStatus.SENIOR_VOICEMAIL)
     with write_transaction(session):
-        move_call(call, outcome)
+        if senior and outcome != CallStatus.ANSWERED:
+            outcome = CallStatus.SENIOR_VOICEMAIL
+            move_call(call, outcome)
+            _page_senior(session, settings, call, now)
+        else:
+            move_call(call, outcome)
         agent = session.get(Agent, call.agent_id) if call.agent_id else None
         agent_name = agent.name if agent else None
-    return DialOutcome(answered=outcome == CallStatus.ANSWERED, agent_name=agent_name)
+    return DialOutcome(answered=outcome == CallStatus.ANSWERED, agent_name=agent_name, senior=senior)
+
+
+def _page_senior(session: Session, settings: Settings, call: Call, now: datetime) -> list[int]:
+    """Queue the page for a press-2 call no senior could take (inside the caller's transaction).
+
+    The on-call senior is paged, or the dedicated agent when no senior is on call (someone must
+    know); the callback is due within the severity-2 target. Keyed on the CallSid: one page per call.
+    """
+    target = on_call_senior(session) or (session.get(Agent, call.agent_id) if call.agent_id else None)
+    if target is None:
+        return []
+    due = callback_due(Severity.HIGH, call.received_at, settings.calendar)
+    return outbox.emit(
+        session,
+        EVENT_SENIOR_MISSED,
+        {"call_sid": call.call_sid, "agent_id": target.id, "due_at": due.isoformat()},
+        f"senior-page:{call.call_sid}",
+        now,
+    )
+
+
+def _caller_id(settings: Settings, call: Call, from_raw: str | None) -> str:
+    """The number the dialled phones show: the caller's, as for the dedicated agent's dial."""
+    caller = normalize_e164(from_raw) or normalize_e164(call.from_number)
+    return caller or call.to_number or settings.twilio_from_number or ""
 
 
 def menu_choice(
@@ -209,16 +333,27 @@ def menu_choice(
     from_raw: str | None,
     now: datetime,
 ) -> MenuOutcome:
-    """The after-hours ``<Gather>`` result. ``1`` = service down: severity 1, page the on-call senior.
+    """A menu's ``<Gather>`` result: after hours ``1`` = service down, in hours ``2`` = a senior agent.
 
-    The page is queued here, when the caller presses 1, not when the recording arrives: "critical
-    outages do not wait", and a caller who hangs up without leaving a message must still be called
-    back. One page per call (outbox key ``page:<CallSid>``), however often Twilio retries the hook.
-    Only customers with dedicated support hear the menu; a ``1`` from anyone else is a plain message.
+    After hours, ``1`` means severity 1 and the on-call senior is paged. The page is queued here, when
+    the caller presses 1, not when the recording arrives: "critical outages do not wait", and a caller
+    who hangs up without leaving a message must still be called back. One page per call (outbox key
+    ``page:<CallSid>``), however often Twilio retries the hook. Any other key is a plain message.
+
+    In business hours, ``2`` rings every senior on duty at once (severity 2); with nobody on duty the
+    caller leaves a message for the senior team and the on-call senior is paged (key
+    ``senior-page:<CallSid>``). Any other key goes on to the dedicated agent, as no key does.
+    Only customers with dedicated support hear a menu; a key from anyone else is a plain message.
     """
     call = ensure_call(session, settings, call_sid, from_raw, None, now)
-    if (digits or "").strip() != "1" or call.agent_id is None:
-        return MenuOutcome(critical=False, outbox_ids=[])
+    digit = (digits or "").strip()
+    agent = session.get(Agent, call.agent_id) if call.agent_id is not None else None
+    if agent is None:
+        return MenuOutcome(RouteKind.VOICEMAIL, outbox_ids=[])
+    if not call.after_hours:
+        return _in_hours_choice(session, settings, call, agent, digit, from_raw, now)
+    if digit != "1":
+        return MenuOutcome(RouteKind.VOICEMAIL, outbox_ids=[])
     with write_transaction(session):
         call.severity = int(Severity.CRITICAL)
         move_call(call, CallStatus.CRITICAL)
@@ -233,4 +368,34 @@ def menu_choice(
                 f"page:{call.call_sid}",
                 now,
             )
-    return MenuOutcome(critical=True, outbox_ids=ids)
+    return MenuOutcome(RouteKind.CRITICAL, outbox_ids=ids)
+
+
+def _in_hours_choice(
+    session: Session,
+    settings: Settings,
+    call: Call,
+    agent: Agent,
+    digit: str,
+    from_raw: str | None,
+    now: datetime,
+) -> MenuOutcome:
+    """The in-hours menu: ``2`` for the seniors on duty (or their voicemail), else the dedicated agent."""
+    caller_id = _caller_id(settings, call, from_raw)
+    if digit != "2":
+        return MenuOutcome(
+            RouteKind.DIAL, outbox_ids=[], dial_number=agent.phone, agent_name=agent.name, caller_id=caller_id
+        )
+    if call.status == CallStatus.SENIOR_VOICEMAIL:  # a retried hook: the page is queued already
+        return MenuOutcome(RouteKind.SENIOR_VOICEMAIL, outbox_ids=[], caller_id=caller_id)
+    seniors = seniors_on_duty(session, settings, now)
+    with write_transaction(session):
+        call.severity = int(Severity.HIGH)
+        if seniors:
+            move_call(call, CallStatus.SENIORS)
+            return MenuOutcome(
+                RouteKind.SENIORS, outbox_ids=[], numbers=tuple(s.phone for s in seniors), caller_id=caller_id
+            )
+        move_call(call, CallStatus.SENIOR_VOICEMAIL)
+        ids = _page_senior(session, settings, call, now)
+    return MenuOutcome(RouteKind.SENIOR_VOICEMAIL, outbox_ids=ids, caller_id=caller_id)

@@ -47,7 +47,7 @@ MAX_ATTEMPTS = 12
 # so a second worker never takes over a row that is still being worked on; a crashed worker's row
 # waits this long before it is retried.
 #: how long the after-response attempt may keep claiming a request's rows (the scheduler does the rest)
-INLINE_BUDGET = timedelta(seconds=10)
+INLINE_BUDGET = timedelta(seconds=5)
 #: session.info keys: ids queued by the open transaction, and ids whose transaction has committed
 QUEUED = "booking.outbox_queued"
 PENDING = "booking.outbox_pending"
@@ -103,9 +103,11 @@ def _committed(session: Session) -> None:
         session.info.setdefault(PENDING, []).extend(queued)
 
 
-@event.listens_for(Session, "after_rollback")
-def _rolled_back(session: Session) -> None:
-    session.info.pop(QUEUED, None)
+@event.listens_for(Session, "after_soft_rollback")
+def _rolled_back(session: Session, previous_transaction: Any) -> None:
+    """Forget what the transaction queued when the whole of it rolled back (not a savepoint's)."""
+    if previous_transaction.parent is None and not previous_transaction.nested:
+        session.info.pop(QUEUED, None)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -119,7 +121,7 @@ def _write(session: Session) -> None:
 
 
 def _claim_one(
-    session: Session, now: datetime, ids: list[int] | None, handlers: Iterable[str] | None, lease: timedelta
+    session: Session, now: datetime, ids: list[int] | None, handlers: Iterable[str] | None, leased_until: datetime
 ) -> OutboxMessage | None:
     """Lease the oldest due row (of ``ids`` / of these handlers) for this worker alone; commit the lease."""
     query = (
@@ -142,7 +144,7 @@ def _claim_one(
         _write(session)
     row = session.scalars(query).first()
     if row is not None:
-        row.locked_until = now + lease
+        row.locked_until = leased_until
     session.commit()
     return row
 
@@ -189,10 +191,15 @@ def drain(
     started = adapters.now()
     session.commit()  # end any implicit read transaction (a no-op when none is open)
     result = DrainResult()
+    lease = timedelta(seconds=adapters.settings.outbox_lease_seconds)
     for _ in range(limit):
-        if budget is not None and adapters.now() - started > budget:
+        elapsed = adapters.now() - started
+        if budget is not None and elapsed > budget:
             break
-        row = _claim_one(session, now, wanted, handlers, timedelta(seconds=adapters.settings.outbox_lease_seconds))
+        # The lease runs from when the row is claimed, not from when the drain began: a long drain
+        # must never lease a later row with a lease that has already run out (another worker would
+        # take it too). Due times and retries stay on the drain's own ``now``.
+        row = _claim_one(session, now, wanted, handlers, now + max(elapsed, timedelta(0)) + lease)
         if row is None:
             break
         if wanted is not None:

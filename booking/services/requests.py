@@ -203,12 +203,19 @@ def open_request(
 
 
 def open_for_callback(
-    session: Session, calendar: BusinessCalendar, callback: Callback, received_at: datetime, now: datetime
+    session: Session,
+    calendar: BusinessCalendar,
+    callback: Callback,
+    received_at: datetime,
+    now: datetime,
+    team: str | None = None,
 ) -> tuple[SupportRequest, list[int]]:
     """A queued callback's phone request (inside the voicemail transaction).
 
     The callback's own due time stays the first-response due time, so the queue and the callback
-    list tell one story; an unknown caller's voicemail goes to triage. Returns the outbox ids too.
+    list tell one story; an unknown caller's voicemail goes to triage. ``team`` is set when the call
+    itself decided it (a press-2 voicemail belongs to the senior team whoever is assigned); otherwise
+    it follows from the owner (:func:`team_for`). Returns the outbox ids too.
     """
     customer = session.get(Customer, callback.customer_id) if callback.customer_id else None
     who = f"{customer.name} ({callback.phone})" if customer else callback.phone
@@ -223,6 +230,7 @@ def open_for_callback(
             customer_id=callback.customer_id,
             agent_id=callback.agent_id,
             callback_id=callback.id,
+            team=team,
             details={"callback_id": callback.id},
         ),
         Actor.system("twilio"),
@@ -544,6 +552,7 @@ def _callback_owner_follows(session: Session, request: SupportRequest, now: date
     """A phone request's callback belongs to whoever the request now belongs to (inside assign's
     transaction): the agent's dashboard lists it, and the agent is told once, by SMS and e-mail, as
     if the voicemail had been theirs from the start (a triage voicemail told nobody)."""
+    from booking.services import schedule
     from booking.services.callbacks import EVENT_CALLBACK_QUEUED
 
     callback = request.callback
@@ -551,10 +560,17 @@ def _callback_owner_follows(session: Session, request: SupportRequest, now: date
         return []
     callback.customer_id = request.customer_id
     callback.agent_id = request.agent_id
+    ids: list[int] = []
+    reserved = callback.booking
+    if reserved is not None and reserved.status == "confirmed" and reserved.agent_id != callback.agent_id:
+        # The old owner's reserved time is freed (and leaves their calendar); the new owner reserves
+        # when they move the callback. Never a reservation in one agent's schedule for another's call.
+        schedule.lock_agent(session, reserved.agent_id)
+        ids += schedule.cancel(session, reserved, now)
     if callback.agent_id is None:
-        return []
-    key = f"callback:{callback.id}"
-    return outbox.emit(session, EVENT_CALLBACK_QUEUED, {"callback_id": callback.id}, key, now)
+        return ids
+    key = f"callback:{callback.id}:agent:{callback.agent_id}"  # told once per owner
+    return ids + outbox.emit(session, EVENT_CALLBACK_QUEUED, {"callback_id": callback.id}, key, now)
 
 
 def _callback_follows(session: Session, settings: Settings, request: SupportRequest, now: datetime) -> list[int]:

@@ -13,7 +13,7 @@ local server in tests), a logging sender otherwise.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -21,12 +21,14 @@ from sqlalchemy.orm import Session
 
 from booking.config import Settings
 from booking.core.sla import Severity
-from booking.effects import Context
 from booking.mail import Mail
 from booking.models import Agent, Call, Callback, Customer
 from booking.services import outbox
 from booking.vocabulary import BookingStatus, CallbackStatus
 from booking.voicemail.sms import SmsError, SmsSender
+
+if TYPE_CHECKING:  # the composition root imports this module: no cycle at import time
+    from booking.effects import Context
 
 
 def send_sms(sender: SmsSender, to: str, body: str) -> None:

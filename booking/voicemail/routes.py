@@ -113,7 +113,17 @@ def voice() -> Response:
     form = request.form
     route = calls.incoming_call(db.session, settings(), _call_sid(), form.get("From"), form.get("To"), clock.now())
     record, status_cb = external_url(RECORDED), external_url(VOICEMAIL)
-    if route.kind == RouteKind.DIAL:
+    if route.kind == RouteKind.DIAL and route.offer_seniors:
+        assert route.dial_number is not None
+        document = twiml.in_hours_menu(
+            external_url(MENU),
+            route.dial_number,
+            route.caller_id,
+            external_url(DIAL_STATUS),
+            agent_name=route.agent_name,
+            timeout=_DIAL_TIMEOUT,
+        )
+    elif route.kind == RouteKind.DIAL:
         assert route.dial_number is not None
         document = twiml.dial_agent(
             route.dial_number, route.caller_id, external_url(DIAL_STATUS), timeout=_DIAL_TIMEOUT
@@ -133,27 +143,46 @@ def voice() -> Response:
 
 @bp.post("/voice/dial-status")
 def dial_status() -> Response:
-    """The ``<Dial>`` ended: hang up after a conversation, otherwise take a voicemail."""
+    """The ``<Dial>`` ended: hang up after a conversation, otherwise take a voicemail.
+
+    A missed dial of the seniors (press 2) is a message for the senior team: the on-call senior has
+    been paged already when the caller hears so.
+    """
     outcome = calls.dial_finished(
         db.session, settings(), _call_sid(), request.form.get("DialCallStatus"), request.form.get("From"), clock.now()
     )
     if outcome.answered:
         return _xml(twiml.hangup())
+    if outcome.senior:
+        return _xml(twiml.senior_voicemail(external_url(RECORDED), external_url(VOICEMAIL)))
     return _xml(twiml.busy_voicemail(external_url(RECORDED), external_url(VOICEMAIL), agent_name=outcome.agent_name))
 
 
 @bp.post("/voice/menu")
 def menu() -> Response:
-    """The after-hours menu's digit: 1 = service down (severity 1, on-call senior paged)."""
+    """A menu's digit: after hours 1 = service down (severity 1, on-call senior paged); in hours 2 =
+    every senior on duty rings (severity 2), any other key = the dedicated agent."""
     outcome = calls.menu_choice(
         db.session, settings(), _call_sid(), request.form.get("Digits"), request.form.get("From"), clock.now()
     )
     record, status_cb = external_url(RECORDED), external_url(VOICEMAIL)
-    if outcome.critical:
-        response = _xml(twiml.critical_voicemail(record, status_cb))
+    if outcome.kind == RouteKind.CRITICAL:
+        document = twiml.critical_voicemail(record, status_cb)
+    elif outcome.kind == RouteKind.SENIORS:
+        document = twiml.dial_seniors(
+            list(outcome.numbers), outcome.caller_id, external_url(DIAL_STATUS), timeout=_DIAL_TIMEOUT
+        )
+    elif outcome.kind == RouteKind.SENIOR_VOICEMAIL:
+        document = twiml.senior_voicemail(record, status_cb)
+    elif outcome.kind == RouteKind.DIAL:
+        assert outcome.dial_number is not None
+        document = twiml.dial_agent(
+            outcome.dial_number, outcome.caller_id, external_url(DIAL_STATUS), timeout=_DIAL_TIMEOUT
+        )
     else:
-        response = _xml(twiml.leave_message(record, status_cb))
-    return response
+        document = twiml.leave_message(record, status_cb)
+    log.info("twilio menu CallSid=%s routed: %s", _call_sid(), outcome.kind)
+    return _xml(document)
 
 
 @bp.post("/voice/recorded")

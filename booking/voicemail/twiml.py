@@ -7,7 +7,11 @@ and tested by parsing XML, without Flask or a database:
   when the agent does not answer, the caller leaves a message (:func:`busy_voicemail`);
 * after hours the caller hears when the line is open and when they will be called back, can press 1
   if their service is down (severity 1: :func:`forward_to_support`), or leaves a message
-  (:func:`after_hours_menu`).
+  (:func:`after_hours_menu`);
+* in business hours, when the service has senior agents, the caller may press 2 for a senior
+  technical agent before the dedicated agent's phone rings (:func:`in_hours_menu`); every senior on
+  duty then rings at once (:func:`dial_seniors`), and when none can take the call the caller leaves
+  a message for the senior team (:func:`senior_voicemail`).
 
 Callers are mostly French customers of a French vendor, so each message is said in French, then in
 English. Values that reach a document (names, numbers, URLs carrying caller input) are made
@@ -36,11 +40,14 @@ __all__ = [
     "busy_voicemail",
     "critical_voicemail",
     "dial_agent",
+    "dial_seniors",
     "format_when",
     "forward_to_support",
     "hangup",
+    "in_hours_menu",
     "leave_message",
     "record_voicemail",
+    "senior_voicemail",
     "voicemail_saved",
 ]
 
@@ -72,6 +79,31 @@ _GREETING = {
 _PRESS_ONE = {
     "fr": "Si votre service est interrompu, appuyez sur 1.",
     "en": "If your service is down, press 1.",
+}
+_PRESS_TWO = {
+    "fr": (
+        "Bonjour, vous êtes bien au support dédié. Pour un ingénieur technique senior, appuyez sur 2. "
+        "Sinon, restez en ligne : nous appelons {who}."
+    ),
+    "en": (
+        "Hello, you have reached dedicated support. For a senior technical agent, press 2. "
+        "Otherwise, stay on the line: we are calling {who}."
+    ),
+}
+_PRESS_TWO_WHO = {"fr": "votre interlocuteur", "en": "your support agent"}
+_CONNECTING_SENIOR = {
+    "fr": "Nous vous mettons en relation avec un ingénieur technique senior.",
+    "en": "Connecting you to a senior technical agent.",
+}
+_SENIOR_MESSAGE = {
+    "fr": (
+        "Aucun ingénieur senior n'est disponible pour le moment. L'ingénieur d'astreinte vient d'être "
+        "prévenu et vous rappellera dans l'heure. Décrivez le problème après le bip, puis appuyez sur dièse."
+    ),
+    "en": (
+        "No senior agent is available right now. The on-call engineer has just been alerted and will "
+        "call you back within the hour. Describe the problem after the beep, then press the pound key."
+    ),
 }
 _LEAVE_MESSAGE = {
     "fr": "Sinon, laissez votre nom et votre message après le bip, puis appuyez sur dièse.",
@@ -310,6 +342,63 @@ def dial_agent(agent_phone: str, caller_id: str, action_url: str, timeout: int =
     return str(response)
 
 
+#: Seconds the in-hours menu waits for the key after its prompt: short, the dedicated agent is next.
+IN_HOURS_MENU_WAIT = 3
+
+
+def in_hours_menu(
+    gather_action_url: str,
+    agent_phone: str,
+    caller_id: str,
+    dial_action_url: str,
+    *,
+    agent_name: str | None = None,
+    timeout: int = 20,
+) -> str:
+    """The business-hours answer when senior agents exist: "press 2 for a senior", else the dedicated agent.
+
+    A ``<Gather numDigits=1>`` posts the key to ``gather_action_url``; when no key is pressed Twilio
+    falls through to the next verb, the same ``<Dial>`` :func:`dial_agent` returns, so a caller who
+    does nothing reaches their dedicated agent as before, a few seconds later.
+    """
+    response = VoiceResponse()
+    gather = response.gather(
+        num_digits=1, timeout=IN_HOURS_MENU_WAIT, action=_xml_safe(gather_action_url), method="POST"
+    )
+    name = (agent_name or "").strip()
+    _say_both(gather, {lang: _PRESS_TWO[lang].format(who=name or _PRESS_TWO_WHO[lang]) for lang in ("fr", "en")})
+    dial = response.dial(
+        action=_xml_safe(dial_action_url),
+        method="POST",
+        timeout=_check_range("timeout", timeout, 5, 600),
+        caller_id=_xml_safe(caller_id),
+    )
+    dial.number(_xml_safe(agent_phone))
+    return str(response)
+
+
+def dial_seniors(numbers: list[str], caller_id: str, action_url: str, timeout: int = 20) -> str:
+    """Ring every senior on duty at once: one ``<Dial>`` with one ``<Number>`` per phone.
+
+    Twilio rings the numbers in parallel and connects the first to answer, hanging up the others;
+    ``action_url`` (the dial-status hook) hears how it ended, where a call nobody took becomes a
+    voicemail for the senior team.
+    """
+    if not numbers:
+        raise ValueError("dial_seniors needs at least one number")
+    response = VoiceResponse()
+    _say_both(response, _CONNECTING_SENIOR)
+    dial = response.dial(
+        action=_xml_safe(action_url),
+        method="POST",
+        timeout=_check_range("timeout", timeout, 5, 600),
+        caller_id=_xml_safe(caller_id),
+    )
+    for number in numbers:
+        dial.number(_xml_safe(number))
+    return str(response)
+
+
 def forward_to_support(number: str, caller_id: str, *, action_url: str | None = None, timeout: int = 30) -> str:
     """Connect a caller whose service is down to the second-level support line.
 
@@ -413,6 +502,20 @@ def critical_voicemail(
     hangs up without leaving a message.
     """
     return record_voicemail(_CRITICAL["fr"], _CRITICAL["en"], record_action_url, recording_status_url, max_length)
+
+
+def senior_voicemail(
+    record_action_url: str,
+    recording_status_url: str,
+    max_length: int = DEFAULT_MAX_RECORDING_SECONDS,
+) -> str:
+    """Pressed 2 and no senior could take the call: the on-call senior is paged, the caller records.
+
+    As with :func:`critical_voicemail`, the page is queued before this is said.
+    """
+    return record_voicemail(
+        _SENIOR_MESSAGE["fr"], _SENIOR_MESSAGE["en"], record_action_url, recording_status_url, max_length
+    )
 
 
 def leave_message(

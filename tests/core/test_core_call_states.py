@@ -27,6 +27,12 @@ ALLOWED = {
     (S.AFTER_HOURS, S.VOICEMAIL),
     (S.CRITICAL, S.VOICEMAIL),
     *((missed, S.VOICEMAIL) for missed in MISSED),
+    # Press 2 in business hours (issue 16): the seniors ring, or a message for them.
+    *((before, after) for before in (S.RINGING, S.DIALING) for after in (S.SENIORS, S.SENIOR_VOICEMAIL)),
+    (S.SENIORS, S.ANSWERED),
+    (S.SENIORS, S.SENIOR_VOICEMAIL),
+    (S.SENIORS, S.VOICEMAIL),
+    (S.SENIOR_VOICEMAIL, S.VOICEMAIL),
 }
 
 

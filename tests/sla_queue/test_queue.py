@@ -380,3 +380,19 @@ def test_assigning_a_triage_voicemail_hands_its_callback_to_the_agent_who_is_tol
     assert callback["agent"] == "camille"
     told = [m for m in fake_twilio.messages if m.to == AGENT_PHONE]
     assert len(told) == 1 and UNKNOWN_CALLER in told[0].body
+
+
+def test_reassigning_a_phone_request_frees_the_old_reservation_and_tells_the_new_owner(
+    line, voicemail, api, frozen, fake_twilio, make_agent
+):
+    make_agent(slug="dora", name="Dora Dedicated", phone="+33140000007", email="dora@example.com")
+    voicemail(paris(2026, 11, 30, 10, 0), "CA1")  # Acme's: Camille's, with a reservation
+    item = only(api, agent="camille")
+    (callback,) = api("GET", "/api/callbacks")["callbacks"]
+    assert callback["reserved"]["status"] == "confirmed"
+
+    api("PATCH", f"/api/requests/{item['id']}", json={"agent": "dora"})
+    (callback,) = api("GET", "/api/callbacks")["callbacks"]
+    assert callback["agent"] == "dora"
+    assert callback["reserved"]["status"] == "cancelled"  # Camille's reserved time is free again
+    assert len([m for m in fake_twilio.messages if m.to == "+33140000007"]) == 1  # Dora is told, once

@@ -362,3 +362,43 @@ def test_apology_hangs_up_cleanly() -> None:
     root = parse(twiml.apology())
     assert tags(root) == ["Say", "Say", "Hangup"]
     assert [lang for lang, _ in says(root)] == ["fr-FR", "en-US"]
+
+
+# -- press 2 for a senior (issue 16) ---------------------------------------------------------------
+
+
+def test_in_hours_menu_gathers_one_key_then_falls_through_to_the_agent() -> None:
+    root = parse(
+        twiml.in_hours_menu("https://h/menu", "+33140000001", "+33612345678", "https://h/dial", agent_name="Camille")
+    )
+    assert tags(root) == ["Gather", "Dial"]
+    gather, dial = root
+    assert gather.attrib == {"numDigits": "1", "timeout": "3", "action": "https://h/menu", "method": "POST"}
+    assert [lang for lang, _ in says(gather)] == ["fr-FR", "en-US"]
+    assert all("2" in text and "Camille" in text for _, text in says(gather))
+    assert dial.attrib == {"action": "https://h/dial", "method": "POST", "timeout": "20", "callerId": "+33612345678"}
+    assert [n.text for n in dial] == ["+33140000001"]
+
+
+def test_in_hours_menu_markup_in_the_agent_name_stays_data() -> None:
+    root = parse(twiml.in_hours_menu("/m", "+33140000001", "+336", "/d", agent_name=HOSTILE))
+    assert tags(root) == ["Gather", "Dial"] and tags(root[0]) == ["Say", "Say"]
+    assert HOSTILE in says(root)[0][1]
+
+
+def test_dial_seniors_rings_every_number_in_one_dial() -> None:
+    root = parse(twiml.dial_seniors(["+33140000010", "+12125550001"], "+33612345678", "https://h/dial"))
+    assert tags(root) == ["Say", "Say", "Dial"]
+    dial = root[2]
+    assert dial.attrib == {"action": "https://h/dial", "method": "POST", "timeout": "20", "callerId": "+33612345678"}
+    assert tags(dial) == ["Number", "Number"]
+    assert [n.text for n in dial] == ["+33140000010", "+12125550001"]
+    with pytest.raises(ValueError, match="at least one"):
+        twiml.dial_seniors([], "+336", "/d")
+
+
+def test_senior_voicemail_promises_the_on_call_engineer_and_records() -> None:
+    root = parse(twiml.senior_voicemail(RECORD_ATTRS["action"], RECORD_ATTRS["recordingStatusCallback"]))
+    assert tags(root) == ["Say", "Say", "Record", "Hangup"]
+    assert root.find("Record").attrib == RECORD_ATTRS
+    assert "astreinte" in says(root)[0][1] and "on-call" in says(root)[1][1]

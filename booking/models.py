@@ -210,7 +210,7 @@ class Customer(db.Model):  # type: ignore[name-defined]
     plan: Mapped[str] = mapped_column(String(64))
     dedicated_support: Mapped[bool] = mapped_column(Boolean, default=False)
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), nullable=True)
-    # Deactivated customers keep their rows (history, SLA report) but lose the booking link (migration 0007).
+    # Deactivated customers keep their rows (history, SLA report) but lose the booking link (migration 0008).
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     # The booking link's token, stored hashed and sealed (booking.tokens); ``customer.booking_token``
     # unseals it, and ``Customer.booking_token == token`` in a query compares hashes.

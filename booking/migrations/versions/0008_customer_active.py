@@ -1,7 +1,7 @@
 """customers.active: deactivating a customer keeps its history instead of deleting it
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-01 12:10:00
 
 Issue 14: an admin deactivates a customer who left; the row, its bookings, calls and requests stay
@@ -12,8 +12,8 @@ routed to the dedicated agent. Every existing customer is active.
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

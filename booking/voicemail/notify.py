@@ -12,6 +12,7 @@ local server in tests), a logging sender otherwise.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -144,18 +145,32 @@ def remind_overdue_callback(ctx: Context, payload: dict[str, Any], now: datetime
         )
 
 
-def page_on_call(ctx: Context, payload: dict[str, Any], now: datetime) -> None:
-    """Page the on-call senior the moment a customer reports an outage after hours (press 1)."""
+def page_about_call(ctx: Context, payload: dict[str, Any], message: Callable[[str, str, str, str], str]) -> None:
+    """Text the paged agent about a call: ``message(who, caller, called_at, due_at)`` words it.
+
+    Shared by every page that names a call (press 1 after hours, press 2 with no senior free): the
+    agent and the call are reloaded, and nothing is sent when either is gone.
+    """
     session, cfg = ctx.session, ctx.settings
     agent = session.get(Agent, int(payload["agent_id"]))
     call = session.scalar(select(Call).where(Call.call_sid == payload["call_sid"]))
     if agent is None or call is None:
         return
     customer = session.get(Customer, call.customer_id) if call.customer_id else None
+    who = customer.name if customer else "a customer"
     due = datetime.fromisoformat(payload["due_at"])
     send_sms(
-        ctx.adapters.sms,
-        agent.phone,
-        f"CRITICAL: {customer.name if customer else 'a customer'} {call.from_number} reports its service "
-        f"is down (called {_local(call.received_at, cfg)}). Call back by {_local(due, cfg)}. Voicemail follows.",
+        ctx.adapters.sms, agent.phone, message(who, call.from_number, _local(call.received_at, cfg), _local(due, cfg))
+    )
+
+
+def page_on_call(ctx: Context, payload: dict[str, Any], now: datetime) -> None:
+    """Page the on-call senior the moment a customer reports an outage after hours (press 1)."""
+    page_about_call(
+        ctx,
+        payload,
+        lambda who, caller, called, due: (
+            f"CRITICAL: {who} {caller} reports its service is down (called {called}). "
+            f"Call back by {due}. Voicemail follows."
+        ),
     )

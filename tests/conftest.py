@@ -12,6 +12,7 @@ import os
 import shutil
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ import time_machine
 from flask.testing import FlaskClient
 from flask_openapi3 import OpenAPI
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from booking import create_app
 from booking.extensions import db
@@ -109,6 +111,29 @@ def _truncate_postgres(url: str) -> None:
         names = ", ".join(f'"{t}"' for t in tables)
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
     engine.dispose()
+
+
+@contextmanager
+def scratch_database(request: pytest.FixtureRequest, tmp_path: Path, name: str) -> Iterator[str]:
+    """An empty database for one migration test, so the session's migrated schema is left alone:
+    a fresh SQLite file, or (for the ``postgres`` param) ``<test db>_<name>`` created and dropped."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'old.sqlite3'}"
+        return
+    if not PG_URL:
+        pytest.skip("BOOKING_TEST_POSTGRES_URL is not set (CI sets it)")
+    url = make_url(PG_URL)
+    scratch = f"{url.database}_{name}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{scratch}"'))
+        conn.execute(text(f'CREATE DATABASE "{scratch}"'))
+    try:
+        yield url.set(database=scratch).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)'))
+        admin.dispose()
 
 
 DB_PARAMS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]

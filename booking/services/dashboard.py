@@ -1,9 +1,9 @@
 """What an agent's dashboard shows: their upcoming calls, pending callbacks, recent voicemails.
 
 Read-only queries, each filtered on the agent's id at the database: the dashboard never loads another
-agent's rows and then hides them, so a template mistake cannot leak them. Acting on a callback goes
-through :func:`owned_callback`, which answers "not found" for someone else's callback (the same answer
-as for a callback that does not exist, so ids cannot be probed).
+agent's rows and then hides them, so a template mistake cannot leak them. Acting on a callback is
+checked inside ``callbacks.complete`` / ``move`` (``acting_agent_id``): someone else's callback
+answers "not found", like one that does not exist, so ids cannot be probed.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from booking.models import Agent, Booking, Callback, Voicemail
-from booking.services.errors import NotFound
 from booking.vocabulary import BookingKind, BookingStatus, CallbackStatus
 
 #: How far back "recent voicemails" reaches, and how many rows each list shows at most.
@@ -87,11 +86,3 @@ def load(session: Session, agent: Agent, now: datetime) -> Dashboard:
         callbacks=pending_callbacks(session, agent.id),
         voicemails=recent_voicemails(session, agent.id, now),
     )
-
-
-def owned_callback(session: Session, agent_id: int, callback_id: int) -> Callback:
-    """The callback if it is assigned to this agent; NotFound otherwise (also for another agent's)."""
-    callback = session.scalar(select(Callback).where(Callback.id == callback_id, Callback.agent_id == agent_id))
-    if callback is None:
-        raise NotFound("no such callback", code="unknown_callback")
-    return callback

@@ -642,13 +642,15 @@ def scan_breaches(session: Session, now: datetime, limit: int = SCAN_LIMIT) -> l
                 SupportRequest.status == "open",
                 SupportRequest.first_response_at.is_(None),
                 SupportRequest.first_response_due_at <= horizon,
-                # Already told it is breached since its last change: skip it, so a backlog of old
-                # breaches never crowds newer requests out of the batch (a tie is scanned again: the
-                # keyed event then drops the duplicate).
+                # Already told it is breached at its current due time: skip it, so a backlog of old
+                # breaches never crowds newer requests out of the batch. A breach is only logged after
+                # the due time, so "logged after the due time" means "about this due time"; a due time
+                # moved later than that event is watched afresh. (Not ``updated_at``: an escalation or
+                # a note after the breach would put the request back into every scan.)
                 ~exists().where(
                     RequestEvent.request_id == SupportRequest.id,
                     RequestEvent.kind == "breached",
-                    RequestEvent.at > SupportRequest.updated_at,
+                    RequestEvent.at > SupportRequest.first_response_due_at,
                 ),
             )
             .order_by(SupportRequest.first_response_due_at, SupportRequest.id)

@@ -396,3 +396,39 @@ def test_reassigning_a_phone_request_frees_the_old_reservation_and_tells_the_new
     assert callback["agent"] == "dora"
     assert callback["reserved"]["status"] == "cancelled"  # Camille's reserved time is free again
     assert len([m for m in fake_twilio.messages if m.to == "+33140000007"]) == 1  # Dora is told, once
+
+
+def test_requests_escalated_after_their_breach_do_not_crowd_out_new_ones(line, app, api, frozen):
+    """Escalating (or any change) after the breach must not put a request back into every scan.
+
+    Before, the scan skipped "breached since its last change" (``updated_at``): an escalation after
+    the breach bumped ``updated_at``, so such requests filled every batch and a newer request waited.
+    """
+    calendar = app.extensions["booking.settings"].calendar
+    old_ids = []
+    for n in range(2):
+        opened, _ = requests_service.open_request(
+            fresh(),
+            calendar,
+            RequestIn(
+                channel="email", received_at=paris(2026, 11, 30, 9, 0), subject=f"old {n}", customer_id=1, agent_id=1
+            ),
+            Actor.system("mail-gateway"),
+            paris(2026, 11, 30, 9, 0),
+        )
+        old_ids.append(opened.id)
+    frozen(paris(2026, 11, 30, 11, 5))  # both breached at 11:00
+    requests_service.scan_breaches(fresh(), paris(2026, 11, 30, 11, 5), limit=2)
+    for request_id in old_ids:
+        api("POST", f"/api/requests/{request_id}/escalate", json={"note": "needs a senior"})
+    newer, _ = requests_service.open_request(
+        fresh(),
+        calendar,
+        RequestIn(channel="email", received_at=paris(2026, 11, 30, 10, 0), subject="new", customer_id=1, agent_id=1),
+        Actor.system("mail-gateway"),
+        paris(2026, 11, 30, 10, 0),
+    )
+    frozen(paris(2026, 11, 30, 12, 5))  # the newer one breached at 12:00
+    requests_service.scan_breaches(fresh(), paris(2026, 11, 30, 12, 5), limit=2)
+    kinds = [e["kind"] for e in api("GET", f"/api/requests/{newer.id}")["events"]]
+    assert "breached" in kinds, kinds

@@ -102,6 +102,7 @@ def serialize_agent(agent: Agent) -> dict[str, Any]:
         "tier": agent.tier,
         "working_hours": agent.working_hours,
         "on_call": agent.on_call,
+        "admin": agent.admin,
         "feed_url": external_url(links.feed_path(agent)),
         "calendar": None
         if conn is None
@@ -125,6 +126,7 @@ def serialize_customer(customer: Customer) -> dict[str, Any]:
         "dedicated_support": customer.dedicated_support,
         "eligible": customer.eligible,
         "agent": customer.agent.slug if customer.agent else None,
+        "backup_agent": customer.backup_agent.slug if customer.backup_agent else None,
         "phones": [p.e164 for p in customer.phones],
         "emails": [e.email for e in customer.emails],
         "booking_token": customer.booking_token,
@@ -179,6 +181,7 @@ def create_customer(body: CustomerCreate) -> Any:
         phones=body.phones,
         emails=[str(e) for e in body.emails],
         phone_region=settings().phone_region,
+        backup_agent_slug=body.backup_agent,
     )
     return serialize_customer(customer), 201
 
@@ -213,13 +216,22 @@ def deactivate_customer(path: CustomerPath) -> Any:
     return serialize_changed(changed, serialize_customer)
 
 
-@bp.get("/admin/bookings", responses={200: AdminBookingList, **ERRORS})
+@bp.get("/bookings", responses={200: AdminBookingList, **ERRORS})
 def list_bookings(query: AdminBookingQuery) -> Any:
     """Bookings and callback reservations, earliest first, filtered by agent, customer, status, kind, days.
 
-    Not ``GET /api/bookings`` (interface.md): that path is the customer API's POST, and its 405 promises
-    ``Allow: OPTIONS, POST`` (tests/test_openapi_contract.py).
+    The same path as the customer API's ``POST /api/bookings``; only this GET needs the admin token.
     """
+    return _bookings(query)
+
+
+@bp.get("/admin/bookings", responses={200: AdminBookingList, **ERRORS}, deprecated=True)
+def list_bookings_alias(query: AdminBookingQuery) -> Any:
+    """The first address of ``GET /api/bookings``, kept for scripts written against it."""
+    return _bookings(query)
+
+
+def _bookings(query: AdminBookingQuery) -> dict[str, Any]:
     found = booking_search.find(
         db.session,
         settings(),

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from booking.config import Settings
 from booking.db_guards import is_overlap_error, write_transaction
 from booking.models import Agent, Booking, Customer, token_matches
-from booking.services import schedule
+from booking.services import coverage, schedule
 from booking.services.availability import validate_duration
 from booking.services.errors import (
     Conflict,
@@ -45,12 +45,14 @@ __all__ = [
     "BookResult",
     "BookingRequest",
     "book",
+    "booking_agent",
     "cancel",
     "customer_by_token",
     "eligible_agent",
     "get_managed",
     "queue_change",
     "reschedule",
+    "serving",
 ]
 
 TOPICS = ("help", "training", "setup-changes")
@@ -94,6 +96,29 @@ def eligible_agent(session: Session, customer: Customer) -> Agent:
             "this account does not include it"
         )
     raise NotEligible("this account has no active dedicated agent")
+
+
+def serving(session: Session, customer: Customer, now: datetime) -> coverage.Coverage:
+    """Who serves the booking page: the dedicated agent, and the backup while they are away.
+
+    NotEligible (403) without the add-on, or when neither the dedicated agent nor a backup is active.
+    """
+    cover = coverage.coverage(session, customer, now)
+    if not customer.eligible:
+        eligible_agent(session, customer)  # raises the plan's message
+    if cover.dedicated is None or (not cover.dedicated.active and cover.backup is None):
+        raise NotEligible("this account has no active dedicated agent")
+    return cover
+
+
+def booking_agent(session: Session, customer: Customer, start: datetime, end: datetime) -> Agent:
+    """The agent a call at ``[start, end)`` is booked with (``coverage.agent_for_slot``), or NotEligible."""
+    if not customer.eligible:
+        return eligible_agent(session, customer)  # raises the plan's message
+    agent = coverage.agent_for_slot(session, customer, start, end)
+    if agent is None:
+        raise NotEligible("this account has no active dedicated agent")
+    return agent
 
 
 def _replay(session: Session, customer_id: int, key: str | None) -> Booking | None:
@@ -153,7 +178,10 @@ def book(session: Session, settings: Settings, req: BookingRequest, now: datetim
         raise InvalidInput("name and e-mail must be one line without control characters", code="bad_text")
     duration = validate_duration(req.duration_minutes, settings)
     customer = customer_by_token(session, req.token)
-    agent = eligible_agent(session, customer)
+    try:
+        agent = booking_agent(session, customer, req.start, req.start + duration)  # the backup while away
+    except OverflowError as exc:  # year 1 / 9999 with an offset: never offered
+        raise SlotUnavailable("this time is not available; please pick another slot") from exc
     existing = _replay(session, customer.id, req.idempotency_key)
     if existing is not None:
         _check_replay(existing, req, duration)

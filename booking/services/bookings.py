@@ -121,6 +121,14 @@ def booking_agent(session: Session, customer: Customer, start: datetime, end: da
     return agent
 
 
+def _within_horizon(start: datetime, settings: Settings, now: datetime) -> bool:
+    """Cheap bounds check before any query: year 1 / 9999 instants with offsets never reach SQL."""
+    try:
+        return now <= start <= now + settings.horizon
+    except OverflowError:
+        return False
+
+
 def _replay(session: Session, customer_id: int, key: str | None) -> Booking | None:
     if not key:
         return None
@@ -178,14 +186,17 @@ def book(session: Session, settings: Settings, req: BookingRequest, now: datetim
         raise InvalidInput("name and e-mail must be one line without control characters", code="bad_text")
     duration = validate_duration(req.duration_minutes, settings)
     customer = customer_by_token(session, req.token)
-    try:
+    agent: Agent | None = None
+    if _within_horizon(req.start, settings, now):
         agent = booking_agent(session, customer, req.start, req.start + duration)  # the backup while away
-    except OverflowError as exc:  # year 1 / 9999 with an offset: never offered
-        raise SlotUnavailable("this time is not available; please pick another slot") from exc
+    else:
+        serving(session, customer, now)  # 403 for an account without the add-on, whatever the time
     existing = _replay(session, customer.id, req.idempotency_key)
     if existing is not None:
         _check_replay(existing, req, duration)
         return BookResult(existing, created=False, outbox_ids=[])
+    if agent is None:
+        raise SlotUnavailable("this time is not (or no longer) available; please pick another slot")
     customer_id, agent_id = customer.id, agent.id
     try:
         with write_transaction(session):

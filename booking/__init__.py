@@ -164,6 +164,10 @@ def _register_blueprints(app: OpenAPI) -> None:
     app.register_blueprint(twilio_routes.bp)
     app.register_blueprint(pages.bp)  # HTML pages: cookie session, so CSRF-protected forms
     app.register_blueprint(agent.bp)  # agent sign-in and dashboard: same, plus the signed-in session
+    from booking.routes import admin_customers, admin_pages  # issue 14: the admin console (agents.admin)
+
+    app.register_blueprint(admin_pages.bp)
+    app.register_blueprint(admin_customers.bp)
     app.register_blueprint(calendar.feed_bp)  # GET only, private key in the URL
     from booking.routes import requests as request_routes  # issue 13: the SLA queue
 

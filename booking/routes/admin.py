@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
+from flask import Response, request
 from flask_openapi3 import APIBlueprint, Tag
 
 from booking import clock, links
@@ -32,7 +32,7 @@ from booking.routes.schemas import (
     TimeOffOut,
     TimeOffPath,
 )
-from booking.services import booking_search, directory, time_off
+from booking.services import audit, booking_search, directory, time_off
 from booking.services.errors import ServiceError
 
 SECURITY: list[dict[str, list[str]]] = [{"bearer": []}]
@@ -68,6 +68,29 @@ def require_admin() -> None:
     matches = [token_matches(expected, given.strip()) for expected in tokens]
     if scheme.lower() != "bearer" or not any(matches):
         raise Unauthorized("missing or wrong bearer token")
+
+
+@bp.after_request
+def audit_api_write(response: Response) -> Response:
+    """Every successful admin API write goes to the audit log (actor ``api``), secrets masked."""
+    if request.method in ("GET", "HEAD", "OPTIONS") or not 200 <= response.status_code < 300:
+        return response
+    args = request.view_args or {}
+    body = response.get_json(silent=True) if response.is_json else None
+    if "slug" in args:
+        target = f"agent:{args['slug']}"
+    elif "customer_id" in args:
+        target = f"customer:{args['customer_id']}"
+    elif isinstance(body, dict) and "slug" in body:
+        target = f"agent:{body['slug']}"
+    elif isinstance(body, dict) and "id" in body:
+        target = f"customer:{body['id']}"
+    else:
+        target = request.path
+    action = (request.endpoint or "").rsplit(".", 1)[-1]
+    details = request.get_json(silent=True)
+    audit.record(db.session, "api", action, target, details if isinstance(details, dict) else {}, clock.now())
+    return response
 
 
 def serialize_brief(booking: Booking) -> dict[str, Any]:

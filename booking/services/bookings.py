@@ -248,8 +248,12 @@ def get_managed(session: Session, booking_id: int, token: str | None) -> Booking
     return _managed(session, booking_id, token)
 
 
-def cancel(session: Session, booking_id: int, token: str | None, now: datetime) -> tuple[Booking, list[int]]:
-    """Cancel; the slot is free at once. Cancelling twice is harmless; after the start it is too late."""
+def cancel(
+    session: Session, booking_id: int, token: str | None, now: datetime, reason: str | None = None
+) -> tuple[Booking, list[int]]:
+    """Cancel; the slot is free at once. Cancelling twice is harmless; after the start it is too late.
+
+    ``reason``: an admin cancelling on the customer's behalf; it is written in the contact's mail."""
     booking = _managed(session, booking_id, token)
     if booking.status == BookingStatus.CANCELLED:
         return booking, []
@@ -261,7 +265,7 @@ def cancel(session: Session, booking_id: int, token: str | None, now: datetime) 
         booking = _managed(session, booking_id, token)
         if booking.status == BookingStatus.CANCELLED:
             return booking, []
-        ids = schedule.cancel(session, booking, now)
+        ids = schedule.cancel(session, booking, now, reason)
     return booking, ids
 
 

@@ -24,6 +24,7 @@ FR_ADMIN.update(
         "Add the customer": "Ajouter le client",
         "Add time off": "Ajouter une absence",
         "Admin": "Admin",
+        "Admin console": "Console d’administration",
         "Admin (this console, every queue, the SLA report)": "Admin (cette console, toutes les files, le rapport SLA)",
         "Admin actions, newest first": "Actions d’administration, les plus récentes d’abord",
         "Admin console · signed in as %(name)s": "Console d’administration · connecté·e en tant que %(name)s",

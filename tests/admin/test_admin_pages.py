@@ -205,3 +205,14 @@ def test_audit_page_shows_page_and_api_actions(signed, admin):
     assert "update_agent" in html and "api" in html
     assert password not in html
     assert all(password not in str(e.details) for e in db.session.query(AuditEntry))
+
+
+def test_unknown_ids_and_bad_filters_are_friendly_pages(signed):
+    for path in ("/admin/agents/nobody", "/admin/customers/999"):
+        response = signed.get(path)
+        assert response.status_code == 404 and response.mimetype == "text/html", path
+    backwards = signed.get("/admin/bookings?from=2026-12-05&to=2026-12-01&lang=en")
+    assert backwards.status_code == 400 and 'id="form-error"' in backwards.get_data(as_text=True)
+    assert 'value="2026-12-05"' in backwards.get_data(as_text=True)  # the filter is kept
+    missing = _post(signed, "/admin/agents", "/admin/bookings/999/cancel", {"reason": "x"})
+    assert missing.status_code == 404 and missing.mimetype == "text/html"

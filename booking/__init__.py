@@ -153,16 +153,21 @@ def _web_options() -> dict[str, Any]:
 
 def _register_blueprints(app: OpenAPI) -> None:
     from booking.routes import admin, agent, api, calendar, callbacks, errors, pages
+    from booking.routes.common import register_api
     from booking.voicemail import routes as twilio_routes
 
     errors.register(app)
     for module in (api, admin, callbacks):  # routes.calendar adds its admin endpoints to admin.bp on import
         csrf.exempt(module.bp)  # JSON API: token/bearer auth, no cookies, so no CSRF surface
-        app.register_api(module.bp)
+        register_api(app, module.bp)  # GET /api/bookings (admin) beside POST (customer) in the document
     csrf.exempt(twilio_routes.bp)  # Twilio webhooks: authenticated by X-Twilio-Signature, no cookies
     app.register_blueprint(twilio_routes.bp)
     app.register_blueprint(pages.bp)  # HTML pages: cookie session, so CSRF-protected forms
     app.register_blueprint(agent.bp)  # agent sign-in and dashboard: same, plus the signed-in session
+    from booking.routes import admin_customers, admin_pages  # issue 14: the admin console (agents.admin)
+
+    app.register_blueprint(admin_pages.bp)
+    app.register_blueprint(admin_customers.bp)
     app.register_blueprint(calendar.feed_bp)  # GET only, private key in the URL
     from booking.routes import requests as request_routes  # issue 13: the SLA queue
 

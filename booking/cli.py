@@ -205,6 +205,7 @@ def customer_group() -> None:
 @click.option("--plan", default=Plan.ALL_INCLUSIVE.value, show_default=True, help=" or ".join(Plan))
 @click.option("--dedicated-support/--no-dedicated-support", default=True, show_default=True)
 @click.option("--agent", "agent_slug", default=None)
+@click.option("--backup-agent", "backup_slug", default=None, help="covers while the dedicated agent is away")
 @click.option(
     "--phone", "phones", multiple=True, help="e.g. '06 12 34 56 78' (BOOKING_PHONE_REGION) or +33...; repeatable"
 )
@@ -217,6 +218,7 @@ def customer_add(
     agent_slug: str | None,
     phones: tuple[str, ...],
     emails: tuple[str, ...],
+    backup_slug: str | None = None,
 ) -> None:
     """Create a customer and print its booking link; refuses (exit 2, one line) what the API refuses."""
     from booking.demo import booking_link
@@ -233,6 +235,7 @@ def customer_add(
             phones=phones,
             emails=emails,
             phone_region=current_app.extensions["booking.settings"].phone_region,
+            backup_agent_slug=backup_slug,
         )
     except ServiceError as exc:
         _refuse(exc.message)

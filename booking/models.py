@@ -210,6 +210,8 @@ class Customer(db.Model):  # type: ignore[name-defined]
     plan: Mapped[str] = mapped_column(String(64))
     dedicated_support: Mapped[bool] = mapped_column(Boolean, default=False)
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), nullable=True)
+    #: covers for the dedicated agent while they are away (time off, deactivated): migration 0009
+    backup_agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), nullable=True)
     # Deactivated customers keep their rows (history, SLA report) but lose the booking link (migration 0008).
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     # The booking link's token, stored hashed and sealed (booking.tokens); ``customer.booking_token``
@@ -219,7 +221,8 @@ class Customer(db.Model):  # type: ignore[name-defined]
     booking_token = sealed_token("booking_token")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    agent: Mapped[Agent | None] = relationship()
+    agent: Mapped[Agent | None] = relationship(foreign_keys=[agent_id])
+    backup_agent: Mapped[Agent | None] = relationship(foreign_keys=[backup_agent_id])
     phones: Mapped[list[CustomerPhone]] = relationship(
         back_populates="customer", cascade="all, delete-orphan", order_by="CustomerPhone.id"
     )

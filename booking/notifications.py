@@ -66,8 +66,9 @@ def _current_reminder(session: Session, payload: dict[str, Any], now: datetime) 
     return booking if due_for_reminder(booking, now) else None
 
 
-def _context(booking: Booking, event: str, tz: ZoneInfo, base: str | None) -> dict[str, Any]:
+def _context(booking: Booking, event: str, tz: ZoneInfo, base: str | None, reason: str | None = None) -> dict[str, Any]:
     return {
+        "reason": reason,  # an admin cancelled on the customer's behalf (issue 14)
         "event": event.rsplit(".", 1)[-1],  # confirmed | rescheduled | cancelled | reminder
         "booking": booking,
         "agent": booking.agent,
@@ -101,10 +102,10 @@ def _subject(kind: str, event: str, ctx: dict[str, Any]) -> str:
 
 
 def _render(
-    kind: str, booking: Booking, event: str, tz: ZoneInfo, locale: str, base: str | None
+    kind: str, booking: Booking, event: str, tz: ZoneInfo, locale: str, base: str | None, reason: str | None = None
 ) -> tuple[str, str, str]:
     with force_locale(locale):
-        ctx = _context(booking, event, tz, base)
+        ctx = _context(booking, event, tz, base, reason)
         subject = _subject(kind, ctx["event"], ctx)
         text = render_template(f"email/{kind}.txt", **ctx)
         html = render_template(f"email/{kind}.html", subject=subject, lang=locale, **ctx)
@@ -122,7 +123,8 @@ def mail_contact(ctx: Context, payload: dict[str, Any], now: datetime) -> None:
         return
     locale = booking.locale if booking.locale in LOCALES else DEFAULT_LOCALE
     base = payload.get("base_url") or settings.public_url
-    subject, text, html = _render("contact", booking, payload["event"], settings.timezone, locale, base)
+    reason = payload.get("reason")
+    subject, text, html = _render("contact", booking, payload["event"], settings.timezone, locale, base, reason)
     ctx.adapters.mailer.send(
         Mail(
             to=[booking.contact_email],
@@ -145,7 +147,8 @@ def mail_agent(ctx: Context, payload: dict[str, Any], now: datetime) -> None:
     settings = ctx.settings
     tz = ZoneInfo(booking.agent.timezone)
     base = payload.get("base_url") or settings.public_url
-    subject, text, html = _render("agent", booking, payload["event"], tz, DEFAULT_LOCALE, base)
+    reason = payload.get("reason")
+    subject, text, html = _render("agent", booking, payload["event"], tz, DEFAULT_LOCALE, base, reason)
     ctx.adapters.mailer.send(
         Mail(
             to=[booking.agent.email],

@@ -48,7 +48,20 @@
     });
   }
 
+  // 4. The admin console's "Copy the link" button (hidden without JS: the field can be selected).
+  function copyButton(button) {
+    var field = document.querySelector(button.dataset.copy);
+    if (!field) return;
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      field.select();
+      if (navigator.clipboard) navigator.clipboard.writeText(field.value).catch(function () {});
+      else document.execCommand("copy");
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    Array.prototype.forEach.call(document.querySelectorAll("button[data-copy]"), copyButton);
     var forms = document.querySelectorAll("form[data-autosubmit]");
     Array.prototype.forEach.call(forms, function (form) { detectZone(form); autoSubmit(form); });
     Array.prototype.forEach.call(document.querySelectorAll("button[data-once]"), once);

@@ -41,7 +41,8 @@ def test_booleans_are_strict(client, admin, path, body):
 def test_405_lists_the_allowed_methods(client):
     response = client.delete("/api/bookings")
     assert response.status_code == 405
-    assert set(response.headers["Allow"].replace(" ", "").split(",")) == {"OPTIONS", "POST"}
+    # POST books (customer API), GET lists (admin API, issue 14): both, and both documented.
+    assert set(response.headers["Allow"].replace(" ", "").split(",")) == {"GET", "HEAD", "OPTIONS", "POST"}
     page = client.put("/agent/sign-out")
     assert page.status_code == 405 and "POST" in page.headers["Allow"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
+from flask import Response, request
 from flask_openapi3 import APIBlueprint, Tag
 
 from booking import clock, links
@@ -32,7 +32,7 @@ from booking.routes.schemas import (
     TimeOffOut,
     TimeOffPath,
 )
-from booking.services import booking_search, directory, time_off
+from booking.services import audit, booking_search, directory, time_off
 from booking.services.errors import ServiceError
 
 SECURITY: list[dict[str, list[str]]] = [{"bearer": []}]
@@ -70,6 +70,29 @@ def require_admin() -> None:
         raise Unauthorized("missing or wrong bearer token")
 
 
+@bp.after_request
+def audit_api_write(response: Response) -> Response:
+    """Every successful admin API write goes to the audit log (actor ``api``), secrets masked."""
+    if request.method in ("GET", "HEAD", "OPTIONS") or not 200 <= response.status_code < 300:
+        return response
+    args = request.view_args or {}
+    body = response.get_json(silent=True) if response.is_json else None
+    if "slug" in args:
+        target = f"agent:{args['slug']}"
+    elif "customer_id" in args:
+        target = f"customer:{args['customer_id']}"
+    elif isinstance(body, dict) and "slug" in body:
+        target = f"agent:{body['slug']}"
+    elif isinstance(body, dict) and "id" in body:
+        target = f"customer:{body['id']}"
+    else:
+        target = request.path
+    action = (request.endpoint or "").rsplit(".", 1)[-1]
+    details = request.get_json(silent=True)
+    audit.record(db.session, "api", action, target, details if isinstance(details, dict) else {}, clock.now())
+    return response
+
+
 def serialize_brief(booking: Booking) -> dict[str, Any]:
     tz = settings().timezone
     return {
@@ -102,6 +125,7 @@ def serialize_agent(agent: Agent) -> dict[str, Any]:
         "tier": agent.tier,
         "working_hours": agent.working_hours,
         "on_call": agent.on_call,
+        "admin": agent.admin,
         "feed_url": external_url(links.feed_path(agent)),
         "calendar": None
         if conn is None
@@ -125,6 +149,7 @@ def serialize_customer(customer: Customer) -> dict[str, Any]:
         "dedicated_support": customer.dedicated_support,
         "eligible": customer.eligible,
         "agent": customer.agent.slug if customer.agent else None,
+        "backup_agent": customer.backup_agent.slug if customer.backup_agent else None,
         "phones": [p.e164 for p in customer.phones],
         "emails": [e.email for e in customer.emails],
         "booking_token": customer.booking_token,
@@ -179,6 +204,7 @@ def create_customer(body: CustomerCreate) -> Any:
         phones=body.phones,
         emails=[str(e) for e in body.emails],
         phone_region=settings().phone_region,
+        backup_agent_slug=body.backup_agent,
     )
     return serialize_customer(customer), 201
 
@@ -213,13 +239,22 @@ def deactivate_customer(path: CustomerPath) -> Any:
     return serialize_changed(changed, serialize_customer)
 
 
-@bp.get("/admin/bookings", responses={200: AdminBookingList, **ERRORS})
+@bp.get("/bookings", responses={200: AdminBookingList, **ERRORS})
 def list_bookings(query: AdminBookingQuery) -> Any:
     """Bookings and callback reservations, earliest first, filtered by agent, customer, status, kind, days.
 
-    Not ``GET /api/bookings`` (interface.md): that path is the customer API's POST, and its 405 promises
-    ``Allow: OPTIONS, POST`` (tests/test_openapi_contract.py).
+    The same path as the customer API's ``POST /api/bookings``; only this GET needs the admin token.
     """
+    return _bookings(query)
+
+
+@bp.get("/admin/bookings", responses={200: AdminBookingList, **ERRORS}, deprecated=True)
+def list_bookings_alias(query: AdminBookingQuery) -> Any:
+    """The first address of ``GET /api/bookings``, kept for scripts written against it."""
+    return _bookings(query)
+
+
+def _bookings(query: AdminBookingQuery) -> dict[str, Any]:
     found = booking_search.find(
         db.session,
         settings(),

@@ -12,6 +12,23 @@ from booking import text
 from booking.config import Settings
 
 
+def register_api(app: Any, blueprint: Any) -> None:
+    """``app.register_api`` that keeps every blueprint's operations on a shared path.
+
+    flask-openapi3 replaces a path's whole PathItem when a second blueprint documents the same
+    path, so ``GET /api/bookings`` (admin) would erase ``POST /api/bookings`` (customer) from the
+    OpenAPI document. The operations of both are merged instead.
+    """
+    before = dict(app.paths)
+    app.register_api(blueprint)
+    for uri, item in before.items():
+        added = app.paths.get(uri)
+        if added is None or added is item:
+            continue
+        operations = {name: getattr(added, name) for name in type(added).model_fields if getattr(added, name)}
+        app.paths[uri] = item.model_copy(update=operations)
+
+
 def settings() -> Settings:
     settings: Settings = current_app.extensions["booking.settings"]
     return settings

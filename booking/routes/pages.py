@@ -31,9 +31,9 @@ from booking.i18n import (
     utc_offset,
     zone_groups,
 )
-from booking.models import Agent, Booking
+from booking.models import Agent, Booking, Customer
 from booking.routes.common import clean_text, external_url, settings
-from booking.services import bookings
+from booking.services import bookings, coverage
 from booking.services.availability import free_slots_for, parse_zone, window_for
 from booking.services.errors import Conflict, InvalidInput, SlotUnavailable, TooLate
 from booking.vocabulary import BookingStatus, Topic
@@ -115,6 +115,7 @@ def build_picker(
     first_day: date | None,
     now: datetime,
     exclude_booking_id: int | None = None,
+    customer: Customer | None = None,
 ) -> Picker:
     """Free slots for three weeks from ``first_day`` (today by default), grouped by day in ``tz``.
 
@@ -126,21 +127,22 @@ def build_picker(
     last_day = (now + cfg.horizon).astimezone(tz).date()
     first = min(max(first_day or today, today), last_day)
     end = first + timedelta(days=WINDOW_DAYS)
-    slots = free_slots_for(
-        db.session,
-        cfg,
-        agent,
-        window_for(first, end, tz),
-        timedelta(minutes=duration),
-        now,
-        exclude_booking_id,
-    )
+    window, length = window_for(first, end, tz), timedelta(minutes=duration)
+    if customer is None:  # moving a booked call: it stays with its agent
+        slots = [
+            (s, e, agent) for s, e in free_slots_for(db.session, cfg, agent, window, length, now, exclude_booking_id)
+        ]
+    else:  # booking: the dedicated agent's slots, and the backup's while they are away (issue 14)
+        slots = [
+            (x.start, x.end, x.agent) for x in coverage.offered_slots(db.session, cfg, customer, window, length, now)
+        ]
     grouped: dict[date, list[tuple[str, str]]] = {}
-    for start, _end in slots:
-        grouped.setdefault(start.astimezone(tz).date(), []).append((start.isoformat(), format_time(start, tz)))
+    for start, _end, who in slots:
+        label = format_time(start, tz) if who.id == agent.id else f"{format_time(start, tz)} · {who.name}"
+        grouped.setdefault(start.astimezone(tz).date(), []).append((start.isoformat(), label))
     days = [DaySlots(day, format_day(day), items) for day, items in grouped.items()]
     # The offsets of the slots shown, not of today: three weeks can straddle a DST change.
-    offsets = list(dict.fromkeys(utc_offset(tz, start) for start, _ in slots)) or [utc_offset(tz, now)]
+    offsets = list(dict.fromkeys(utc_offset(tz, start) for start, _, _ in slots)) or [utc_offset(tz, now)]
     return Picker(
         tz=tz,
         tz_source=tz_source,
@@ -245,6 +247,25 @@ def describe(booking: Booking, tz: ZoneInfo) -> dict[str, Any]:
     }
 
 
+def away_notice(cover: coverage.Coverage, tz: ZoneInfo, now: datetime, picker: Picker) -> dict[str, Any] | None:
+    """What the booking page says when the dedicated agent is away in the weeks shown (issue 14, item 4).
+
+    ``until`` is the end of the first absence shown (None: deactivated); ``backup`` who takes the calls.
+    """
+    assert cover.dedicated is not None
+    backup = cover.backup.name if cover.backup else None
+    if cover.deactivated:
+        return {"name": cover.dedicated.name, "until": None, "backup": backup}
+    shown_end = datetime.combine(picker.first_day + timedelta(days=WINDOW_DAYS), datetime.min.time(), tz)
+    shown_start = max(now, datetime.combine(picker.first_day, datetime.min.time(), tz))
+    period = next(((s, e) for s, e in cover.away if e > shown_start and s < shown_end), None)
+    if period is None:
+        return None
+    local = period[1].astimezone(tz)
+    until = f"{format_day(local.date(), with_year=True)}, {format_time(period[1], tz)}"
+    return {"name": cover.dedicated.name, "until": until, "backup": backup}
+
+
 # --------------------------------------------------------------------------- #
 # Views
 # --------------------------------------------------------------------------- #
@@ -254,8 +275,10 @@ def describe(booking: Booking, tz: ZoneInfo) -> dict[str, Any]:
 def book(token: str) -> Any:
     """The booking page: the named agent, free slots in the visitor's zone, the form."""
     customer = bookings.customer_by_token(db.session, token)  # 404 page for an unknown link
-    agent = bookings.eligible_agent(db.session, customer)  # 403 page without the add-on
     now = clock.now()
+    cover = bookings.serving(db.session, customer, now)  # 403 page without the add-on
+    agent = cover.dedicated
+    assert agent is not None  # serving() refuses a customer without one
     tz, tz_source = visitor_zone()
     duration = requested_duration()
     status, notice = 200, None
@@ -294,11 +317,12 @@ def book(token: str) -> Any:
                 form.idempotency_key = str(uuid.uuid4())
             else:
                 return redirect(target, code=303)
-    picker = build_picker(agent, tz, tz_source, duration, requested_first_day(), now)
+    picker = build_picker(agent, tz, tz_source, duration, requested_first_day(), now, customer=customer)
     return page(
         "book.html",
         status,
         agent=agent,
+        away=away_notice(cover, tz, now, picker),
         customer=customer,
         picker=picker,
         form=form,

@@ -97,6 +97,7 @@ class AgentCreate(Strict):
         "null = the business hours",
     )
     on_call: StrictBool = Field(False, description="senior agent paged by SMS for after-hours critical calls")
+    admin: StrictBool = Field(False, description="may use the admin pages, every queue and the SLA report")
 
 
 class BookingBrief(BaseModel):
@@ -119,6 +120,7 @@ class AgentOut(BaseModel):
     tier: Tier
     working_hours: dict[str, list[str]] | None
     on_call: bool
+    admin: bool = Field(False, description="may use the admin pages, every queue and the SLA report")
     feed_url: str = Field(description="private iCalendar feed of the agent's bookings and callbacks")
     calendar: dict[str, object] | None = Field(
         None, description="CalDAV connection and last sync (url, username, last_sync_at, status, error)"
@@ -145,6 +147,7 @@ class AgentPatch(Strict):
         None, description='e.g. {"mon": ["09:00-12:00", "13:00-17:00"]}; null = the business hours'
     )
     on_call: StrictBool | None = None
+    admin: StrictBool | None = None
     active: StrictBool | None = Field(None, description="false deactivates (as POST .../deactivate); true reactivates")
 
 
@@ -160,6 +163,7 @@ class CustomerCreate(Strict):
     plan: Plan = Field(description="only all-inclusive can carry the dedicated-support add-on")
     dedicated_support: StrictBool = False
     agent: Slug | None = None
+    backup_agent: Slug | None = Field(None, description="covers while the dedicated agent is away")
     phones: list[PhoneIn] = Field(default_factory=list, max_length=20)
     emails: list[EmailStr] = Field(default_factory=list, max_length=20)
 
@@ -175,6 +179,7 @@ class CustomerOut(BaseModel):
     dedicated_support: bool
     eligible: bool = Field(description="All-inclusive plan with the dedicated-support add-on and an agent")
     agent: str | None
+    backup_agent: str | None = Field(None, description="covers while the dedicated agent is away")
     phones: list[str]
     emails: list[str]
     booking_token: str
@@ -192,6 +197,7 @@ class CustomerPatch(Strict):
     plan: Plan | None = None
     dedicated_support: StrictBool | None = None
     agent: Slug | None = None
+    backup_agent: Slug | None = Field(None, description="covers while the dedicated agent is away; null = none")
     phones: list[PhoneIn] | None = Field(None, max_length=20)
     emails: list[EmailStr] | None = Field(None, max_length=20)
     active: StrictBool | None = Field(None, description="false deactivates (as POST .../deactivate); true reactivates")

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from booking.config import Settings
 from booking.db_guards import is_overlap_error, write_transaction
 from booking.models import Agent, Booking, Customer, token_matches
-from booking.services import schedule
+from booking.services import coverage, schedule
 from booking.services.availability import validate_duration
 from booking.services.errors import (
     Conflict,
@@ -45,12 +45,14 @@ __all__ = [
     "BookResult",
     "BookingRequest",
     "book",
+    "booking_agent",
     "cancel",
     "customer_by_token",
     "eligible_agent",
     "get_managed",
     "queue_change",
     "reschedule",
+    "serving",
 ]
 
 TOPICS = ("help", "training", "setup-changes")
@@ -94,6 +96,37 @@ def eligible_agent(session: Session, customer: Customer) -> Agent:
             "this account does not include it"
         )
     raise NotEligible("this account has no active dedicated agent")
+
+
+def serving(session: Session, customer: Customer, now: datetime) -> coverage.Coverage:
+    """Who serves the booking page: the dedicated agent, and the backup while they are away.
+
+    NotEligible (403) without the add-on, or when neither the dedicated agent nor a backup is active.
+    """
+    cover = coverage.coverage(session, customer, now)
+    if not customer.eligible:
+        eligible_agent(session, customer)  # raises the plan's message
+    if cover.dedicated is None or (not cover.dedicated.active and cover.backup is None):
+        raise NotEligible("this account has no active dedicated agent")
+    return cover
+
+
+def booking_agent(session: Session, customer: Customer, start: datetime, end: datetime) -> Agent:
+    """The agent a call at ``[start, end)`` is booked with (``coverage.agent_for_slot``), or NotEligible."""
+    if not customer.eligible:
+        return eligible_agent(session, customer)  # raises the plan's message
+    agent = coverage.agent_for_slot(session, customer, start, end)
+    if agent is None:
+        raise NotEligible("this account has no active dedicated agent")
+    return agent
+
+
+def _within_horizon(start: datetime, settings: Settings, now: datetime) -> bool:
+    """Cheap bounds check before any query: year 1 / 9999 instants with offsets never reach SQL."""
+    try:
+        return now <= start <= now + settings.horizon
+    except OverflowError:
+        return False
 
 
 def _replay(session: Session, customer_id: int, key: str | None) -> Booking | None:
@@ -153,11 +186,17 @@ def book(session: Session, settings: Settings, req: BookingRequest, now: datetim
         raise InvalidInput("name and e-mail must be one line without control characters", code="bad_text")
     duration = validate_duration(req.duration_minutes, settings)
     customer = customer_by_token(session, req.token)
-    agent = eligible_agent(session, customer)
+    agent: Agent | None = None
+    if _within_horizon(req.start, settings, now):
+        agent = booking_agent(session, customer, req.start, req.start + duration)  # the backup while away
+    else:
+        serving(session, customer, now)  # 403 for an account without the add-on, whatever the time
     existing = _replay(session, customer.id, req.idempotency_key)
     if existing is not None:
         _check_replay(existing, req, duration)
         return BookResult(existing, created=False, outbox_ids=[])
+    if agent is None:
+        raise SlotUnavailable("this time is not (or no longer) available; please pick another slot")
     customer_id, agent_id = customer.id, agent.id
     try:
         with write_transaction(session):
@@ -209,8 +248,12 @@ def get_managed(session: Session, booking_id: int, token: str | None) -> Booking
     return _managed(session, booking_id, token)
 
 
-def cancel(session: Session, booking_id: int, token: str | None, now: datetime) -> tuple[Booking, list[int]]:
-    """Cancel; the slot is free at once. Cancelling twice is harmless; after the start it is too late."""
+def cancel(
+    session: Session, booking_id: int, token: str | None, now: datetime, reason: str | None = None
+) -> tuple[Booking, list[int]]:
+    """Cancel; the slot is free at once. Cancelling twice is harmless; after the start it is too late.
+
+    ``reason``: an admin cancelling on the customer's behalf; it is written in the contact's mail."""
     booking = _managed(session, booking_id, token)
     if booking.status == BookingStatus.CANCELLED:
         return booking, []
@@ -222,7 +265,7 @@ def cancel(session: Session, booking_id: int, token: str | None, now: datetime) 
         booking = _managed(session, booking_id, token)
         if booking.status == BookingStatus.CANCELLED:
             return booking, []
-        ids = schedule.cancel(session, booking, now)
+        ids = schedule.cancel(session, booking, now, reason)
     return booking, ids
 
 

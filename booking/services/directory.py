@@ -77,6 +77,7 @@ def create_customer(
     phones: Sequence[str] = (),
     emails: Sequence[str] = (),
     phone_region: str = validation.DEFAULT_PHONE_REGION,
+    backup_agent_slug: str | None = None,
 ) -> Customer:
     """Create a customer; the booking token is generated and unguessable.
 
@@ -96,6 +97,7 @@ def create_customer(
                     raise InvalidInput(f"no agent {agent_slug!r}", code="unknown_agent")
             if dedicated_support and agent is None:
                 raise InvalidInput("a customer with dedicated support needs an agent", code="agent_required")
+            backup = _backup_agent(session, backup_agent_slug, agent)
             taken = session.scalars(select(CustomerPhone.e164).where(CustomerPhone.e164.in_(unique_phones))).all()
             if taken:
                 raise Conflict(f"phone number already belongs to a customer: {', '.join(taken)}", code="phone_taken")
@@ -104,6 +106,7 @@ def create_customer(
                 plan=plan,
                 dedicated_support=dedicated_support,
                 agent_id=agent.id if agent else None,
+                backup_agent_id=backup.id if backup else None,
                 phones=[CustomerPhone(e164=p) for p in unique_phones],
                 emails=[CustomerEmail(email=e) for e in unique_emails],
             )
@@ -111,6 +114,18 @@ def create_customer(
     except IntegrityError as exc:
         raise Conflict("phone number already belongs to a customer", code="phone_taken") from exc
     return customer
+
+
+def _backup_agent(session: Session, slug: str | None, dedicated: Agent | None) -> Agent | None:
+    """The agent who covers while the dedicated one is away: an existing agent other than the dedicated one."""
+    if slug is None:
+        return None
+    backup = session.scalar(select(Agent).where(Agent.slug == validation.slug(slug)))
+    if backup is None:
+        raise InvalidInput(f"no agent {slug!r}", code="unknown_agent")
+    if dedicated is not None and backup.id == dedicated.id:
+        raise InvalidInput("the backup agent must not be the dedicated agent", code="bad_backup_agent")
+    return backup
 
 
 def rotate_booking_token(session: Session, customer_id: int) -> Customer:
@@ -129,9 +144,11 @@ def rotate_booking_token(session: Session, customer_id: int) -> Customer:
 # --- the admin console (issue 14): list, change, deactivate ----------------------------------------
 
 #: What ``PATCH /api/agents/<slug>`` may change; the slug is the agent's address (URLs, feed) and stays.
-AGENT_FIELDS = frozenset({"name", "email", "phone", "timezone", "tier", "working_hours", "on_call", "active"})
+AGENT_FIELDS = frozenset({"name", "email", "phone", "timezone", "tier", "working_hours", "on_call", "admin", "active"})
 #: What ``PATCH /api/customers/<id>`` may change; the booking link changes only by rotation.
-CUSTOMER_FIELDS = frozenset({"name", "plan", "dedicated_support", "agent", "phones", "emails", "active"})
+CUSTOMER_FIELDS = frozenset(
+    {"name", "plan", "dedicated_support", "agent", "backup_agent", "phones", "emails", "active"}
+)
 
 
 T = TypeVar("T", Agent, Customer)
@@ -188,7 +205,7 @@ def update_agent(session: Session, slug: str, changes: Mapping[str, Any], now: d
             checked[field] = validation.timezone(value)
         elif field == "tier":
             checked[field] = validation.tier(value)
-        else:  # on_call, active: booleans, checked by the schema
+        else:  # on_call, admin, active: booleans, checked by the schema
             checked[field] = bool(value)
     with write_transaction(session):
         agent = agent_by_slug(session, slug)
@@ -236,7 +253,7 @@ def update_customer(
         raise InvalidInput(f"cannot change {', '.join(sorted(unknown))}")
     checked: dict[str, Any] = {}
     for field, value in changes.items():
-        if value is None and field != "agent":
+        if value is None and field not in ("agent", "backup_agent"):
             raise InvalidInput(f"{field} cannot be null")
         if field == "name":
             checked[field] = validation.name(value)
@@ -246,7 +263,7 @@ def update_customer(
             checked[field] = validation.customer_phones(value, phone_region)
         elif field == "emails":
             checked[field] = validation.emails(value)
-        elif field == "agent":
+        elif field in ("agent", "backup_agent"):
             checked[field] = None if value is None else validation.slug(value)
         else:  # dedicated_support, active
             checked[field] = bool(value)
@@ -263,6 +280,12 @@ def update_customer(
                     if agent is None:
                         raise InvalidInput(f"no agent {slug!r}", code="unknown_agent")
                     customer.agent_id = agent.id
+            if "backup_agent" in checked:
+                backup_slug = checked.pop("backup_agent")
+                backup = _backup_agent(session, backup_slug, None)
+                customer.backup_agent_id = backup.id if backup else None
+            if customer.backup_agent_id is not None and customer.backup_agent_id == customer.agent_id:
+                raise InvalidInput("the backup agent must not be the dedicated agent", code="bad_backup_agent")
             if "phones" in checked:
                 phones = checked.pop("phones")
                 taken = session.scalars(

@@ -8,7 +8,7 @@ unknown agent, and the same value twice in the file); when any row is bad nothin
 
 CSV columns (a header line; extra columns refused, order free):
 - agents: ``slug,name,email,phone`` and optionally ``timezone,tier,on_call``;
-- customers: ``name,plan`` and optionally ``dedicated_support,agent,phones,emails`` (several phones or
+- customers: ``name,plan`` and optionally ``dedicated_support,agent,backup_agent,phones,emails`` (several phones or
   e-mails separated by ``;``). Booleans: ``true/false``, ``yes/no``, ``1/0`` or empty (false).
 """
 
@@ -30,7 +30,7 @@ from booking.services import validation
 from booking.services.errors import InvalidInput
 
 AGENT_COLUMNS = ({"slug", "name", "email", "phone"}, {"timezone", "tier", "on_call"})
-CUSTOMER_COLUMNS = ({"name", "plan"}, {"dedicated_support", "agent", "phones", "emails"})
+CUSTOMER_COLUMNS = ({"name", "plan"}, {"dedicated_support", "agent", "backup_agent", "phones", "emails"})
 MAX_ROWS = 100_000
 
 
@@ -147,6 +147,14 @@ def import_customers(session: Session, settings: Settings, text: str, *, dry_run
                 raise InvalidInput(f"no agent {slug!r}")
         if dedicated and agent_id is None:
             raise InvalidInput("a customer with dedicated support needs an agent")
+        backup_id = None
+        backup_slug = row.get("backup_agent", "").strip()
+        if backup_slug:
+            backup_id = session.scalar(select(Agent.id).where(Agent.slug == validation.slug(backup_slug)))
+            if backup_id is None:
+                raise InvalidInput(f"no agent {backup_slug!r}")
+            if backup_id == agent_id:
+                raise InvalidInput("the backup agent must not be the dedicated agent")
         phones = validation.customer_phones(_split(row.get("phones", "")), settings.phone_region)
         emails = validation.emails(_split(row.get("emails", "")))
         for number in phones:
@@ -162,6 +170,7 @@ def import_customers(session: Session, settings: Settings, text: str, *, dry_run
             plan=plan,
             dedicated_support=dedicated,
             agent_id=agent_id,
+            backup_agent_id=backup_id,
             phones=[CustomerPhone(e164=p) for p in phones],
             emails=[CustomerEmail(email=e) for e in emails],
         )

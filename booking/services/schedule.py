@@ -168,9 +168,13 @@ def reservation_for(
 # --------------------------------------------------------------------------------------------------
 
 
-def queue_change(session: Session, booking: Booking, event: str, now: datetime) -> list[int]:
-    """Queue ``event`` for a booking row, keyed so it is sent once per SEQUENCE."""
+def queue_change(session: Session, booking: Booking, event: str, now: datetime, reason: str | None = None) -> list[int]:
+    """Queue ``event`` for a booking row, keyed so it is sent once per SEQUENCE.
+
+    ``reason`` (an admin cancelling on the customer's behalf) travels to the contact's mail."""
     payload: dict[str, object] = {"booking_id": booking.id, "kind": booking.kind}
+    if reason:
+        payload["reason"] = reason
     word = event.rsplit(".", 1)[-1]
     return outbox.emit(session, event, payload, f"{booking.uid}:{booking.sequence}:{word}", now)
 
@@ -226,10 +230,10 @@ def move(session: Session, booking: Booking, start: datetime, end: datetime, now
     return queue_change(session, booking, _EVENTS[booking.kind][1], now)
 
 
-def cancel(session: Session, booking: Booking, now: datetime) -> list[int]:
+def cancel(session: Session, booking: Booking, now: datetime, reason: str | None = None) -> list[int]:
     """Cancel a row (SEQUENCE+1, the slot is free at once) and queue its kind's "cancelled" event."""
     booking.status = BookingStatus.CANCELLED
     booking.cancelled_at = now
     booking.updated_at = now
     booking.sequence += 1
-    return queue_change(session, booking, _EVENTS[booking.kind][2], now)
+    return queue_change(session, booking, _EVENTS[booking.kind][2], now, reason)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from booking.translations.fr_admin import FR_ADMIN
+
 FR: dict[str, str] = {
     "Help with a problem or a question": "De l’aide sur un problème ou une question",
     "Training on a feature": "Une formation sur une fonctionnalité",
@@ -370,6 +372,9 @@ FR.update(
         "Download as CSV": "Télécharger en CSV",
     }
 )
+
+# The admin console and the backup agent (issue 14): a table of their own.
+FR.update(FR_ADMIN)
 
 
 def extract(pot: Path, root: Path | str = ".") -> None:

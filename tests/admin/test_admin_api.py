@@ -44,7 +44,7 @@ ENDPOINTS = [
     ("get", "/api/customers/1", None),
     ("patch", "/api/customers/1", {"name": "X"}),
     ("post", "/api/customers/1/deactivate", None),
-    ("get", "/api/admin/bookings", None),
+    ("get", "/api/bookings", None),
 ]
 
 
@@ -66,8 +66,8 @@ def test_every_admin_endpoint_needs_the_token(client, customer, method, path, bo
         ("patch", "/api/customers/999", {"name": "X"}, "unknown_customer"),
         ("post", "/api/customers/999/deactivate", None, "unknown_customer"),
         ("get", "/api/customers?agent=nobody", None, "unknown_agent"),
-        ("get", "/api/admin/bookings?agent=nobody", None, "unknown_agent"),
-        ("get", "/api/admin/bookings?customer=999", None, "unknown_customer"),
+        ("get", "/api/bookings?agent=nobody", None, "unknown_agent"),
+        ("get", "/api/bookings?customer=999", None, "unknown_customer"),
     ],
 )
 def test_unknown_ids_are_404(client, admin, customer, method, path, body, code):
@@ -158,7 +158,7 @@ def test_deactivating_an_agent_keeps_and_lists_future_bookings(client, admin, cu
     assert agent["active"] is False
     assert [b["id"] for b in agent["future_bookings"]] == [future["id"]]
     assert agent["future_bookings"][0]["start"] == LATER
-    kept = client.get("/api/admin/bookings?agent=camille", headers=admin).get_json()["bookings"]
+    kept = client.get("/api/bookings?agent=camille", headers=admin).get_json()["bookings"]
     assert [(b["id"], b["status"]) for b in kept] == [(past["id"], "confirmed"), (future["id"], "confirmed")]
     # no new bookings with an inactive agent; reactivating gives the customer its page back
     assert client.get(f"/book/{customer['booking_token']}").status_code in (403, 404)
@@ -228,7 +228,7 @@ def test_deactivating_a_customer_keeps_bookings_and_closes_the_link(client, admi
     body = response.get_json()
     assert body["active"] is False and body["eligible"] is False and body["booking_url"] is None
     assert [b["id"] for b in body["future_bookings"]] == [booked["id"]]
-    assert client.get("/api/admin/bookings", headers=admin).get_json()["bookings"][0]["status"] == "confirmed"
+    assert client.get("/api/bookings", headers=admin).get_json()["bookings"][0]["status"] == "confirmed"
     assert client.get(f"/book/{customer['booking_token']}").status_code in (403, 404)
     refused = client.post(
         "/api/bookings",
@@ -254,7 +254,7 @@ def test_list_bookings_filters(client, admin, customer, make_agent, make_custome
     client.post(f"/api/bookings/{second['id']}/cancel", json={"token": second["manage_token"]})
 
     def ids(query=""):
-        response = client.get(f"/api/admin/bookings{query}", headers=admin)
+        response = client.get(f"/api/bookings{query}", headers=admin)
         assert response.status_code == 200, response.get_json()
         return [b["id"] for b in response.get_json()["bookings"]]
 
@@ -267,7 +267,7 @@ def test_list_bookings_filters(client, admin, customer, make_agent, make_custome
     assert ids("?to=2026-12-02") == [first["id"], third["id"]]
     assert ids("?kind=callback") == []
     assert ids("?limit=1") == [first["id"]]
-    row = client.get("/api/admin/bookings?agent=dana", headers=admin).get_json()["bookings"][0]
+    row = client.get("/api/bookings?agent=dana", headers=admin).get_json()["bookings"][0]
     assert row["customer"] == {"id": globex["id"], "name": "Globex"} and row["start"] == SLOT
     assert row["duration"] == 30 and row["kind"] == "call" and row["name"] == "Alice Dupont"
 
@@ -288,7 +288,7 @@ def test_list_bookings_filters(client, admin, customer, make_agent, make_custome
     ],
 )
 def test_list_bookings_bad_filters_are_400(client, admin, customer, query):
-    response = client.get(f"/api/admin/bookings{query}", headers=admin)
+    response = client.get(f"/api/bookings{query}", headers=admin)
     assert response.status_code == 400, (query, response.get_json())
     assert response.is_json
 
@@ -304,7 +304,7 @@ def test_new_endpoints_are_in_the_openapi_document(client):
         ("/api/customers/{customer_id}", "get"),
         ("/api/customers/{customer_id}", "patch"),
         ("/api/customers/{customer_id}/deactivate", "post"),
-        ("/api/admin/bookings", "get"),
+        ("/api/bookings", "get"),
         ("/api/bookings", "post"),
     ]:
         assert method in paths[path], (path, method)

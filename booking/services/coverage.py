@@ -1,0 +1,108 @@
+"""Who takes a customer's call when their dedicated agent is away (issue 14, item 4).
+
+A customer may name a ``backup_agent``. The dedicated agent is *away* for a slot when a time off
+period overlaps it, or altogether when they were deactivated. For such slots the booking page
+offers the backup's free time (saying who is away and until when) instead of an empty page, and
+the booking service books the backup: both ask :func:`agent_for_slot` / :func:`offered_slots`, so
+what is shown is what gets booked. Outside time off the dedicated agent keeps every call.
+
+Reads only; the rows are written by ``booking.services.schedule``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from booking.config import Settings
+from booking.core.intervals import Interval, merge, overlaps_any
+from booking.models import Agent, Customer, TimeOff
+from booking.services.availability import free_slots_for
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """The customer's dedicated agent, the backup (active agents only) and when the dedicated one is away."""
+
+    dedicated: Agent | None  # the dedicated agent, active or not (None: no agent assigned)
+    backup: Agent | None  # the active backup agent, if any
+    away: list[Interval]  # the dedicated agent's merged time off (UTC), from the query's start on
+
+    @property
+    def deactivated(self) -> bool:
+        return self.dedicated is not None and not self.dedicated.active
+
+    def away_at(self, start: datetime, end: datetime) -> bool:
+        """Whether the dedicated agent cannot take a call in ``[start, end)``."""
+        return self.deactivated or overlaps_any(self.away, start, end)
+
+    def away_until(self, moment: datetime) -> datetime | None:
+        """The end of the absence running at (or starting after) ``moment``; None if deactivated or never."""
+        if self.deactivated:
+            return None
+        return next((end for _start, end in self.away if end > moment), None)
+
+
+def _active(session: Session, agent_id: int | None) -> Agent | None:
+    agent = session.get(Agent, agent_id) if agent_id is not None else None
+    return agent if agent is not None and agent.active else None
+
+
+def coverage(session: Session, customer: Customer, since: datetime) -> Coverage:
+    """Load the customer's coverage: time off is read from ``since`` on (e.g. now)."""
+    dedicated = session.get(Agent, customer.agent_id) if customer.agent_id is not None else None
+    backup = _active(session, customer.backup_agent_id)
+    away: list[Interval] = []
+    if dedicated is not None:
+        rows = session.execute(
+            select(TimeOff.start_at, TimeOff.end_at).where(TimeOff.agent_id == dedicated.id, TimeOff.end_at > since)
+        ).all()
+        away = merge((start, end) for start, end in rows)
+    return Coverage(dedicated, backup, away)
+
+
+def agent_for_slot(session: Session, customer: Customer, start: datetime, end: datetime) -> Agent | None:
+    """The agent a call in ``[start, end)`` is booked with: the dedicated agent unless they are away
+    then and a backup is named, in which case the backup. None when nobody active can take it."""
+    cover = coverage(session, customer, start)
+    if cover.dedicated is None:
+        return None
+    if cover.away_at(start, end) and cover.backup is not None:
+        return cover.backup
+    return cover.dedicated if cover.dedicated.active else None
+
+
+@dataclass(frozen=True)
+class Slot:
+    start: datetime
+    end: datetime
+    agent: Agent
+
+
+def offered_slots(
+    session: Session,
+    settings: Settings,
+    customer: Customer,
+    window: Interval,
+    duration: timedelta,
+    now: datetime,
+) -> list[Slot]:
+    """The slots the booking page offers: the dedicated agent's, and while they are away the backup's.
+
+    A backup slot is offered only when the dedicated agent is away for it (the rule of
+    :func:`agent_for_slot`), so the two lists never compete for the same time.
+    """
+    cover = coverage(session, customer, now)
+    slots: list[Slot] = []
+    if cover.dedicated is not None and cover.dedicated.active:
+        slots += [
+            Slot(s, e, cover.dedicated)
+            for s, e in free_slots_for(session, settings, cover.dedicated, window, duration, now)
+        ]
+    if cover.backup is not None and cover.dedicated is not None:
+        backup_free = free_slots_for(session, settings, cover.backup, window, duration, now)
+        slots += [Slot(s, e, cover.backup) for s, e in backup_free if cover.away_at(s, e)]
+    return sorted(slots, key=lambda slot: slot.start)

@@ -24,6 +24,7 @@ from booking.core.business_time import (
     parse_days,
     parse_hours,
 )
+from booking.inbound.imap_url import ImapTarget, parse_imap_url
 
 
 class ConfigError(ValueError):
@@ -89,6 +90,14 @@ class Settings:
     triage_email: str | None = None
     #: BOOKING_PHONE_REGION: where national phone numbers typed by admins are read ("06 12..." in FR).
     phone_region: str = "FR"
+    #: BOOKING_IMAP_URL (issue 15): the support mailbox the worker polls; None: no IMAP polling.
+    imap: ImapTarget | None = None
+    #: BOOKING_IMAP_POLL_SECONDS: how often it is polled (a server offering IDLE wakes the worker sooner).
+    imap_poll_seconds: int = 60
+    #: BOOKING_IMAP_TIMEOUT_SECONDS: connect/read timeout, so a hung server never holds the job.
+    imap_timeout_seconds: int = 30
+    #: BOOKING_IMAP_CAFILE: a CA bundle to trust for the mailbox's certificate (system store by default).
+    imap_cafile: str | None = None
 
     @property
     def slot_step(self) -> timedelta:
@@ -193,6 +202,13 @@ class _Operations(TypedDict):
     db_statement_timeout: int
     log_format: str
     access_log: bool
+
+
+class _Imap(TypedDict):
+    imap: ImapTarget | None
+    imap_poll_seconds: int
+    imap_timeout_seconds: int
+    imap_cafile: str | None
 
 
 class _Background(TypedDict):
@@ -313,6 +329,26 @@ def _twilio(env: Mapping[str, str]) -> _Twilio:
     }
 
 
+def _imap(env: Mapping[str, str]) -> _Imap:
+    """BOOKING_IMAP_URL (a mailbox polled by the worker), its interval, timeout and CA bundle."""
+    raw = (env.get("BOOKING_IMAP_URL") or "").strip()
+    target = None
+    if raw:
+        try:
+            target = parse_imap_url(raw)
+        except ValueError as exc:
+            raise ConfigError(f"BOOKING_IMAP_URL {exc}") from exc  # the value holds a password: not echoed
+    cafile = (env.get("BOOKING_IMAP_CAFILE") or "").strip() or None
+    if cafile and not Path(cafile).is_file():
+        raise ConfigError(f"BOOKING_IMAP_CAFILE={cafile!r} is not a readable file")
+    return {
+        "imap": target,
+        "imap_poll_seconds": _int(env, "BOOKING_IMAP_POLL_SECONDS", 60, 5, 24 * 3600),
+        "imap_timeout_seconds": _int(env, "BOOKING_IMAP_TIMEOUT_SECONDS", 30, 1, 600),
+        "imap_cafile": cafile,
+    }
+
+
 def _background(env: Mapping[str, str]) -> _Background:
     """Calendar sync interval, inline outbox drain, in-process scheduler, outbox lease."""
     return {
@@ -349,6 +385,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, instance_path: Path |
         **mail,
         **background,
         **_operations(env),
+        **_imap(env),
         calendar=None,  # type: ignore[arg-type]  # filled just below from the validated fields
     )
     if settings.min_notice >= settings.horizon:

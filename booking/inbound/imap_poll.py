@@ -1,0 +1,224 @@
+"""Poll the support mailbox (``BOOKING_IMAP_URL``): each unseen message goes to the ingest once.
+
+One poll: connect (TLS as the URL says, timeouts), SELECT the folder, ``UID SEARCH UNSEEN``, and for
+each UID not yet in ``imap_seen`` (for this UIDVALIDITY): ``UID FETCH BODY.PEEK[]`` (PEEK: fetching
+does not set ``\\Seen``), hand the bytes to the ingest, record the UID and commit, and only then
+``STORE +FLAGS (\\Seen)``. A crash between the commit and the STORE leaves the message unseen but
+recorded: the next poll only marks it. A crash before the commit re-fetches it, and the ingest's
+Message-ID idempotency keeps that from making a second request. A new UIDVALIDITY (folder restored
+or re-created: every UID renumbered) drops the old UIDs and re-reads what is unseen, the Message-IDs
+again keeping copies out.
+
+A broken mailbox (wrong password, server down, TLS failure) is logged, recorded on the mailbox row
+(``/metrics`` reads it) and retried with back-off; it never raises into the worker. The worker runs
+this as the job ``inbound.imap_poll`` (one run at a time across workers: ``booking.jobs``), every
+``BOOKING_IMAP_POLL_SECONDS`` and whenever the IDLE watcher (``imap_idle``) hears of new mail.
+"""
+
+from __future__ import annotations
+
+import imaplib
+import logging
+import re
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.parser import BytesHeaderParser
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from booking.config import Settings
+from booking.inbound.imap_url import ImapTarget
+from booking.models_imap import ImapMailbox, ImapSeen
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Ingest", "PollResult", "connect", "poll_mailbox", "quoted"]
+
+#: ``ingest(session, settings, raw, now)``: commits what it creates; idempotent by Message-ID
+Ingest = Callable[[Session, Settings, bytes, datetime], object]
+
+MAX_BACKOFF = timedelta(hours=1)
+BATCH = 200  # messages per poll at most: a flooded mailbox is worked through over several polls
+
+
+@dataclass
+class PollResult:
+    """What one poll did: ``status`` is ok, failed, backing_off or off (no mailbox configured)."""
+
+    status: str
+    imported: int = 0
+    marked: int = 0  # unseen but already imported (the STORE had not happened): only marked \Seen
+    failed: int = 0  # messages whose ingest raised (left unseen, tried again next poll)
+    error: str | None = None
+    uids: list[int] = field(default_factory=list)
+
+
+def quoted(folder: str) -> str:
+    """An IMAP quoted string (the URL parser refused quotes, backslashes and line breaks)."""
+    return f'"{folder}"'
+
+
+def connect(target: ImapTarget, *, timeout: float, cafile: str | None = None) -> imaplib.IMAP4:
+    """A logged-in connection; raises ``imaplib.IMAP4.error`` or ``OSError`` (TLS included)."""
+    context = ssl.create_default_context(cafile=cafile)
+    conn: imaplib.IMAP4
+    if target.tls == "ssl":
+        conn = imaplib.IMAP4_SSL(target.host, target.port, ssl_context=context, timeout=timeout)
+    else:
+        conn = imaplib.IMAP4(target.host, target.port, timeout=timeout)
+        if target.tls == "starttls":
+            conn.starttls(ssl_context=context)
+    try:
+        conn.login(target.user, target.password)
+    except BaseException:
+        conn.shutdown()
+        raise
+    return conn
+
+
+def _mailbox(session: Session, key: str) -> ImapMailbox:
+    row = session.scalar(select(ImapMailbox).where(ImapMailbox.key == key))
+    if row is None:
+        row = ImapMailbox(key=key, failures=0, imported=0)
+        session.add(row)
+        session.flush()
+    return row
+
+
+def _check(typ: str, data: list[Any], what: str) -> list[Any]:
+    if typ != "OK":
+        raise imaplib.IMAP4.error(f"{what} failed: {data!r}"[:300])
+    return data
+
+
+def _uidvalidity(conn: imaplib.IMAP4) -> int:
+    _, data = conn.response("UIDVALIDITY")
+    value = data[0] if data else None
+    if not isinstance(value, bytes) or not value.strip().isdigit():
+        raise imaplib.IMAP4.error("the server sent no UIDVALIDITY on SELECT")
+    return int(value)
+
+
+def _fetch(conn: imaplib.IMAP4, uid: int) -> bytes:
+    data = _check(*conn.uid("FETCH", str(uid), "(BODY.PEEK[])"), f"UID FETCH {uid}")
+    for part in data:
+        if isinstance(part, tuple) and len(part) == 2 and isinstance(part[1], bytes):
+            return part[1]
+    raise imaplib.IMAP4.error(f"UID FETCH {uid} returned no body (expunged meanwhile?)")
+
+
+def _message_id(raw: bytes) -> str | None:
+    value = BytesHeaderParser().parsebytes(raw).get("Message-ID")
+    return str(value).strip()[:998] or None if value else None
+
+
+def _mark_seen(conn: imaplib.IMAP4, uids: list[int]) -> None:
+    if uids:
+        _check(*conn.uid("STORE", ",".join(map(str, uids)), "+FLAGS.SILENT", r"(\Seen)"), "UID STORE")
+
+
+def _work(
+    session: Session, settings: Settings, conn: imaplib.IMAP4, box: ImapMailbox, ingest: Ingest, now: datetime
+) -> PollResult:
+    target = settings.imap
+    assert target is not None
+    _check(*conn.select(quoted(target.folder)), f"SELECT {target.folder}")
+    validity = _uidvalidity(conn)
+    if box.uidvalidity is not None and box.uidvalidity != validity:
+        log.warning(
+            "IMAP %s: UIDVALIDITY changed %s -> %s; re-reading unseen messages (Message-IDs keep copies out)",
+            box.key,
+            box.uidvalidity,
+            validity,
+        )
+        session.execute(delete(ImapSeen).where(ImapSeen.mailbox_id == box.id))
+    box.uidvalidity = validity
+    session.commit()
+    data = _check(*conn.uid("SEARCH", "UNSEEN"), "UID SEARCH UNSEEN")
+    unseen = sorted(int(u) for u in (data[0] or b"").split()) if isinstance(data[0], bytes) else []
+    known = set(
+        session.scalars(
+            select(ImapSeen.uid).where(ImapSeen.mailbox_id == box.id, ImapSeen.uidvalidity == validity)
+        ).all()
+    )
+    result = PollResult("ok", marked=len([u for u in unseen if u in known]))
+    _mark_seen(conn, [u for u in unseen if u in known])
+    for uid in [u for u in unseen if u not in known][:BATCH]:
+        raw = _fetch(conn, uid)
+        try:
+            ingest(session, settings, raw, now)
+            session.add(ImapSeen(mailbox_id=box.id, uidvalidity=validity, uid=uid, message_id=_message_id(raw)))
+            box.imported += 1
+            session.commit()
+        except Exception:
+            session.rollback()
+            result.failed += 1
+            log.exception("IMAP %s: ingesting UID %s failed; left unseen, tried again next poll", box.key, uid)
+            continue
+        _mark_seen(conn, [uid])  # after the commit: a message is seen only once it is a request
+        result.imported += 1
+        result.uids.append(uid)
+    return result
+
+
+def _backoff(settings: Settings, failures: int) -> timedelta:
+    """Poll interval, doubled per consecutive failure, at most an hour."""
+    return min(timedelta(seconds=settings.imap_poll_seconds * 2 ** min(failures - 1, 16)), MAX_BACKOFF)
+
+
+def poll_mailbox(session: Session, settings: Settings, now: datetime, *, ingest: Ingest) -> PollResult:
+    """One poll of ``settings.imap``; never raises for the mailbox's own failures (see module doc)."""
+    target = settings.imap
+    if target is None:
+        return PollResult("off")
+    box = _mailbox(session, target.key)
+    if box.next_attempt_at is not None and now < box.next_attempt_at:
+        return PollResult("backing_off", error=box.last_error)
+    box.last_poll_at = now
+    session.commit()
+    try:
+        conn = connect(target, timeout=settings.imap_timeout_seconds, cafile=settings.imap_cafile)
+    except (imaplib.IMAP4.error, OSError) as exc:
+        return _failed(session, settings, box, now, exc)
+    try:
+        result = _work(session, settings, conn, box, ingest, now)
+    except (imaplib.IMAP4.error, OSError) as exc:
+        session.rollback()
+        return _failed(session, settings, box, now, exc)
+    finally:
+        _close(conn)
+    box.failures, box.last_error, box.next_attempt_at, box.last_ok_at = 0, None, None, now
+    session.commit()
+    if result.imported or result.failed:
+        log.info("IMAP %s: %d imported, %d failed", box.key, result.imported, result.failed)
+    return result
+
+
+def _close(conn: imaplib.IMAP4) -> None:
+    try:
+        conn.logout()
+    except (imaplib.IMAP4.error, OSError):
+        conn.shutdown()
+
+
+_SECRET = re.compile(r"(?i)(pass(word)?\W+)\S+")
+
+
+def _failed(session: Session, settings: Settings, box: ImapMailbox, now: datetime, exc: BaseException) -> PollResult:
+    error = _SECRET.sub(r"\1***", f"{type(exc).__name__}: {exc}")[:500]
+    box.failures += 1
+    box.last_error = error
+    box.next_attempt_at = now + _backoff(settings, box.failures)
+    session.commit()
+    log.warning(
+        "IMAP %s: poll failed (%s); failure %d in a row, next attempt at %s",
+        box.key,
+        error,
+        box.failures,
+        box.next_attempt_at.isoformat(),
+    )
+    return PollResult("failed", error=error)

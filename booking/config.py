@@ -90,6 +90,14 @@ class Settings:
     triage_email: str | None = None
     #: BOOKING_PHONE_REGION: where national phone numbers typed by admins are read ("06 12..." in FR).
     phone_region: str = "FR"
+    #: Inbound e-mail (issue 15, ``_inbound_mail``): the address mail becomes requests at (None: off),
+    #: the gateway's message size limit and TLS files, the acknowledgement cap, the attachment cap.
+    support_email: str | None = None
+    mail_max_bytes: int = 10 * 1024 * 1024
+    mail_gateway_cert: str | None = None
+    mail_gateway_key: str | None = None
+    mail_ack_per_day: int = 3
+    mail_attachment_max_bytes: int = 5 * 1024 * 1024
     #: BOOKING_IMAP_URL (issue 15): the support mailbox the worker polls; None: no IMAP polling.
     imap: ImapTarget | None = None
     #: BOOKING_IMAP_POLL_SECONDS: how often it is polled (a server offering IDLE wakes the worker sooner).
@@ -186,6 +194,15 @@ class _Mail(TypedDict):
     smtp_url: str | None
     mail_from: str
     triage_email: str | None
+
+
+class _InboundMail(TypedDict):
+    support_email: str | None
+    mail_max_bytes: int
+    mail_gateway_cert: str | None
+    mail_gateway_key: str | None
+    mail_ack_per_day: int
+    mail_attachment_max_bytes: int
 
 
 class _Twilio(TypedDict):
@@ -308,6 +325,28 @@ def _mail(env: Mapping[str, str]) -> _Mail:
     }
 
 
+def _inbound_mail(env: Mapping[str, str]) -> _InboundMail:
+    """BOOKING_SUPPORT_EMAIL (the e-mail channel is on when set) and the gateway's limits (issue 15)."""
+    support = (env.get("BOOKING_SUPPORT_EMAIL") or "").strip().lower()
+    if support and ("@" not in support or any(c.isspace() or c in ",;<>" for c in support)):
+        raise ConfigError(f"BOOKING_SUPPORT_EMAIL={support!r} must be one e-mail address")
+    cert = (env.get("BOOKING_MAIL_GATEWAY_CERT") or "").strip() or None
+    key = (env.get("BOOKING_MAIL_GATEWAY_KEY") or "").strip() or None
+    if (cert is None) != (key is None):
+        raise ConfigError("BOOKING_MAIL_GATEWAY_CERT and BOOKING_MAIL_GATEWAY_KEY must be set together")
+    for name, path in (("BOOKING_MAIL_GATEWAY_CERT", cert), ("BOOKING_MAIL_GATEWAY_KEY", key)):
+        if path is not None and not Path(path).is_file():
+            raise ConfigError(f"{name}={path!r} is not a readable file")
+    return {
+        "support_email": support or None,
+        "mail_max_bytes": _int(env, "BOOKING_MAIL_MAX_BYTES", 10 * 1024 * 1024, 1024, 100 * 1024 * 1024),
+        "mail_gateway_cert": cert,
+        "mail_gateway_key": key,
+        "mail_ack_per_day": _int(env, "BOOKING_MAIL_ACK_PER_DAY", 3, 0, 1000),
+        "mail_attachment_max_bytes": _int(env, "BOOKING_MAIL_ATTACHMENT_MAX_BYTES", 5 * 1024 * 1024, 0, 100 * 1024**2),
+    }
+
+
 def _phone_region(env: Mapping[str, str]) -> str:
     import phonenumbers
 
@@ -385,6 +424,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, instance_path: Path |
         **mail,
         **background,
         **_operations(env),
+        **_inbound_mail(env),
         **_imap(env),
         calendar=None,  # type: ignore[arg-type]  # filled just below from the validated fields
     )

@@ -1,19 +1,21 @@
 """imap_mailboxes and imap_seen: the IMAP poller's back-off state and the UIDs it imported
 
 Revision ID: 0011
-Revises: 0008
+Revises: 0010
 Create Date: 2026-12-01 13:50:00
 
 Issue 15: the worker polls ``BOOKING_IMAP_URL``; a message is never imported twice, by UID (this
 table, per UIDVALIDITY) and by Message-ID (the ingest). New tables only: nothing to migrate, and
-the downgrade drops them (the mailbox keeps its messages and their \\Seen flags).
+the downgrade drops them (the mailbox keeps its messages and their \\Seen flags). Assigned
+``down_revision = "0008"``; this branch merges the e-mail branch, so it follows that branch's 0010
+here (one head); the lead re-chains it at merge time.
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0008"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

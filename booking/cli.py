@@ -94,9 +94,19 @@ def worker_command(list_only: bool) -> None:
     names = ", ".join(job.name for job in registered_jobs(app))
     click.echo(f"booking worker: jobs {names}")
     scheduler = build_scheduler(app, blocking=True)
+    from booking.inbound.imap_idle import worker_watcher
     from booking.serving import on_stop_signals
 
-    on_stop_signals(lambda: scheduler.shutdown(wait=True))  # SIGTERM: the running job finishes first
+    watcher = worker_watcher(app)  # BOOKING_IMAP_URL: IDLE runs the poll job as soon as mail arrives
+
+    def stop() -> None:
+        if watcher is not None:
+            watcher.stop()
+        scheduler.shutdown(wait=True)  # SIGTERM: the running job finishes first
+
+    on_stop_signals(stop)
+    if watcher is not None:
+        watcher.start()
     scheduler.start()
     click.echo("booking worker: stopped")
 

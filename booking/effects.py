@@ -215,6 +215,15 @@ def _reconcile_recordings(ctx: Context, now: datetime) -> object:
     return reconcile.reconcile_recordings(ctx.session, ctx.settings, ctx.adapters.twilio_rest, now)
 
 
+def _poll_imap(ctx: Context, now: datetime) -> object:
+    """Every BOOKING_IMAP_POLL_SECONDS (and at once when IDLE hears of mail): the support mailbox."""
+    if ctx.settings.imap is None:
+        return None
+    from booking.inbound.imap_poll import poll_mailbox
+
+    return poll_mailbox(ctx.session, ctx.settings, now)
+
+
 #: the periodic jobs, each run at most once at a time across processes and hosts (see booking.jobs)
 JOBS: tuple[Job, ...] = (
     Job("outbox", _drain_outbox, seconds=lambda s: 30),
@@ -223,6 +232,7 @@ JOBS: tuple[Job, ...] = (
     Job("callbacks.overdue", _flag_overdue_callbacks, seconds=lambda s: 60),
     Job("requests.breach_scan", _scan_breaches, seconds=lambda s: 60),
     Job("voicemail.reconcile", _reconcile_recordings, seconds=lambda s: reconcile.INTERVAL_MINUTES * 60),
+    Job("inbound.imap_poll", _poll_imap, seconds=lambda s: s.imap_poll_seconds),
 )
 
 

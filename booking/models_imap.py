@@ -11,13 +11,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from booking.extensions import db
 from booking.models import UTCDateTime, utcnow
 
-__all__ = ["ImapMailbox", "ImapSeen"]
+__all__ = ["INGESTED", "OUTCOMES", "TOO_LARGE", "ImapMailbox", "ImapSeen"]
+
+INGESTED = "ingested"  # the ingest committed (the message is, or joined, a request; or was a duplicate)
+TOO_LARGE = "too_large"  # over BOOKING_MAIL_MAX_BYTES: never downloaded, left unseen for a person
+OUTCOMES = (INGESTED, TOO_LARGE)
 
 
 class ImapMailbox(db.Model):  # type: ignore[name-defined]
@@ -47,6 +51,10 @@ class ImapSeen(db.Model):  # type: ignore[name-defined]
     uidvalidity: Mapped[int] = mapped_column(BigInteger)
     uid: Mapped[int] = mapped_column(BigInteger)
     message_id: Mapped[str | None] = mapped_column(String(998), nullable=True)
+    outcome: Mapped[str] = mapped_column(String(16), default=INGESTED)
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    __table_args__ = (UniqueConstraint("mailbox_id", "uidvalidity", "uid", name="uq_imap_seen_uid"),)
+    __table_args__ = (
+        UniqueConstraint("mailbox_id", "uidvalidity", "uid", name="uq_imap_seen_uid"),
+        CheckConstraint("outcome IN ('ingested', 'too_large')", name="outcome"),
+    )

@@ -32,11 +32,11 @@ from sqlalchemy.orm import Session
 
 from booking.config import Settings
 from booking.inbound.imap_url import ImapTarget
-from booking.models_imap import ImapMailbox, ImapSeen
+from booking.models_imap import INGESTED, TOO_LARGE, ImapMailbox, ImapSeen
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Ingest", "PollResult", "connect", "poll_mailbox", "quoted"]
+__all__ = ["Ingest", "PollResult", "connect", "imap_ingest", "poll_mailbox", "quoted"]
 
 #: ``ingest(session, settings, raw, now)``: commits what it creates; idempotent by Message-ID
 Ingest = Callable[[Session, Settings, bytes, datetime], object]
@@ -53,6 +53,7 @@ class PollResult:
     imported: int = 0
     marked: int = 0  # unseen but already imported (the STORE had not happened): only marked \Seen
     failed: int = 0  # messages whose ingest raised (left unseen, tried again next poll)
+    too_large: int = 0  # over BOOKING_MAIL_MAX_BYTES: recorded, never fetched, left unseen
     error: str | None = None
     uids: list[int] = field(default_factory=list)
 
@@ -111,6 +112,20 @@ def _fetch(conn: imaplib.IMAP4, uid: int) -> bytes:
     raise imaplib.IMAP4.error(f"UID FETCH {uid} returned no body (expunged meanwhile?)")
 
 
+def _sizes(conn: imaplib.IMAP4, uids: list[int]) -> dict[int, int]:
+    """RFC822.SIZE of each UID, so an oversized message is never downloaded."""
+    if not uids:
+        return {}
+    data = _check(*conn.uid("FETCH", ",".join(map(str, uids)), "(RFC822.SIZE)"), "UID FETCH RFC822.SIZE")
+    sizes: dict[int, int] = {}
+    for line in data:
+        text = line if isinstance(line, bytes) else b""
+        uid, size = re.search(rb"UID (\d+)", text), re.search(rb"RFC822\.SIZE (\d+)", text)
+        if uid and size:
+            sizes[int(uid.group(1))] = int(size.group(1))
+    return sizes
+
+
 def _message_id(raw: bytes) -> str | None:
     value = BytesHeaderParser().parsebytes(raw).get("Message-ID")
     return str(value).strip()[:998] or None if value else None
@@ -140,18 +155,39 @@ def _work(
     session.commit()
     data = _check(*conn.uid("SEARCH", "UNSEEN"), "UID SEARCH UNSEEN")
     unseen = sorted(int(u) for u in (data[0] or b"").split()) if isinstance(data[0], bytes) else []
-    known = set(
-        session.scalars(
-            select(ImapSeen.uid).where(ImapSeen.mailbox_id == box.id, ImapSeen.uidvalidity == validity)
+    known: dict[int, str] = {
+        uid: outcome
+        for uid, outcome in session.execute(
+            select(ImapSeen.uid, ImapSeen.outcome).where(
+                ImapSeen.mailbox_id == box.id, ImapSeen.uidvalidity == validity
+            )
         ).all()
-    )
-    result = PollResult("ok", marked=len([u for u in unseen if u in known]))
-    _mark_seen(conn, [u for u in unseen if u in known])
-    for uid in [u for u in unseen if u not in known][:BATCH]:
+    }
+    result = PollResult("ok", marked=len([u for u in unseen if known.get(u) == INGESTED]))
+    _mark_seen(conn, [u for u in unseen if known.get(u) == INGESTED])
+    todo = [u for u in unseen if u not in known][:BATCH]
+    sizes = _sizes(conn, todo)
+    for uid in todo:
+        if sizes.get(uid, 0) > settings.mail_max_bytes:
+            log.warning(
+                "IMAP %s: UID %s is %d bytes, over BOOKING_MAIL_MAX_BYTES=%d; left unseen for a person to read",
+                box.key,
+                uid,
+                sizes[uid],
+                settings.mail_max_bytes,
+            )
+            session.add(ImapSeen(mailbox_id=box.id, uidvalidity=validity, uid=uid, outcome=TOO_LARGE))
+            session.commit()
+            result.too_large += 1
+            continue
         raw = _fetch(conn, uid)
         try:
             ingest(session, settings, raw, now)
-            session.add(ImapSeen(mailbox_id=box.id, uidvalidity=validity, uid=uid, message_id=_message_id(raw)))
+            session.add(
+                ImapSeen(
+                    mailbox_id=box.id, uidvalidity=validity, uid=uid, message_id=_message_id(raw), outcome=INGESTED
+                )
+            )
             box.imported += 1
             session.commit()
         except Exception:
@@ -170,7 +206,14 @@ def _backoff(settings: Settings, failures: int) -> timedelta:
     return min(timedelta(seconds=settings.imap_poll_seconds * 2 ** min(failures - 1, 16)), MAX_BACKOFF)
 
 
-def poll_mailbox(session: Session, settings: Settings, now: datetime, *, ingest: Ingest) -> PollResult:
+def imap_ingest(session: Session, settings: Settings, raw: bytes, now: datetime) -> object:
+    """The e-mail channel's one ingestion service, as the IMAP path calls it."""
+    from booking.inbound.ingest import ingest_message
+
+    return ingest_message(session, settings, raw, now, source="imap")
+
+
+def poll_mailbox(session: Session, settings: Settings, now: datetime, *, ingest: Ingest = imap_ingest) -> PollResult:
     """One poll of ``settings.imap``; never raises for the mailbox's own failures (see module doc)."""
     target = settings.imap
     if target is None:

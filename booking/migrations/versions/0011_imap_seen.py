@@ -43,6 +43,7 @@ def upgrade():
         sa.Column("uidvalidity", sa.BigInteger(), nullable=False),
         sa.Column("uid", sa.BigInteger(), nullable=False),
         sa.Column("message_id", sa.String(length=998), nullable=True),
+        sa.Column("outcome", sa.String(length=16), nullable=False),
         sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["mailbox_id"],
@@ -50,6 +51,7 @@ def upgrade():
             name=op.f("fk_imap_seen_mailbox_id_imap_mailboxes"),
             ondelete="CASCADE",
         ),
+        sa.CheckConstraint("outcome IN ('ingested', 'too_large')", name=op.f("ck_imap_seen_outcome")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_imap_seen")),
         sa.UniqueConstraint("mailbox_id", "uidvalidity", "uid", name="uq_imap_seen_uid"),
     )

@@ -170,3 +170,19 @@ def test_tls_mailboxes_with_the_configured_ca(app, settings, imap_mailbox, schem
     untrusted = replace(secure, imap_cafile=None)  # a self-signed certificate is refused by default
     result = poll_mailbox(db.session, untrusted, NOW, ingest=ingest)
     assert result.status == "failed" and "CERTIFICATE_VERIFY_FAILED" in (result.error or "")
+
+
+def test_a_message_over_the_size_cap_is_never_downloaded_and_stays_unseen(app, settings, imap_mailbox, caplog):
+    small = replace(settings, mail_max_bytes=400)
+    big = imap_mailbox.append(message(1) + b"x" * 1000 + b"\r\n")
+    fits = imap_mailbox.append(message(2))
+    ingest = Collect()
+
+    result = poll_mailbox(db.session, small, NOW, ingest=ingest)
+
+    assert (result.imported, result.too_large, result.uids) == (1, 1, [fits])
+    assert "over BOOKING_MAIL_MAX_BYTES" in caplog.text
+    assert "\\Seen" not in imap_mailbox.flags()[big]  # left for a person to read in the mailbox
+    again = poll_mailbox(db.session, small, NOW, ingest=ingest)
+    assert (again.imported, again.too_large, again.marked, len(ingest.raw)) == (0, 0, 0, 1)
+    assert "\\Seen" not in imap_mailbox.flags()[big]

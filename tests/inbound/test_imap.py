@@ -186,3 +186,33 @@ def test_a_message_over_the_size_cap_is_never_downloaded_and_stays_unseen(app, s
     again = poll_mailbox(db.session, small, NOW, ingest=ingest)
     assert (again.imported, again.too_large, again.marked, len(ingest.raw)) == (0, 0, 0, 1)
     assert "\\Seen" not in imap_mailbox.flags()[big]
+
+
+def _gauges(client: Any) -> dict[tuple[str, str], float]:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    body = client.get("/metrics").get_data(as_text=True)
+    return {
+        (sample.name, sample.labels.get("mailbox", "")): sample.value
+        for family in text_string_to_metric_families(body)
+        for sample in family.samples
+        if sample.name.startswith("booking_imap_")
+    }
+
+
+def test_metrics_show_the_last_poll_of_the_mailbox(app, client, settings, imap_mailbox):
+    label = f"127.0.0.1:{imap_mailbox.server.port}/INBOX"  # the mailbox without its user
+    wrong = replace(settings, imap=parse_imap_url(imap_mailbox.url(password="not-it")))
+    poll_mailbox(db.session, wrong, NOW, ingest=Collect())
+    gauges = _gauges(client)
+    assert gauges[("booking_imap_poll_ok", label)] == 0
+    assert gauges[("booking_imap_consecutive_failures", label)] == 1
+
+    imap_mailbox.append(message(1))
+    poll_mailbox(db.session, settings, NOW + timedelta(minutes=5), ingest=Collect())
+    gauges = _gauges(client)
+    assert gauges[("booking_imap_poll_ok", label)] == 1
+    assert gauges[("booking_imap_consecutive_failures", label)] == 0
+    assert gauges[("booking_imap_imported_messages", label)] == 1
+    assert gauges[("booking_imap_last_poll_timestamp_seconds", label)] == (NOW + timedelta(minutes=5)).timestamp()
+    assert imap_mailbox.user not in client.get("/metrics").get_data(as_text=True)

@@ -69,9 +69,9 @@ def mail(
         msg["Message-ID"] = message_id
     if date is not None:
         msg["Date"] = format_datetime(date)
+    msg.set_content(text)  # before the extra headers: it drops Content-* headers set earlier
     for name, value in headers.items():
         msg[name.replace("_", "-")] = value
-    msg.set_content(text)
     return msg
 
 

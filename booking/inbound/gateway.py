@@ -60,7 +60,7 @@ class SupportHandler:
         raw = content if isinstance(content, bytes) else content.encode("utf-8", "surrogateescape")
         if len(raw) > _settings(self.app).mail_max_bytes:
             return "552 5.3.4 Message too big"
-        sender = envelope.mail_from or ""
+        sender = (envelope.mail_from or "").strip().strip("<>")  # aiosmtpd keeps "<>" for a null sender
         raw = f"Return-Path: <{sender}>\r\n".encode() + raw
         loop = asyncio.get_running_loop()
         try:

@@ -166,6 +166,7 @@ def _store(
         sender=parsed.sender or "(unknown)",
         sender_name=parsed.sender_name[:200] or None,
         recipient=settings.support_email,
+        reply_to=parsed.reply_to,
         subject=parsed.subject[:300],
         text=parsed.text,
         display_text=parsed.display_text,

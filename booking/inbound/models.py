@@ -38,6 +38,7 @@ class RequestMessage(db.Model):  # type: ignore[name-defined]
     sender: Mapped[str] = mapped_column(String(320))
     sender_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     recipient: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    reply_to: Mapped[str | None] = mapped_column(String(320), nullable=True)  # where answers go, if not sender
     subject: Mapped[str] = mapped_column(String(300))
     text: Mapped[str] = mapped_column(Text)
     display_text: Mapped[str] = mapped_column(Text)

@@ -49,7 +49,7 @@ def send_message(ctx: Context, payload: dict[str, Any], now: datetime) -> None:
             text=row.text,
             message_id=row.message_id,
             from_address=row.sender,
-            from_name=None,
+            from_name=row.sender_name,
             headers=thread_headers(row),
         )
     )

@@ -14,6 +14,7 @@ import pytest
 
 from booking.extensions import db
 from booking.inbound.gateway import build_controller
+from tests.dashboard.conftest import client  # noqa: F401  (a fresh ``g`` per request, as in production)
 from tests.fixtures.smtp import SmtpSink, _free_port
 
 SUPPORT = "support@help.example"
@@ -69,9 +70,9 @@ def mail(
         msg["Message-ID"] = message_id
     if date is not None:
         msg["Date"] = format_datetime(date)
+    msg.set_content(text)  # before the extra headers: it drops Content-* headers set earlier
     for name, value in headers.items():
         msg[name.replace("_", "-")] = value
-    msg.set_content(text)
     return msg
 
 
@@ -81,9 +82,9 @@ def send(gateway: tuple[str, int]) -> Callable[..., dict[str, tuple[int, bytes]]
 
     def deliver(msg: EmailMessage, envelope_from: str | None = None, rcpt: list[str] | None = None) -> Any:
         host, port = gateway
-        with smtplib.SMTP(host, port, timeout=10) as client:
+        with smtplib.SMTP(host, port, timeout=10) as smtp:
             sender = envelope_from if envelope_from is not None else str(msg["From"])
-            return client.send_message(msg, from_addr=sender, to_addrs=rcpt or [str(msg["To"])])
+            return smtp.send_message(msg, from_addr=sender, to_addrs=rcpt or [str(msg["To"])])
 
     return deliver
 

@@ -49,6 +49,7 @@ def upgrade():
         sa.Column("sender", sa.String(length=320), nullable=False),
         sa.Column("sender_name", sa.String(length=200), nullable=True),
         sa.Column("recipient", sa.String(length=320), nullable=True),
+        sa.Column("reply_to", sa.String(length=320), nullable=True),
         sa.Column("subject", sa.String(length=300), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("display_text", sa.Text(), nullable=False),

@@ -7,7 +7,8 @@ message is answered 250 only once it is committed (request, thread row, outbox r
 is end-to-end: SMTP dialogue, parsing, matching, threading, the write transaction. The outbox is
 not drained inline (``BOOKING_OUTBOX_INLINE=false``): sending acknowledgements is the worker's job.
 
-Usage: python bench/mail_ingest.py [--messages 500] [--connections 1] [--database-url URL]
+Usage: python bench/mail_ingest.py [--messages 500] [--connections 1] [--database-url URL] [--imap]
+(``--imap``: then the same mix through IMAP, Dovecot and the worker's poller: bench/imap_ingest.py.)
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import time
 from email.message import EmailMessage
 from pathlib import Path
 
+from flask import Flask
 from sqlalchemy import func, select
 
 from booking import create_app
@@ -78,14 +80,10 @@ def send_all(port: int, batch: list[EmailMessage]) -> None:
             client.send_message(msg)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--messages", type=int, default=500)
-    parser.add_argument("--connections", type=int, default=1)
-    parser.add_argument("--database-url")
-    args = parser.parse_args()
+def prepared_app(database_url: str | None) -> Flask:
+    """An app on a migrated, seeded database (SQLite in a temp folder unless a URL is given)."""
     folder = Path(tempfile.mkdtemp())
-    url = args.database_url or f"sqlite:///{folder / 'bench.sqlite3'}"
+    url = database_url or f"sqlite:///{folder / 'bench.sqlite3'}"
     env = {
         "BOOKING_DATABASE_URL": url,
         "BOOKING_INSTANCE_PATH": str(folder),
@@ -100,6 +98,17 @@ def main() -> None:
         upgrade()
         seed()
         db.session.remove()
+    return app
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--messages", type=int, default=500)
+    parser.add_argument("--connections", type=int, default=1)
+    parser.add_argument("--database-url")
+    parser.add_argument("--imap", action="store_true", help="then the same mix through IMAP (bench/imap_ingest.py)")
+    args = parser.parse_args()
+    app = prepared_app(args.database_url)
     port = free_port()
     controller = build_controller(app, "127.0.0.1", port)
     controller.start()
@@ -127,6 +136,11 @@ def main() -> None:
         f"{sent / elapsed:.0f} messages/s ({elapsed * 1000 / sent:.1f} ms each); "
         f"{stored} stored (20 warm-up), {requests} requests"
     )
+    if args.imap:
+        from imap_ingest import measure
+
+        rng = random.Random(15)
+        print(measure(prepared_app(args.database_url), messages(sent, 0, rng), warm_up=messages(20, 10**6, rng)))
 
 
 if __name__ == "__main__":

@@ -43,6 +43,8 @@ Ingest = Callable[[Session, Settings, bytes, datetime], object]
 
 MAX_BACKOFF = timedelta(hours=1)
 BATCH = 200  # messages per poll at most: a flooded mailbox is worked through over several polls
+FETCH_MESSAGES = 25  # bodies per UID FETCH round trip ...
+FETCH_BYTES = 8 * 1024 * 1024  # ... and about this many bytes
 
 
 @dataclass
@@ -104,12 +106,19 @@ def _uidvalidity(conn: imaplib.IMAP4) -> int:
     return int(value)
 
 
-def _fetch(conn: imaplib.IMAP4, uid: int) -> bytes:
-    data = _check(*conn.uid("FETCH", str(uid), "(BODY.PEEK[])"), f"UID FETCH {uid}")
-    for part in data:
+def _fetch(conn: imaplib.IMAP4, uids: list[int]) -> dict[int, bytes]:
+    """UID -> raw bytes for a chunk of UIDs (a UID expunged meanwhile is simply absent)."""
+    if not uids:
+        return {}
+    data = _check(*conn.uid("FETCH", ",".join(map(str, uids)), "(BODY.PEEK[])"), "UID FETCH BODY.PEEK[]")
+    bodies: dict[int, bytes] = {}
+    for i, part in enumerate(data):
         if isinstance(part, tuple) and len(part) == 2 and isinstance(part[1], bytes):
-            return part[1]
-    raise imaplib.IMAP4.error(f"UID FETCH {uid} returned no body (expunged meanwhile?)")
+            after = data[i + 1] if i + 1 < len(data) and isinstance(data[i + 1], bytes) else b""
+            uid = re.search(rb"UID (\d+)", part[0]) or re.search(rb"UID (\d+)", after)  # either side of the body
+            if uid:
+                bodies[int(uid.group(1))] = part[1]
+    return bodies
 
 
 def _sizes(conn: imaplib.IMAP4, uids: list[int]) -> dict[int, int]:
@@ -136,12 +145,9 @@ def _mark_seen(conn: imaplib.IMAP4, uids: list[int]) -> None:
         _check(*conn.uid("STORE", ",".join(map(str, uids)), "+FLAGS.SILENT", r"(\Seen)"), "UID STORE")
 
 
-def _work(
-    session: Session, settings: Settings, conn: imaplib.IMAP4, box: ImapMailbox, ingest: Ingest, now: datetime
-) -> PollResult:
-    target = settings.imap
-    assert target is not None
-    _check(*conn.select(quoted(target.folder)), f"SELECT {target.folder}")
+def _select(session: Session, conn: imaplib.IMAP4, box: ImapMailbox, folder: str) -> int:
+    """SELECT the folder; a new UIDVALIDITY forgets the old UIDs (they name other messages now)."""
+    _check(*conn.select(quoted(folder)), f"SELECT {folder}")
     validity = _uidvalidity(conn)
     if box.uidvalidity is not None and box.uidvalidity != validity:
         log.warning(
@@ -153,52 +159,88 @@ def _work(
         session.execute(delete(ImapSeen).where(ImapSeen.mailbox_id == box.id))
     box.uidvalidity = validity
     session.commit()
+    return validity
+
+
+def _chunks(uids: list[int], sizes: dict[int, int]) -> list[list[int]]:
+    """UIDs to FETCH together: at most FETCH_MESSAGES and about FETCH_BYTES per round trip."""
+    chunks: list[list[int]] = []
+    total = 0
+    for uid in uids:
+        if not chunks or len(chunks[-1]) >= FETCH_MESSAGES or total + sizes.get(uid, 0) > FETCH_BYTES:
+            chunks.append([])
+            total = 0
+        chunks[-1].append(uid)
+        total += sizes.get(uid, 0)
+    return chunks
+
+
+def _work(
+    session: Session, settings: Settings, conn: imaplib.IMAP4, box: ImapMailbox, ingest: Ingest, now: datetime
+) -> PollResult:
+    assert settings.imap is not None
+    validity = _select(session, conn, box, settings.imap.folder)
     data = _check(*conn.uid("SEARCH", "UNSEEN"), "UID SEARCH UNSEEN")
     unseen = sorted(int(u) for u in (data[0] or b"").split()) if isinstance(data[0], bytes) else []
-    known: dict[int, str] = {
-        uid: outcome
-        for uid, outcome in session.execute(
-            select(ImapSeen.uid, ImapSeen.outcome).where(
-                ImapSeen.mailbox_id == box.id, ImapSeen.uidvalidity == validity
-            )
-        ).all()
-    }
-    result = PollResult("ok", marked=len([u for u in unseen if known.get(u) == INGESTED]))
-    _mark_seen(conn, [u for u in unseen if known.get(u) == INGESTED])
+    recorded = select(ImapSeen.uid, ImapSeen.outcome).where(
+        ImapSeen.mailbox_id == box.id, ImapSeen.uidvalidity == validity
+    )
+    known: dict[int, str] = {uid: outcome for uid, outcome in session.execute(recorded).all()}
+    stale = [u for u in unseen if known.get(u) == INGESTED]  # imported, but the STORE never happened
+    _mark_seen(conn, stale)
+    result = PollResult("ok", marked=len(stale))
     todo = [u for u in unseen if u not in known][:BATCH]
     sizes = _sizes(conn, todo)
-    for uid in todo:
-        if sizes.get(uid, 0) > settings.mail_max_bytes:
-            log.warning(
-                "IMAP %s: UID %s is %d bytes, over BOOKING_MAIL_MAX_BYTES=%d; left unseen for a person to read",
-                box.key,
-                uid,
-                sizes[uid],
-                settings.mail_max_bytes,
-            )
-            session.add(ImapSeen(mailbox_id=box.id, uidvalidity=validity, uid=uid, outcome=TOO_LARGE))
-            session.commit()
-            result.too_large += 1
-            continue
-        raw = _fetch(conn, uid)
-        try:
-            ingest(session, settings, raw, now)
-            session.add(
-                ImapSeen(
-                    mailbox_id=box.id, uidvalidity=validity, uid=uid, message_id=_message_id(raw), outcome=INGESTED
-                )
-            )
-            box.imported += 1
-            session.commit()
-        except Exception:
-            session.rollback()
-            result.failed += 1
-            log.exception("IMAP %s: ingesting UID %s failed; left unseen, tried again next poll", box.key, uid)
-            continue
-        _mark_seen(conn, [uid])  # after the commit: a message is seen only once it is a request
-        result.imported += 1
-        result.uids.append(uid)
+    for uid in [u for u in todo if sizes.get(u, 0) > settings.mail_max_bytes]:
+        log.warning(
+            "IMAP %s: UID %s is %d bytes, over BOOKING_MAIL_MAX_BYTES=%d; left unseen for a person to read",
+            box.key,
+            uid,
+            sizes[uid],
+            settings.mail_max_bytes,
+        )
+        session.add(ImapSeen(mailbox_id=box.id, uidvalidity=validity, uid=uid, outcome=TOO_LARGE))
+        session.commit()
+        result.too_large += 1
+    wanted = [u for u in todo if sizes.get(u, 0) <= settings.mail_max_bytes]
+    try:
+        for chunk in _chunks(wanted, sizes):
+            bodies = _fetch(conn, chunk)
+            for uid in chunk:
+                if uid in bodies and _import(session, settings, box, validity, uid, bodies[uid], ingest, now):
+                    result.imported += 1
+                    result.uids.append(uid)
+                elif uid in bodies:
+                    result.failed += 1
+    finally:
+        # After the commits: a message is seen only once it is a request. One STORE for the poll; if
+        # the connection breaks first, the next poll finds these recorded and only marks them.
+        _mark_seen(conn, result.uids)
     return result
+
+
+def _import(
+    session: Session,
+    settings: Settings,
+    box: ImapMailbox,
+    validity: int,
+    uid: int,
+    raw: bytes,
+    ingest: Ingest,
+    now: datetime,
+) -> bool:
+    """Ingest one message and record its UID; False (logged, rolled back) when the ingest raised."""
+    try:
+        ingest(session, settings, raw, now)
+        mid = _message_id(raw)
+        session.add(ImapSeen(mailbox_id=box.id, uidvalidity=validity, uid=uid, message_id=mid, outcome=INGESTED))
+        box.imported += 1
+        session.commit()
+        return True
+    except Exception:
+        session.rollback()
+        log.exception("IMAP %s: ingesting UID %s failed; left unseen, tried again next poll", box.key, uid)
+        return False
 
 
 def _backoff(settings: Settings, failures: int) -> timedelta:

@@ -28,9 +28,11 @@ from email.parser import BytesHeaderParser
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from booking.config import Settings
+from booking.db_guards import write_transaction
 from booking.inbound.imap_url import ImapTarget
 from booking.models_imap import INGESTED, TOO_LARGE, ImapMailbox, ImapSeen
 
@@ -85,11 +87,14 @@ def connect(target: ImapTarget, *, timeout: float, cafile: str | None = None) ->
 
 def _mailbox(session: Session, key: str) -> ImapMailbox:
     row = session.scalar(select(ImapMailbox).where(ImapMailbox.key == key))
-    if row is None:
-        row = ImapMailbox(key=key, failures=0, imported=0)
-        session.add(row)
-        session.flush()
-    return row
+    if row is not None:
+        return row
+    try:
+        with write_transaction(session):
+            session.add(ImapMailbox(key=key, failures=0, imported=0))
+    except IntegrityError:  # another worker created it first
+        pass
+    return session.scalars(select(ImapMailbox).where(ImapMailbox.key == key)).one()
 
 
 def _check(typ: str, data: list[Any], what: str) -> list[Any]:
@@ -156,9 +161,10 @@ def _select(session: Session, conn: imaplib.IMAP4, box: ImapMailbox, folder: str
             box.uidvalidity,
             validity,
         )
-        session.execute(delete(ImapSeen).where(ImapSeen.mailbox_id == box.id))
-    box.uidvalidity = validity
-    session.commit()
+    with write_transaction(session):
+        if box.uidvalidity != validity:
+            session.execute(delete(ImapSeen).where(ImapSeen.mailbox_id == box.id))
+            box.uidvalidity = validity
     return validity
 
 
@@ -199,8 +205,8 @@ def _work(
             sizes[uid],
             settings.mail_max_bytes,
         )
-        session.add(ImapSeen(mailbox_id=box.id, uidvalidity=validity, uid=uid, outcome=TOO_LARGE))
-        session.commit()
+        with write_transaction(session):
+            session.add(ImapSeen(mailbox_id=box.id, uidvalidity=validity, uid=uid, outcome=TOO_LARGE))
         result.too_large += 1
     wanted = [u for u in todo if sizes.get(u, 0) <= settings.mail_max_bytes]
     try:
@@ -233,9 +239,9 @@ def _import(
     try:
         ingest(session, settings, raw, now)
         mid = _message_id(raw)
-        session.add(ImapSeen(mailbox_id=box.id, uidvalidity=validity, uid=uid, message_id=mid, outcome=INGESTED))
-        box.imported += 1
-        session.commit()
+        with write_transaction(session):
+            session.add(ImapSeen(mailbox_id=box.id, uidvalidity=validity, uid=uid, message_id=mid, outcome=INGESTED))
+            box.imported += 1
         return True
     except Exception:
         session.rollback()
@@ -263,8 +269,8 @@ def poll_mailbox(session: Session, settings: Settings, now: datetime, *, ingest:
     box = _mailbox(session, target.key)
     if box.next_attempt_at is not None and now < box.next_attempt_at:
         return PollResult("backing_off", error=box.last_error)
-    box.last_poll_at = now
-    session.commit()
+    with write_transaction(session):
+        box.last_poll_at = now
     try:
         conn = connect(target, timeout=settings.imap_timeout_seconds, cafile=settings.imap_cafile)
     except (imaplib.IMAP4.error, OSError) as exc:
@@ -276,8 +282,8 @@ def poll_mailbox(session: Session, settings: Settings, now: datetime, *, ingest:
         return _failed(session, settings, box, now, exc)
     finally:
         _close(conn)
-    box.failures, box.last_error, box.next_attempt_at, box.last_ok_at = 0, None, None, now
-    session.commit()
+    with write_transaction(session):
+        box.failures, box.last_error, box.next_attempt_at, box.last_ok_at = 0, None, None, now
     if result.imported or result.failed:
         log.info("IMAP %s: %d imported, %d failed", box.key, result.imported, result.failed)
     return result
@@ -295,10 +301,10 @@ _SECRET = re.compile(r"(?i)(pass(word)?\W+)\S+")
 
 def _failed(session: Session, settings: Settings, box: ImapMailbox, now: datetime, exc: BaseException) -> PollResult:
     error = _SECRET.sub(r"\1***", f"{type(exc).__name__}: {exc}")[:500]
-    box.failures += 1
-    box.last_error = error
-    box.next_attempt_at = now + _backoff(settings, box.failures)
-    session.commit()
+    with write_transaction(session):
+        box.failures += 1
+        box.last_error = error
+        box.next_attempt_at = now + _backoff(settings, box.failures)
     log.warning(
         "IMAP %s: poll failed (%s); failure %d in a row, next attempt at %s",
         box.key,

@@ -94,9 +94,19 @@ def worker_command(list_only: bool) -> None:
     names = ", ".join(job.name for job in registered_jobs(app))
     click.echo(f"booking worker: jobs {names}")
     scheduler = build_scheduler(app, blocking=True)
+    from booking.inbound.imap_idle import worker_watcher
     from booking.serving import on_stop_signals
 
-    on_stop_signals(lambda: scheduler.shutdown(wait=True))  # SIGTERM: the running job finishes first
+    watcher = worker_watcher(app)  # BOOKING_IMAP_URL: IDLE runs the poll job as soon as mail arrives
+
+    def stop() -> None:
+        if watcher is not None:
+            watcher.stop()
+        scheduler.shutdown(wait=True)  # SIGTERM: the running job finishes first
+
+    on_stop_signals(stop)
+    if watcher is not None:
+        watcher.start()
     scheduler.start()
     click.echo("booking worker: stopped")
 
@@ -334,6 +344,39 @@ def sync_command(slug: str | None) -> None:
         sys.exit(1)
 
 
+@click.command("mail-gateway")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=2525, type=int, show_default=True)
+@with_appcontext
+def mail_gateway_command(host: str, port: int) -> None:
+    """Accept mail for BOOKING_SUPPORT_EMAIL over SMTP; each message becomes a request (issue 15).
+
+    Other recipients get 550, oversized mail 552, a storage failure 451 (the sender retries).
+    """
+    import signal
+    import threading
+
+    from booking.inbound.gateway import build_controller
+
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    try:
+        controller = build_controller(app, host, port)
+    except ValueError as exc:
+        _refuse(str(exc))
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    controller.start()
+    click.echo(
+        f"booking mail-gateway: accepting mail for {app.extensions['booking.settings'].support_email} on {host}:{port}"
+    )
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        controller.stop()
+
+
 def register_commands(app: Flask) -> None:
     for command in (
         serve_command,
@@ -343,12 +386,13 @@ def register_commands(app: Flask) -> None:
         agent_group,
         customer_group,
         sync_command,
+        mail_gateway_command,
     ):
         app.cli.add_command(command)
 
 
 #: commands that run jobs and handlers only: their app is built without routes (``create_app(web=False)``)
-BACKGROUND_COMMANDS = frozenset({"worker", "outbox"})
+BACKGROUND_COMMANDS = frozenset({"worker", "outbox", "mail-gateway"})
 
 
 def _factory(*, web: bool = True) -> Flask:
@@ -386,6 +430,7 @@ def main() -> None:
     cli = FlaskGroup(create_app=lambda: app, add_default_commands=True, add_version_option=False, name="booking")
     cli.add_command(worker_command)  # found without loading the web app (see worker_command)
     cli.add_command(outbox_group)
+    cli.add_command(mail_gateway_command)
     try:
         cli.main(prog_name="booking")
     except ConfigError as exc:

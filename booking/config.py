@@ -24,6 +24,7 @@ from booking.core.business_time import (
     parse_days,
     parse_hours,
 )
+from booking.inbound.imap_url import ImapTarget, parse_imap_url
 
 
 class ConfigError(ValueError):
@@ -89,6 +90,22 @@ class Settings:
     triage_email: str | None = None
     #: BOOKING_PHONE_REGION: where national phone numbers typed by admins are read ("06 12..." in FR).
     phone_region: str = "FR"
+    #: Inbound e-mail (issue 15, ``_inbound_mail``): the address mail becomes requests at (None: off),
+    #: the gateway's message size limit and TLS files, the acknowledgement cap, the attachment cap.
+    support_email: str | None = None
+    mail_max_bytes: int = 10 * 1024 * 1024
+    mail_gateway_cert: str | None = None
+    mail_gateway_key: str | None = None
+    mail_ack_per_day: int = 3
+    mail_attachment_max_bytes: int = 5 * 1024 * 1024
+    #: BOOKING_IMAP_URL (issue 15): the support mailbox the worker polls; None: no IMAP polling.
+    imap: ImapTarget | None = None
+    #: BOOKING_IMAP_POLL_SECONDS: how often it is polled (a server offering IDLE wakes the worker sooner).
+    imap_poll_seconds: int = 60
+    #: BOOKING_IMAP_TIMEOUT_SECONDS: connect/read timeout, so a hung server never holds the job.
+    imap_timeout_seconds: int = 30
+    #: BOOKING_IMAP_CAFILE: a CA bundle to trust for the mailbox's certificate (system store by default).
+    imap_cafile: str | None = None
 
     @property
     def slot_step(self) -> timedelta:
@@ -179,6 +196,15 @@ class _Mail(TypedDict):
     triage_email: str | None
 
 
+class _InboundMail(TypedDict):
+    support_email: str | None
+    mail_max_bytes: int
+    mail_gateway_cert: str | None
+    mail_gateway_key: str | None
+    mail_ack_per_day: int
+    mail_attachment_max_bytes: int
+
+
 class _Twilio(TypedDict):
     twilio_account_sid: str | None
     twilio_auth_token: str | None
@@ -193,6 +219,13 @@ class _Operations(TypedDict):
     db_statement_timeout: int
     log_format: str
     access_log: bool
+
+
+class _Imap(TypedDict):
+    imap: ImapTarget | None
+    imap_poll_seconds: int
+    imap_timeout_seconds: int
+    imap_cafile: str | None
 
 
 class _Background(TypedDict):
@@ -292,6 +325,28 @@ def _mail(env: Mapping[str, str]) -> _Mail:
     }
 
 
+def _inbound_mail(env: Mapping[str, str]) -> _InboundMail:
+    """BOOKING_SUPPORT_EMAIL (the e-mail channel is on when set) and the gateway's limits (issue 15)."""
+    support = (env.get("BOOKING_SUPPORT_EMAIL") or "").strip().lower()
+    if support and ("@" not in support or any(c.isspace() or c in ",;<>" for c in support)):
+        raise ConfigError(f"BOOKING_SUPPORT_EMAIL={support!r} must be one e-mail address")
+    cert = (env.get("BOOKING_MAIL_GATEWAY_CERT") or "").strip() or None
+    key = (env.get("BOOKING_MAIL_GATEWAY_KEY") or "").strip() or None
+    if (cert is None) != (key is None):
+        raise ConfigError("BOOKING_MAIL_GATEWAY_CERT and BOOKING_MAIL_GATEWAY_KEY must be set together")
+    for name, path in (("BOOKING_MAIL_GATEWAY_CERT", cert), ("BOOKING_MAIL_GATEWAY_KEY", key)):
+        if path is not None and not Path(path).is_file():
+            raise ConfigError(f"{name}={path!r} is not a readable file")
+    return {
+        "support_email": support or None,
+        "mail_max_bytes": _int(env, "BOOKING_MAIL_MAX_BYTES", 10 * 1024 * 1024, 1024, 100 * 1024 * 1024),
+        "mail_gateway_cert": cert,
+        "mail_gateway_key": key,
+        "mail_ack_per_day": _int(env, "BOOKING_MAIL_ACK_PER_DAY", 3, 0, 1000),
+        "mail_attachment_max_bytes": _int(env, "BOOKING_MAIL_ATTACHMENT_MAX_BYTES", 5 * 1024 * 1024, 0, 100 * 1024**2),
+    }
+
+
 def _phone_region(env: Mapping[str, str]) -> str:
     import phonenumbers
 
@@ -310,6 +365,26 @@ def _twilio(env: Mapping[str, str]) -> _Twilio:
         "twilio_api_base": env.get("BOOKING_TWILIO_API_BASE") or None,
         "support_number": env.get("BOOKING_SUPPORT_NUMBER") or None,
         "phone_region": _phone_region(env),
+    }
+
+
+def _imap(env: Mapping[str, str]) -> _Imap:
+    """BOOKING_IMAP_URL (a mailbox polled by the worker), its interval, timeout and CA bundle."""
+    raw = (env.get("BOOKING_IMAP_URL") or "").strip()
+    target = None
+    if raw:
+        try:
+            target = parse_imap_url(raw)
+        except ValueError as exc:
+            raise ConfigError(f"BOOKING_IMAP_URL {exc}") from exc  # the value holds a password: not echoed
+    cafile = (env.get("BOOKING_IMAP_CAFILE") or "").strip() or None
+    if cafile and not Path(cafile).is_file():
+        raise ConfigError(f"BOOKING_IMAP_CAFILE={cafile!r} is not a readable file")
+    return {
+        "imap": target,
+        "imap_poll_seconds": _int(env, "BOOKING_IMAP_POLL_SECONDS", 60, 5, 24 * 3600),
+        "imap_timeout_seconds": _int(env, "BOOKING_IMAP_TIMEOUT_SECONDS", 30, 1, 600),
+        "imap_cafile": cafile,
     }
 
 
@@ -349,6 +424,8 @@ def load_settings(env: Mapping[str, str] | None = None, *, instance_path: Path |
         **mail,
         **background,
         **_operations(env),
+        **_inbound_mail(env),
+        **_imap(env),
         calendar=None,  # type: ignore[arg-type]  # filled just below from the validated fields
     )
     if settings.min_notice >= settings.horizon:

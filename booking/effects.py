@@ -24,6 +24,7 @@ from booking import clock
 from booking.calendar_sync import push
 from booking.calendar_sync.connection import EVENT_CALENDAR_CONNECTED, client_for
 from booking.config import Settings
+from booking.inbound.ingest import EVENT_MAIL_QUEUED, EVENT_MAIL_RECEIVED
 from booking.mail import Mailer, mailer_for
 from booking.models import CalendarConnection
 from booking.services.agent_auth import EVENT_SIGN_IN_REQUESTED
@@ -102,6 +103,7 @@ def build_adapters(settings: Settings, secret_key: str) -> Adapters:
 
 def _handlers() -> dict[str, Handler]:
     from booking import notifications, request_alerts
+    from booking.inbound import outgoing
     from booking.voicemail import notify, senior_page
 
     return {
@@ -118,6 +120,8 @@ def _handlers() -> dict[str, Handler]:
         "request.alert_email": request_alerts.alert_email,
         "request.page_senior": request_alerts.page_senior,
         "request.triage_email": request_alerts.mail_triage,
+        outgoing.SEND_HANDLER: outgoing.send_message,
+        outgoing.AGENT_HANDLER: outgoing.notify_agent,
     }
 
 
@@ -134,6 +138,8 @@ LANE_OF: dict[str, str] = {
     "callback.email": "email",
     "request.alert_email": "email",
     "request.triage_email": "email",
+    "email.request_message": "email",
+    "email.request_agent": "email",
     "callback.sms": "sms",
     "callback.overdue_sms": "sms",
     "phone.page_on_call": "sms",
@@ -164,6 +170,8 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     EVENT_BREACHED: ("request.alert_sms", "request.alert_email"),
     EVENT_ESCALATED: ("request.page_senior",),
     EVENT_TRIAGE: ("request.triage_email",),
+    EVENT_MAIL_QUEUED: ("email.request_message",),  # the acknowledgement, an agent's reply (issue 15)
+    EVENT_MAIL_RECEIVED: ("email.request_agent",),  # business hours: the agent reads new mail at once
 }
 
 
@@ -207,6 +215,15 @@ def _reconcile_recordings(ctx: Context, now: datetime) -> object:
     return reconcile.reconcile_recordings(ctx.session, ctx.settings, ctx.adapters.twilio_rest, now)
 
 
+def _poll_imap(ctx: Context, now: datetime) -> object:
+    """Every BOOKING_IMAP_POLL_SECONDS (and at once when IDLE hears of mail): the support mailbox."""
+    if ctx.settings.imap is None:
+        return None
+    from booking.inbound.imap_poll import poll_mailbox
+
+    return poll_mailbox(ctx.session, ctx.settings, now)
+
+
 #: the periodic jobs, each run at most once at a time across processes and hosts (see booking.jobs)
 JOBS: tuple[Job, ...] = (
     Job("outbox", _drain_outbox, seconds=lambda s: 30),
@@ -215,6 +232,7 @@ JOBS: tuple[Job, ...] = (
     Job("callbacks.overdue", _flag_overdue_callbacks, seconds=lambda s: 60),
     Job("requests.breach_scan", _scan_breaches, seconds=lambda s: 60),
     Job("voicemail.reconcile", _reconcile_recordings, seconds=lambda s: reconcile.INTERVAL_MINUTES * 60),
+    Job("inbound.imap_poll", _poll_imap, seconds=lambda s: s.imap_poll_seconds),
 )
 
 

@@ -55,3 +55,8 @@ def feed_path(agent: Agent) -> str:
 
 def sign_in_path(token: str) -> str:
     return f"/agent/sign-in/{token}"
+
+
+def request_thread_path(request_id: int) -> str:
+    """The agent's page of one request: its e-mail thread and the reply form (issue 15)."""
+    return f"/agent/requests/{request_id}"

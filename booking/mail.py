@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
@@ -42,6 +42,10 @@ class Mail:
     reply_to: str | None = None
     from_name: str | None = None
     message_id: str | None = None  # stable per outbox row, so a duplicate delivery is recognisable
+    #: the From address when not the configured sender (e-mail requests are answered from BOOKING_SUPPORT_EMAIL)
+    from_address: str | None = None
+    #: extra headers (threading: In-Reply-To, References; Auto-Submitted on an acknowledgement)
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 class Mailer(Protocol):
@@ -52,6 +56,7 @@ class Mailer(Protocol):
 def build_message(mail: Mail, sender: str) -> EmailMessage:
     """A multipart/alternative text + HTML message; calendar parts also inline for clients that want it."""
     msg = EmailMessage()
+    sender = mail.from_address or sender
     # Headers are normalised to one line (booking.text): a name with U+2028 or any control character
     # that slipped past the entry checks must not make this message fail on every retry.
     from_name = one_line(mail.from_name) if mail.from_name else None
@@ -64,6 +69,8 @@ def build_message(mail: Mail, sender: str) -> EmailMessage:
     msg["Subject"] = one_line(mail.subject)
     domain = sender.rsplit("@", 1)[-1] or "booking"
     msg["Message-ID"] = mail.message_id or make_msgid(domain=domain)
+    for header, value in mail.headers.items():
+        msg[header] = one_line(value)
     msg.set_content(mail.text)
     if mail.html:
         msg.add_alternative(mail.html, subtype="html")

@@ -21,8 +21,19 @@ CHANNELS = ("phone", "email", "chat")
 TEAMS = ("dedicated", "senior", "triage")
 STATUSES = ("open", "responded", "resolved")
 #: ``warned`` is the T-15 min notice and ``taken`` a senior picking up an escalated request;
-#: the others are the issue's list.
-EVENT_KINDS = ("created", "responded", "escalated", "moved", "assigned", "taken", "warned", "resolved", "breached")
+#: ``message`` is an e-mail joining its thread (issue 15); the others are the issue's list.
+EVENT_KINDS = (
+    "created",
+    "responded",
+    "escalated",
+    "moved",
+    "assigned",
+    "taken",
+    "warned",
+    "resolved",
+    "breached",
+    "message",
+)
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:

@@ -26,6 +26,7 @@ from sqlalchemy import case, func, select, text
 
 from booking import clock
 from booking.extensions import db, remove_session
+from booking.inbound.imap_metrics import imap_gauges
 from booking.models import Agent, CalendarConnection, OutboxMessage
 from booking.models_requests import SupportRequest
 
@@ -144,6 +145,7 @@ class DatabaseCollector:
         yield last
         yield duration
         yield from self._requests()
+        yield from imap_gauges(db.session)
 
     def _requests(self) -> Iterator[Metric]:
         """The SLA queue: requests still open, and those open past their first-response due time."""

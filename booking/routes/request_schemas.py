@@ -122,3 +122,30 @@ class ReportOut(BaseModel):
     severities: list[SeverityRow] = Field(description="one row per severity 1-5, zeros included")
     customers: list[CustomerRow]
     total: Figures
+
+
+class ReplyBody(Strict):
+    """An agent's answer to an e-mail request (issue 15): plain text, sent threaded from the support address."""
+
+    text: str = Field(max_length=20_000)
+
+
+class MessageOut(BaseModel):
+    """One message of an e-mail request's thread."""
+
+    id: int
+    direction: Literal["in", "out"]
+    kind: Literal["customer", "ack", "reply"]
+    message_id: str
+    sender: str
+    recipient: str | None
+    subject: str
+    text: str
+    at: str
+    sent_at: str | None
+    attachments: list[dict[str, Any]]
+
+
+class ReplyOut(BaseModel):
+    message: MessageOut
+    request: RequestOut

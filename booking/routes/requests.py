@@ -27,6 +27,8 @@ from booking.routes.admin import SECURITY, Unauthorized
 from booking.routes.common import settings
 from booking.routes.request_schemas import (
     EscalateBody,
+    ReplyBody,
+    ReplyOut,
     ReportOut,
     ReportQuery,
     RequestDetail,
@@ -61,7 +63,7 @@ def _db() -> Session:
 bp = APIBlueprint("requests", __name__, url_prefix="/api", abp_tags=[Tag(name="requests")], abp_security=SECURITY)
 
 #: Endpoints a signed-in agent may call with their session (the rest need the admin token).
-AGENT_ENDPOINTS = {"respond_request", "resolve_request", "escalate_request", "take_request"}
+AGENT_ENDPOINTS = {"respond_request", "resolve_request", "escalate_request", "take_request", "reply_request"}
 
 
 def _actor() -> Actor:
@@ -191,6 +193,18 @@ def take_request(path: RequestPath, body: TakeBody) -> Any:
     return serialize_request(requests.take(_db(), path.request_id, agent, actor, clock.now()))
 
 
+@bp.post("/requests/<int:request_id>/reply", responses={201: ReplyOut, **ERRORS})
+def reply_request(path: RequestPath, body: ReplyBody) -> Any:
+    """Answer an e-mail request: the reply goes out threaded (In-Reply-To / References) from the
+    support address, is stored on the thread, and is the first response if none was recorded."""
+    from booking.inbound.reply import reply
+    from booking.inbound.views import serialize_message
+
+    row, ids = reply(_db(), settings(), path.request_id, body.text, _actor(), clock.now())
+    item = requests.get_request(_db(), path.request_id)
+    return {"message": serialize_message(row), "request": serialize_request(item)}, 201
+
+
 def _figures(row: ReportRow) -> dict[str, Any]:
     return {
         "count": row.count,
@@ -274,8 +288,9 @@ def report(query: ReportQuery) -> Any:
 def register(app: Any) -> None:
     """Mount the API (bearer or session auth, CSRF checked by hand for sessions) and the queue's
     page (its side effects and the breach-scan job are declared with all the others, in effects.py)."""
-    from booking.routes import queue
+    from booking.routes import queue, thread
 
     csrf.exempt(bp)
     app.register_api(bp)
     app.register_blueprint(queue.bp)  # the agent's queue page: cookie session, CSRF-protected forms
+    app.register_blueprint(thread.bp)  # one request's page: its e-mail thread and the reply form

@@ -15,6 +15,9 @@ from booking.services.availability import MAX_DURATION, MIN_DURATION
 from booking.text import UNSAFE_CLASS
 from booking.vocabulary import BookingKind, BookingStatus, CallbackStatus, Plan, Tier, Topic
 
+#: a customer's e-mail address, or ``@domain`` for everyone there (checked by services.validation)
+CustomerAddress = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=320)]
+
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
 E164 = Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$")]
 # Phones as admins type them: checked and normalised to E.164 by booking.services.validation (400 bad_phone).
@@ -165,7 +168,7 @@ class CustomerCreate(Strict):
     agent: Slug | None = None
     backup_agent: Slug | None = Field(None, description="covers while the dedicated agent is away")
     phones: list[PhoneIn] = Field(default_factory=list, max_length=20)
-    emails: list[EmailStr] = Field(default_factory=list, max_length=20)
+    emails: list[CustomerAddress] = Field(default_factory=list, max_length=20)  # address or @domain
 
 
 class CustomerPath(BaseModel):
@@ -199,7 +202,7 @@ class CustomerPatch(Strict):
     agent: Slug | None = None
     backup_agent: Slug | None = Field(None, description="covers while the dedicated agent is away; null = none")
     phones: list[PhoneIn] | None = Field(None, max_length=20)
-    emails: list[EmailStr] | None = Field(None, max_length=20)
+    emails: list[CustomerAddress] | None = Field(None, max_length=20)
     active: StrictBool | None = Field(None, description="false deactivates (as POST .../deactivate); true reactivates")
 
 

@@ -77,9 +77,17 @@ def email(value: str) -> str:
         raise InvalidInput(f"{value!r} is not an e-mail address: {exc}", code="bad_email") from exc
 
 
+def customer_email(value: str) -> str:
+    """A customer's address, or ``@domain`` for everyone at that domain (inbound mail, issue 15)."""
+    value = value.strip()
+    if value.startswith("@"):
+        return "@" + email(f"x{value}").split("@", 1)[1].lower()
+    return email(value)
+
+
 def emails(values: Iterable[str]) -> list[str]:
-    """Each address checked; duplicates dropped, first spelling kept."""
-    return list(dict.fromkeys(email(v) for v in values))
+    """Each address (or ``@domain``) checked; duplicates dropped, first spelling kept."""
+    return list(dict.fromkeys(customer_email(v) for v in values))
 
 
 def phone(value: str, region: str = DEFAULT_PHONE_REGION) -> str:

@@ -377,6 +377,26 @@ FR.update(
 FR.update(FR_ADMIN)
 
 
+# One request's page: its e-mail thread and the reply form (issue 15).
+FR.update(
+    {
+        "Request #%(id)s": "Demande n° %(id)s",
+        "Back to your queue": "Retour à votre file",
+        "Summary": "Résumé",
+        "Thread": "Échanges",
+        "Automatic acknowledgement": "Accusé de réception automatique",
+        "Sending": "Envoi en cours",
+        "Automatic mail": "Message automatique",
+        "over the size limit: not stored": "trop volumineux : non conservé",
+        "No e-mail on this request.": "Aucun e-mail sur cette demande.",
+        "Your reply": "Votre réponse",
+        "Send the reply": "Envoyer la réponse",
+        "Your reply is on its way; it is the first response if none was recorded.": "Votre réponse est "
+        "envoyée ; c’est la première réponse si aucune n’avait été enregistrée.",
+    }
+)
+
+
 def extract(pot: Path, root: Path | str = ".") -> None:
     """Extract every translatable string of the sources under ``root`` into ``pot`` (pybabel extract)."""
     import subprocess

@@ -1,0 +1,1 @@
+"""Inbound e-mail: mail to BOOKING_SUPPORT_EMAIL becomes requests (SMTP gateway, IMAP polling)."""

@@ -159,8 +159,12 @@ def _register_blueprints(app: OpenAPI) -> None:
     for module in (api, admin, callbacks):  # routes.calendar adds its admin endpoints to admin.bp on import
         csrf.exempt(module.bp)  # JSON API: token/bearer auth, no cookies, so no CSRF surface
         app.register_api(module.bp)
+    from booking.voicemail import outbound_routes
+
     csrf.exempt(twilio_routes.bp)  # Twilio webhooks: authenticated by X-Twilio-Signature, no cookies
     app.register_blueprint(twilio_routes.bp)
+    csrf.exempt(outbound_routes.bp)  # issue 16: "Call now" and hand-off webhooks, signed the same way
+    app.register_blueprint(outbound_routes.bp)
     app.register_blueprint(pages.bp)  # HTML pages: cookie session, so CSRF-protected forms
     app.register_blueprint(agent.bp)  # agent sign-in and dashboard: same, plus the signed-in session
     app.register_blueprint(calendar.feed_bp)  # GET only, private key in the URL

@@ -27,8 +27,10 @@ from booking.config import Settings
 from booking.mail import Mailer, mailer_for
 from booking.models import CalendarConnection
 from booking.services.agent_auth import EVENT_SIGN_IN_REQUESTED
+from booking.services.call_now import EVENT_CALL_NOW
 from booking.services.callbacks import EVENT_CALLBACK_OVERDUE, EVENT_CALLBACK_QUEUED
 from booking.services.calls import EVENT_CRITICAL_CALL, EVENT_SENIOR_MISSED
+from booking.services.handoff import EVENT_HANDOFF
 from booking.services.reminders import EVENT_REMINDER
 from booking.services.requests import EVENT_BREACHED, EVENT_DUE_SOON, EVENT_ESCALATED, EVENT_TRIAGE
 from booking.services.schedule import (
@@ -102,7 +104,7 @@ def build_adapters(settings: Settings, secret_key: str) -> Adapters:
 
 def _handlers() -> dict[str, Handler]:
     from booking import notifications, request_alerts
-    from booking.voicemail import notify, senior_page
+    from booking.voicemail import notify, outbound, senior_page
 
     return {
         push.HANDLER_NAME: push.push_to_caldav,
@@ -118,6 +120,8 @@ def _handlers() -> dict[str, Handler]:
         "request.alert_email": request_alerts.alert_email,
         "request.page_senior": request_alerts.page_senior,
         "request.triage_email": request_alerts.mail_triage,
+        outbound.CALL_NOW_HANDLER: outbound.place_call,
+        outbound.HANDOFF_HANDLER: outbound.move_to_conference,
     }
 
 
@@ -140,6 +144,9 @@ LANE_OF: dict[str, str] = {
     "request.alert_sms": "sms",
     "request.page_senior": "sms",
     "phone.page_senior_missed": "sms",
+    # Twilio voice REST calls share the SMS lane: the same provider, drained by the same job.
+    "phone.call_now": "sms",
+    "phone.handoff": "sms",
 }
 
 _BOOKING_MAILS = (push.HANDLER_NAME, "email.booking_contact", "email.booking_agent")
@@ -164,6 +171,8 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     EVENT_BREACHED: ("request.alert_sms", "request.alert_email"),
     EVENT_ESCALATED: ("request.page_senior",),
     EVENT_TRIAGE: ("request.triage_email",),
+    EVENT_CALL_NOW: ("phone.call_now",),  # "Call now" pressed: ring the agent, then the customer
+    EVENT_HANDOFF: ("phone.handoff",),  # a live call moved into a conference, a senior dialled in
 }
 
 

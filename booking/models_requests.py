@@ -21,8 +21,23 @@ CHANNELS = ("phone", "email", "chat")
 TEAMS = ("dedicated", "senior", "triage")
 STATUSES = ("open", "responded", "resolved")
 #: ``warned`` is the T-15 min notice and ``taken`` a senior picking up an escalated request;
-#: the others are the issue's list.
-EVENT_KINDS = ("created", "responded", "escalated", "moved", "assigned", "taken", "warned", "resolved", "breached")
+#: the others are the issue's list. ``called`` is a "Call now" attempt's outcome, ``handoff`` a dedicated
+#: agent bringing a senior into a live call, ``joined``/``left`` who came and went in its conference (issue 16).
+EVENT_KINDS = (
+    "created",
+    "responded",
+    "escalated",
+    "moved",
+    "assigned",
+    "taken",
+    "warned",
+    "resolved",
+    "breached",
+    "called",
+    "handoff",
+    "joined",
+    "left",
+)
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:

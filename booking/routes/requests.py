@@ -61,7 +61,14 @@ def _db() -> Session:
 bp = APIBlueprint("requests", __name__, url_prefix="/api", abp_tags=[Tag(name="requests")], abp_security=SECURITY)
 
 #: Endpoints a signed-in agent may call with their session (the rest need the admin token).
-AGENT_ENDPOINTS = {"respond_request", "resolve_request", "escalate_request", "take_request"}
+AGENT_ENDPOINTS = {
+    "respond_request",
+    "resolve_request",
+    "escalate_request",
+    "take_request",
+    "call_request",  # booking.routes.phone_api (issue 16)
+    "handoff_call",
+}
 
 
 def _actor() -> Actor:
@@ -82,6 +89,10 @@ def _actor() -> Actor:
             csrf.protect()  # a cookie authenticates: the page must prove it is ours
             return Actor.for_agent(agent)
     raise Unauthorized("missing bearer token (or, for this action, an agent's signed-in session)")
+
+
+#: the same check for the phone actions' blueprint (booking.routes.phone_api)
+actor_for_request = _actor
 
 
 @bp.before_request
@@ -274,8 +285,9 @@ def report(query: ReportQuery) -> Any:
 def register(app: Any) -> None:
     """Mount the API (bearer or session auth, CSRF checked by hand for sessions) and the queue's
     page (its side effects and the breach-scan job are declared with all the others, in effects.py)."""
-    from booking.routes import queue
+    from booking.routes import phone_api, queue
 
     csrf.exempt(bp)
     app.register_api(bp)
+    phone_api.register(app)  # issue 16: "Call now" and the warm hand-off
     app.register_blueprint(queue.bp)  # the agent's queue page: cookie session, CSRF-protected forms

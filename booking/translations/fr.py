@@ -372,6 +372,24 @@ FR.update(
 )
 
 
+# Click to call back (issue 16): a block of its own so the other branches' strings merge cleanly.
+FR.update(
+    {
+        "Call now": "Appeler",
+        "Calls": "Appels",
+        "Attempt %(n)s": "Tentative %(n)s",
+        "Calling…": "Appel en cours…",
+        "Ringing": "Sonne",
+        "Connected": "En ligne",
+        "Not reached": "Non joint",
+        "Calling: your phone rings first, then the customer’s.": "Appel en cours : votre téléphone sonne "
+        "d’abord, puis celui du client.",
+        "That call was placed already; its outcome shows on the request.": "Cet appel a déjà été passé ; son "
+        "résultat s’affiche sur la demande.",
+    }
+)
+
+
 def extract(pot: Path, root: Path | str = ".") -> None:
     """Extract every translatable string of the sources under ``root`` into ``pot`` (pybabel extract)."""
     import subprocess

@@ -77,8 +77,9 @@ def start(
     existing = by_call(session, call_sid)
     if existing is not None:
         return HandoffResult(existing, created=False, outbox_ids=[])
-    if call.status != CallStatus.ANSWERED or call.agent_id is None:
-        raise Conflict("only a call the dedicated agent answered can be handed off", code="not_in_progress")
+    # ``dialing`` is the live state: the dial-status hook (``answered``) only arrives once the call is over.
+    if call.status != CallStatus.DIALING or call.agent_id is None:
+        raise Conflict("only a live call with the dedicated agent can be handed off", code="not_in_progress")
     agent = session.get(Agent, actor.agent_id if actor.agent_id is not None else call.agent_id)
     assert agent is not None
     senior = _senior(session, settings, senior_slug, now)

@@ -102,5 +102,8 @@ def authenticate() -> None:
 
 
 def register(app: Any) -> None:
+    from booking.routes import live_calls
+
     csrf.exempt(bp)  # the session path checks CSRF by hand (actor_for_request)
     app.register_api(bp)
+    app.register_blueprint(live_calls.bp)  # the dashboard's "Bring in a senior" form (CSRF-protected)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -46,6 +46,33 @@ class HandoffResult:
 def conference_name(call_sid: str) -> str:
     """The conference a call is moved into: named after the call, so one call has one conference."""
     return f"handoff-{call_sid}"
+
+
+#: How long a call still ``dialing`` is shown as live on the dashboard (its dial-status hook may be lost).
+LIVE_FOR = timedelta(hours=2)
+
+
+@dataclass(frozen=True)
+class LiveCall:
+    call: Call
+    customer: Customer | None
+    handoff: Handoff | None
+
+
+def live_calls(session: Session, agent: Agent, now: datetime) -> list[LiveCall]:
+    """The agent's calls that may be going on now (newest first): what the dashboard offers to hand off."""
+    calls = session.scalars(
+        select(Call)
+        .where(Call.agent_id == agent.id, Call.status == CallStatus.DIALING, Call.received_at > now - LIVE_FOR)
+        .order_by(Call.received_at.desc())
+        .limit(5)
+    )
+    return [
+        LiveCall(
+            call, session.get(Customer, call.customer_id) if call.customer_id else None, by_call(session, call.call_sid)
+        )
+        for call in calls
+    ]
 
 
 def by_call(session: Session, call_sid: str) -> Handoff | None:

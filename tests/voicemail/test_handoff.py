@@ -215,3 +215,23 @@ def test_an_escalation_from_the_queue_page_pages_the_on_call_senior_for_severity
     assert page.status_code == 303 and "notice=escalated" in page.headers["Location"]
     (paged,) = [m for m in fake_twilio.messages if m.to == SAM and "ESCALATED" in m.body]
     assert f"request #{second['id']}" in paged.body
+
+
+def test_the_dashboard_offers_the_live_call_to_a_chosen_senior(app, live_call, sign_in, fake_twilio):
+    camille = app.test_client()
+    sign_in(camille, "camille@example.com")
+    page = camille.get("/agent", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert 'id="live"' in page and "Bring in a senior" in page and "Acme SA" in page
+    assert '<option value="sam">' in page and '<option value="nina">' in page  # the seniors on duty
+    token = csrf(camille, "/agent")
+    path = f"/agent/calls/{CALL_SID}/handoff"
+    assert camille.post(path, data={"senior": "nina"}).status_code == 400  # no CSRF token
+    done = closed(camille.post(path, data={"csrf_token": token, "senior": "nina"}))
+    assert done.status_code == 303 and "notice=handoff" in done.headers["Location"]
+    assert [form["To"] for _, form in fake_twilio.participants] == [NINA]
+    again = closed(camille.post(path, data={"csrf_token": token, "senior": "sam"}))
+    assert "notice=handoff_again" in again.headers["Location"] and len(fake_twilio.participants) == 1
+    page = camille.get("/agent", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Nina Senior" in page and "Bring in a senior" not in page
+    french = camille.get("/agent", headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    assert "En ligne maintenant" in french

@@ -44,8 +44,12 @@ CONFERENCE_STATUS = "/twilio/conference/status"
 AGENT_RING_SECONDS = 25
 
 
+def _configured(ctx: Context) -> bool:
+    return ctx.adapters.twilio_rest is not None and bool(ctx.settings.twilio_from_number)
+
+
 def _twilio(ctx: Context) -> Any:
-    if ctx.adapters.twilio_rest is None or not ctx.settings.twilio_from_number:
+    if not _configured(ctx):
         raise outbox.PermanentError(
             "Twilio is not configured (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER)"
         )
@@ -71,6 +75,8 @@ def place_call(ctx: Context, payload: dict[str, Any], now: datetime) -> None:
     attempt = session.get(CallAttempt, payload["attempt_id"])
     if attempt is None or attempt.status != AttemptStatus.QUEUED:
         return
+    if not _configured(ctx):  # logged on the request, so the agent sees why nothing rang
+        call_now.failed(session, attempt.id, "not-configured", now, leg="agent")
     client = _twilio(ctx)
     base = f"{CALL_NOW}/{attempt.id}"
     try:

@@ -240,3 +240,11 @@ def test_the_call_webhooks_refuse_an_unsigned_or_forged_request(request_id, clie
     forged = post_hook(client, path, {"CallStatus": "in-progress"}, token="0" * 32)[0]
     assert forged.status_code == 403
     assert detail(client, admin, request_id)["first_response_at"] is None
+
+
+@pytest.mark.env(TWILIO_ACCOUNT_SID=None)
+def test_without_twilio_the_attempt_fails_visibly(request_id, client, admin, fake_twilio, frozen):
+    frozen(MONDAY_10 + timedelta(minutes=5))
+    assert api_call(client, admin, request_id).status_code == 201
+    assert fake_twilio.created_calls == [] and attempts()[0].outcome == "not-configured"
+    assert api_call(client, admin, request_id, attempt=2).status_code == 201  # a failed attempt may be retried

@@ -118,18 +118,23 @@ def move_to_conference(ctx: Context, payload: dict[str, Any], now: datetime) -> 
         customer_twiml = twiml_calls.conference(name, status_url, label="customer", end_on_exit=True)
         client.calls(call_sid).update(twiml=customer_twiml)
         handoff.legs_moved(session, handoff_id, legs[0] if legs else None, None)
-    participant = client.conferences(name).participants.create(
-        from_=ctx.settings.twilio_from_number,
-        to=senior_phone,
-        label=senior_label,
-        timeout=AGENT_RING_SECONDS,
-        early_media=False,
-        beep="false",
-        end_conference_on_exit=False,
-        conference_status_callback=status_url,
-        conference_status_callback_event=["join", "leave"],
-        conference_status_callback_method="POST",
-    )
+    try:
+        participant = client.conferences(name).participants.create(
+            from_=ctx.settings.twilio_from_number,
+            to=senior_phone,
+            label=senior_label,
+            timeout=AGENT_RING_SECONDS,
+            early_media=False,
+            beep="false",
+            end_conference_on_exit=False,
+            conference_status_callback=status_url,
+            conference_status_callback_event=["join", "leave"],
+            conference_status_callback_method="POST",
+        )
+    except TwilioRestException as exc:
+        if _refused(exc):  # the senior's number is refused: retrying will not help (the outbox row fails)
+            raise outbox.PermanentError(f"Twilio refused to dial {senior_label}: {exc.msg}") from exc
+        raise
     handoff.legs_moved(session, handoff_id, None, str(participant.call_sid))
     log.info(
         "handoff %s: call %s in conference %s, senior dialled (%s)", handoff_id, call_sid, name, participant.call_sid

@@ -112,6 +112,9 @@ def test_call_now_rings_the_agent_then_the_customer_once_and_the_answer_is_the_f
     assert placed["StatusCallbackEvent"] == "answered completed"
     assert (attempt.attempt, attempt.status) == (1, "calling") and attempt.call_sid in fake_twilio.calls
 
+    page = camille.get("/agent/queue", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Attempt 1: Ringing" in page and 'name="attempt"' not in page  # no second press while it rings
+
     # A double click, a replayed form and an API press during the ringing place no second call.
     again = closed(camille.post(f"/agent/queue/{request_id}/call", data={"csrf_token": token, "attempt": "1"}))
     assert "notice=called" in again.headers["Location"]

@@ -15,6 +15,9 @@ from datetime import timedelta
 
 import pytest
 
+from booking import clock
+from booking.extensions import db
+from booking.services import outbox
 from tests.dashboard.conftest import client, csrf, sign_in  # noqa: F401 - the dashboard client and sign-in
 from tests.fixtures.twilio_rest import TEST_FROM_NUMBER
 from tests.voicemail.conftest import AGENT_PHONE, CALLER, LINE, PUBLIC_URL, paris, tags, twiml
@@ -41,6 +44,11 @@ def live_call(make_agent, make_customer, hook, frozen, fake_twilio):
     fake_twilio.add_call(CALL_SID, CALLER, LINE, MONDAY_10)
     fake_twilio.add_child_call(CALL_SID, AGENT_LEG, AGENT_PHONE)
     frozen(MONDAY_10 + timedelta(minutes=4))
+
+
+def fresh():
+    db.session.rollback()
+    return db.session
 
 
 def closed(response):
@@ -235,3 +243,17 @@ def test_the_dashboard_offers_the_live_call_to_a_chosen_senior(app, live_call, s
     assert "Nina Senior" in page and "Bring in a senior" not in page
     french = camille.get("/agent", headers={"Accept-Language": "fr"}).get_data(as_text=True)
     assert "En ligne maintenant" in french
+
+
+def test_a_twilio_outage_during_the_hand_off_is_retried_and_dials_the_senior_once(
+    live_call, client, admin, fake_twilio, frozen
+):
+    fake_twilio.fail_next(1, status=503, code=20503, message="Service unavailable")
+    assert closed(client.post(f"/api/calls/{CALL_SID}/handoff", json={}, headers=admin)).status_code == 201
+    assert fake_twilio.call_updates == [] and fake_twilio.participants == []
+    frozen(MONDAY_10 + timedelta(minutes=10))  # past the back-off
+    outbox.drain(fresh(), clock.now())
+    assert [sid for sid, _ in fake_twilio.call_updates] == [AGENT_LEG, CALL_SID]
+    assert len(fake_twilio.participants) == 1
+    outbox.drain(fresh(), clock.now())
+    assert len(fake_twilio.call_updates) == 2 and len(fake_twilio.participants) == 1

@@ -160,8 +160,12 @@ def _register_blueprints(app: OpenAPI) -> None:
     for module in (api, admin, callbacks):  # routes.calendar adds its admin endpoints to admin.bp on import
         csrf.exempt(module.bp)  # JSON API: token/bearer auth, no cookies, so no CSRF surface
         register_api(app, module.bp)  # GET /api/bookings (admin) beside POST (customer) in the document
+    from booking.voicemail import outbound_routes
+
     csrf.exempt(twilio_routes.bp)  # Twilio webhooks: authenticated by X-Twilio-Signature, no cookies
     app.register_blueprint(twilio_routes.bp)
+    csrf.exempt(outbound_routes.bp)  # issue 16: "Call now" and hand-off webhooks, signed the same way
+    app.register_blueprint(outbound_routes.bp)
     app.register_blueprint(pages.bp)  # HTML pages: cookie session, so CSRF-protected forms
     app.register_blueprint(agent.bp)  # agent sign-in and dashboard: same, plus the signed-in session
     from booking.routes import admin_customers, admin_pages  # issue 14: the admin console (agents.admin)

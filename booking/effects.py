@@ -28,8 +28,10 @@ from booking.inbound.ingest import EVENT_MAIL_QUEUED, EVENT_MAIL_RECEIVED
 from booking.mail import Mailer, mailer_for
 from booking.models import CalendarConnection
 from booking.services.agent_auth import EVENT_SIGN_IN_REQUESTED
+from booking.services.call_now import EVENT_CALL_NOW
 from booking.services.callbacks import EVENT_CALLBACK_OVERDUE, EVENT_CALLBACK_QUEUED
 from booking.services.calls import EVENT_CRITICAL_CALL, EVENT_SENIOR_MISSED
+from booking.services.handoff import EVENT_HANDOFF
 from booking.services.reminders import EVENT_REMINDER
 from booking.services.requests import EVENT_BREACHED, EVENT_DUE_SOON, EVENT_ESCALATED, EVENT_TRIAGE
 from booking.services.schedule import (
@@ -105,6 +107,7 @@ def _handlers() -> dict[str, Handler]:
     from booking import notifications, request_alerts
     from booking.inbound import outgoing
     from booking.voicemail import notify, senior_page
+    from booking.voicemail import notify, outbound, senior_page
 
     return {
         push.HANDLER_NAME: push.push_to_caldav,
@@ -122,6 +125,8 @@ def _handlers() -> dict[str, Handler]:
         "request.triage_email": request_alerts.mail_triage,
         outgoing.SEND_HANDLER: outgoing.send_message,
         outgoing.AGENT_HANDLER: outgoing.notify_agent,
+        outbound.CALL_NOW_HANDLER: outbound.place_call,
+        outbound.HANDOFF_HANDLER: outbound.move_to_conference,
     }
 
 
@@ -146,6 +151,9 @@ LANE_OF: dict[str, str] = {
     "request.alert_sms": "sms",
     "request.page_senior": "sms",
     "phone.page_senior_missed": "sms",
+    # Twilio voice REST calls share the SMS lane: the same provider, drained by the same job.
+    "phone.call_now": "sms",
+    "phone.handoff": "sms",
 }
 
 _BOOKING_MAILS = (push.HANDLER_NAME, "email.booking_contact", "email.booking_agent")
@@ -172,6 +180,8 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     EVENT_TRIAGE: ("request.triage_email",),
     EVENT_MAIL_QUEUED: ("email.request_message",),  # the acknowledgement, an agent's reply (issue 15)
     EVENT_MAIL_RECEIVED: ("email.request_agent",),  # business hours: the agent reads new mail at once
+    EVENT_CALL_NOW: ("phone.call_now",),  # "Call now" pressed: ring the agent, then the customer
+    EVENT_HANDOFF: ("phone.handoff",),  # a live call moved into a conference, a senior dialled in
 }
 
 

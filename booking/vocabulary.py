@@ -125,6 +125,15 @@ class CallbackStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class AttemptStatus(StrEnum):
+    """``call_attempts.status``: a "Call now" press, from queued to how the customer leg ended."""
+
+    QUEUED = "queued"  # the row exists; the outbox handler has not asked Twilio yet
+    CALLING = "calling"  # Twilio accepted the call: the agent's phone rings, then the customer's
+    CONNECTED = "connected"  # the customer answered: the request's first response
+    FAILED = "failed"  # busy, no answer, failed or refused: logged on the request, reservation kept
+
+
 class SyncStatus(StrEnum):
     """``calendar_connections.last_sync_status`` (NULL until the first sync)."""
 

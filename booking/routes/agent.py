@@ -28,7 +28,8 @@ from booking.i18n import TOPIC_LABELS, current_locale, format_day, format_time, 
 from booking.models import Agent
 from booking.routes.common import external_url, settings
 from booking.routes.pages import page
-from booking.services import agent_auth, callbacks, dashboard
+from booking.services import agent_auth, callbacks, dashboard, handoff
+from booking.services.calls import seniors_on_duty
 from booking.services.errors import Conflict, InvalidInput, SlotUnavailable
 from booking.wiring import after_response, mail_base_url
 
@@ -199,6 +200,8 @@ NOTICES: dict[str, tuple[str, Any]] = {
     "taken": ("warning", _l("No free time after that due time: the callback has not moved. Please pick another time.")),
     "bad_due_at": ("error", _l("Please enter a due time between now and 62 days ahead.")),
     "not_pending": ("warning", _l("This callback is no longer pending, so it cannot be moved.")),
+    "handoff": ("success", _l("Bringing in a senior: the call moves into a conference and the senior is dialled.")),
+    "handoff_again": ("warning", _l("A senior was already called into this call.")),
 }
 
 
@@ -206,6 +209,7 @@ def _render_dashboard(agent: Agent, status: int = 200, notice: str | None = None
     now = clock.now()
     tz = _zone(agent)
     data = dashboard.load(db.session, agent, now)
+    live = handoff.live_calls(db.session, agent, now)  # issue 16: calls the agent may hand to a senior
     return page(
         "agent/dashboard.html",
         status,
@@ -224,6 +228,8 @@ def _render_dashboard(agent: Agent, status: int = 200, notice: str | None = None
         feed_url=external_url(links.feed_path(agent)),
         manage_url=lambda b: external_url(links.manage_path(b)),
         ics_url=links.invite_path,
+        live=live,
+        seniors=seniors_on_duty(db.session, settings(), now) if live else [],
     )
 
 

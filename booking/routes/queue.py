@@ -28,7 +28,7 @@ from booking.routes.agent import SEVERITY_NAMES, format_instant, signed_in
 from booking.routes.common import clean_text, settings
 from booking.routes.pages import page
 from booking.routes.requests import report_as_csv
-from booking.services import requests, sla_report
+from booking.services import call_now, requests, sla_report
 from booking.services.requests import Actor
 from booking.sla_chart import severity_chart
 
@@ -52,6 +52,8 @@ NOTICES: dict[str, tuple[str, Any]] = {
     "resolved": ("success", _l("Request resolved.")),
     "escalated": ("success", _l("Handed to the senior team. Your notes and the due times go with it.")),
     "taken": ("success", _l("The request is yours now.")),
+    "calling": ("success", _l("Calling: your phone rings first, then the customer’s.")),
+    "called": ("warning", _l("That call was placed already; its outcome shows on the request.")),
 }
 
 
@@ -118,7 +120,18 @@ def home(agent: Agent) -> Any:
         reservation_note=reservation_note,
         instant=lambda moment: format_instant(moment, tz),
         severity=lambda value: f"{value} {SEVERITY_NAMES.get(value, '')}",
+        attempts=lambda item: call_now.attempts_of(_db(), item.id) if item.channel == "phone" else [],
+        outcomes=ATTEMPT_NAMES,
     )
+
+
+#: how the page names a "Call now" attempt's state (booking.vocabulary.AttemptStatus)
+ATTEMPT_NAMES: dict[str, Any] = {
+    "queued": _l("Calling…"),
+    "calling": _l("Ringing"),
+    "connected": _l("Connected"),
+    "failed": _l("Not reached"),
+}
 
 
 @bp.get("/report")
@@ -188,6 +201,19 @@ def escalate(agent: Agent, request_id: int) -> Any:
     note = clean_text(request.form.get("note", ""), multiline=True)[:4000] or None
     _, ids = requests.escalate(_db(), request_id, note, Actor.for_agent(agent), clock.now())
     return _back("escalated", request_id)
+
+
+@bp.post("/<int(max=2147483647):request_id>/call")
+@signed_in
+def call(agent: Agent, request_id: int) -> Any:
+    """Call now: the attempt number the page showed makes a double click or a replay one call."""
+    requests.owned_request(_db(), agent, request_id)
+    raw = request.form.get("attempt", "")
+    attempt = int(raw) if raw.isdigit() and len(raw) < 6 else None
+    if attempt is None:
+        abort(400)
+    press = call_now.press(_db(), request_id, Actor.for_agent(agent), attempt, clock.now())
+    return _back("calling" if press.created else "called", request_id)
 
 
 @bp.post("/<int(max=2147483647):request_id>/take")

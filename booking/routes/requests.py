@@ -63,7 +63,15 @@ def _db() -> Session:
 bp = APIBlueprint("requests", __name__, url_prefix="/api", abp_tags=[Tag(name="requests")], abp_security=SECURITY)
 
 #: Endpoints a signed-in agent may call with their session (the rest need the admin token).
-AGENT_ENDPOINTS = {"respond_request", "resolve_request", "escalate_request", "take_request", "reply_request"}
+AGENT_ENDPOINTS = {
+    "respond_request",
+    "resolve_request",
+    "escalate_request",
+    "take_request",
+    "reply_request",  # booking.routes.thread (issue 15)
+    "call_request",  # booking.routes.phone_api (issue 16)
+    "handoff_call",
+}
 
 
 def _actor() -> Actor:
@@ -84,6 +92,10 @@ def _actor() -> Actor:
             csrf.protect()  # a cookie authenticates: the page must prove it is ours
             return Actor.for_agent(agent)
     raise Unauthorized("missing bearer token (or, for this action, an agent's signed-in session)")
+
+
+#: the same check for the phone actions' blueprint (booking.routes.phone_api)
+actor_for_request = _actor
 
 
 @bp.before_request
@@ -288,9 +300,10 @@ def report(query: ReportQuery) -> Any:
 def register(app: Any) -> None:
     """Mount the API (bearer or session auth, CSRF checked by hand for sessions) and the queue's
     page (its side effects and the breach-scan job are declared with all the others, in effects.py)."""
-    from booking.routes import queue, thread
+    from booking.routes import phone_api, queue, thread
 
     csrf.exempt(bp)
     app.register_api(bp)
+    phone_api.register(app)  # issue 16: "Call now" and the warm hand-off
     app.register_blueprint(queue.bp)  # the agent's queue page: cookie session, CSRF-protected forms
     app.register_blueprint(thread.bp)  # one request's page: its e-mail thread and the reply form

@@ -289,7 +289,11 @@ SCOPES = ("mine", "all", "triage")
 def queue_for(
     session: Session, agent: Agent, *, status: str = "open", channel: str | None = None, scope: str = "mine"
 ) -> list[SupportRequest]:
-    """An agent's queue: the requests they own, and for a senior also the senior team's unowned ones.
+    """An agent's queue: the requests they own, and for a senior the whole senior queue.
+
+    A senior's line of work (issue 16) is every request of the senior team, whoever it is assigned
+    to: escalations nobody took yet, and press-2 voicemails, which the voicemail service assigns to
+    the on-call senior but any senior on duty may call back (each may act on them, ``_check_actor``).
 
     Filtered at the database on the owner, like the dashboard, so a template slip cannot show
     another agent's requests. An admin may ask for ``scope="all"`` (every agent's requests) or
@@ -305,7 +309,7 @@ def queue_for(
         raise Forbidden("only an admin sees other agents' queues", code="not_admin")
     mine = SupportRequest.agent_id == agent.id
     if agent.tier == "senior":
-        mine = mine | ((SupportRequest.team == "senior") & SupportRequest.agent_id.is_(None))
+        mine = mine | (SupportRequest.team == "senior")
     owner = {"mine": mine, "all": true(), "triage": SupportRequest.team == "triage"}[scope]
     query = (
         select(SupportRequest)
@@ -357,6 +361,11 @@ def _locked(session: Session, request_id: int) -> SupportRequest:
     if request is None:
         raise NotFound("no such request", code="unknown_request")
     return request
+
+
+def check_actor(session: Session, request: SupportRequest, actor: Actor) -> None:
+    """Forbidden unless ``actor`` may act on ``request`` (for use cases built on a request elsewhere)."""
+    _check_actor(session, request, actor)
 
 
 def _check_actor(session: Session, request: SupportRequest, actor: Actor) -> None:

@@ -397,6 +397,31 @@ FR.update(
 )
 
 
+# Click to call back and the warm hand-off (issue 16): a block of its own so the other branches' strings merge cleanly.
+FR.update(
+    {
+        "Call now": "Appeler",
+        "Calls": "Appels",
+        "Attempt %(n)s": "Tentative %(n)s",
+        "Calling…": "Appel en cours…",
+        "Ringing": "Sonne",
+        "Connected": "En ligne",
+        "Not reached": "Non joint",
+        "Calling: your phone rings first, then the customer’s.": "Appel en cours : votre téléphone sonne "
+        "d’abord, puis celui du client.",
+        "That call was placed already; its outcome shows on the request.": "Cet appel a déjà été passé ; son "
+        "résultat s’affiche sur la demande.",
+        "On the phone now": "En ligne maintenant",
+        "Senior": "Senior",
+        "Senior agent": "Agent senior",
+        "Bring in a senior": "Faire venir un senior",
+        "Bringing in a senior: the call moves into a conference and the senior is dialled.": "Un senior arrive : "
+        "l’appel passe en conférence et le senior est appelé.",
+        "A senior was already called into this call.": "Un senior a déjà été appelé dans cet appel.",
+    }
+)
+
+
 def extract(pot: Path, root: Path | str = ".") -> None:
     """Extract every translatable string of the sources under ``root`` into ``pot`` (pybabel extract)."""
     import subprocess

@@ -25,12 +25,13 @@ from booking.extensions import db
 from booking.routes.common import external_url, settings
 from booking.routes.errors import has_nul_byte
 from booking.security import allowed_media_url
-from booking.services import calls
+from booking.services import calls, handoff
 from booking.services.callbacks import RecordingIn, store_voicemail
 from booking.vocabulary import RouteKind
 from booking.voicemail import (
     notify,  # noqa: F401 - registers the outbox handlers
     twiml,
+    twiml_calls,
 )
 from booking.voicemail.signature import SIGNATURE_HEADER, expected_url, is_valid_twilio_request
 
@@ -43,6 +44,7 @@ DIAL_STATUS = "/twilio/voice/dial-status"
 MENU = "/twilio/voice/menu"
 RECORDED = "/twilio/voice/recorded"
 VOICEMAIL = "/twilio/voicemail"
+CONFERENCE = "/twilio/conference/status"  # booking.voicemail.outbound_routes: a hand-off's joins and leaves
 _DIAL_TIMEOUT = 20  # seconds: shorter than a mobile's own voicemail (~25 s), so the message lands here
 
 
@@ -151,6 +153,11 @@ def dial_status() -> Response:
     outcome = calls.dial_finished(
         db.session, settings(), _call_sid(), request.form.get("DialCallStatus"), request.form.get("From"), clock.now()
     )
+    moved = handoff.by_call(db.session, _call_sid())
+    if moved is not None:  # handed to a senior: the agent's leg left the <Dial> for the conference
+        return _xml(
+            twiml_calls.conference(moved.conference, external_url(CONFERENCE), label="customer", end_on_exit=True)
+        )
     if outcome.answered:
         return _xml(twiml.hangup())
     if outcome.senior:

@@ -13,11 +13,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from booking.voicemail import twiml
+from booking.voicemail import twiml, twiml_calls
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "phone.md"
 HOOKS = "https://book.example.com/twilio"
 AGENT, CALLER = "+33140000001", "+33612345678"
+CONFERENCE = "handoff-CA0123456789abcdef0123456789abcdef"
 
 
 def canonical(document: str) -> str:
@@ -27,7 +28,7 @@ def canonical(document: str) -> str:
 
 def documents() -> dict[str, str]:
     record, status = f"{HOOKS}/voice/recorded", f"{HOOKS}/voicemail"
-    dial_status = f"{HOOKS}/voice/dial-status"
+    dial_status, conference = f"{HOOKS}/voice/dial-status", f"{HOOKS}/conference/status"
     greeting = twiml.Greeting(next_opening=datetime(2026, 12, 1, 8, 0, tzinfo=UTC), zone=ZoneInfo("Europe/Paris"))
     built = {
         "in hours menu": twiml.in_hours_menu(
@@ -40,6 +41,13 @@ def documents() -> dict[str, str]:
         "after hours": twiml.after_hours_menu(greeting, f"{HOOKS}/voice/menu", record, status),
         "critical": twiml.critical_voicemail(record, status),
         "saved": twiml.voicemail_saved(),
+        # issue 16: "Call now" and the warm hand-off
+        "call now": twiml_calls.connect_customer(
+            CALLER, "+33900000000", f"{HOOKS}/call-now/7/dialed", f"{HOOKS}/call-now/7/customer-status", "Acme SA"
+        ),
+        "call now missed": twiml_calls.call_ended(answered=False),
+        "handoff agent": twiml_calls.conference(CONFERENCE, conference, label="agent:camille", end_on_exit=False),
+        "handoff customer": twiml_calls.conference(CONFERENCE, conference, label="customer", end_on_exit=True),
     }
     return {canonical(doc): name for name, doc in built.items()}
 
@@ -61,3 +69,5 @@ def test_the_doc_has_a_mermaid_diagram_of_the_four_flows() -> None:
     assert diagram.startswith("flowchart")
     for step in ("business hours?", "press 1", "press 2", "Dial every senior on duty", "severity 2, team senior"):
         assert step in diagram, step
+    for step in ("/handoff", "calls(sid).update", "participants.create", "calls.create", "reservation kept"):
+        assert step in diagram, step  # issue 16: the hand-off and "Call now"

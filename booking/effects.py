@@ -102,6 +102,7 @@ def build_adapters(settings: Settings, secret_key: str) -> Adapters:
 
 def _handlers() -> dict[str, Handler]:
     from booking import notifications, request_alerts
+    from booking.chat import transcript
     from booking.voicemail import notify, senior_page
 
     return {
@@ -118,6 +119,7 @@ def _handlers() -> dict[str, Handler]:
         "request.alert_email": request_alerts.alert_email,
         "request.page_senior": request_alerts.page_senior,
         "request.triage_email": request_alerts.mail_triage,
+        "chat.transcript_email": transcript.mail_transcript,
     }
 
 
@@ -134,6 +136,7 @@ LANE_OF: dict[str, str] = {
     "callback.email": "email",
     "request.alert_email": "email",
     "request.triage_email": "email",
+    "chat.transcript_email": "email",
     "callback.sms": "sms",
     "callback.overdue_sms": "sms",
     "phone.page_on_call": "sms",
@@ -164,6 +167,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     EVENT_BREACHED: ("request.alert_sms", "request.alert_email"),
     EVENT_ESCALATED: ("request.page_senior",),
     EVENT_TRIAGE: ("request.triage_email",),
+    "chat.transcript_requested": ("chat.transcript_email",),
 }
 
 
@@ -200,6 +204,13 @@ def _scan_breaches(ctx: Context, now: datetime) -> object:
     return scan_breaches(ctx.session, now)
 
 
+def _escalate_chats(ctx: Context, now: datetime) -> object:
+    """In-hours chats unanswered for BOOKING_CHAT_ANSWER_MINUTES become requests (issue 17)."""
+    from booking.services.chat import escalate_unanswered
+
+    return escalate_unanswered(ctx.session, ctx.settings, now)
+
+
 def _reconcile_recordings(ctx: Context, now: datetime) -> object:
     """Store any voicemail whose webhook never arrived (database down, network cut), from Twilio's list."""
     if ctx.adapters.twilio_rest is None:
@@ -214,6 +225,7 @@ JOBS: tuple[Job, ...] = (
     Job("reminders", _queue_reminders, seconds=lambda s: 300),
     Job("callbacks.overdue", _flag_overdue_callbacks, seconds=lambda s: 60),
     Job("requests.breach_scan", _scan_breaches, seconds=lambda s: 60),
+    Job("chat.unanswered", _escalate_chats, seconds=lambda s: 30),
     Job("voicemail.reconcile", _reconcile_recordings, seconds=lambda s: reconcile.INTERVAL_MINUTES * 60),
 )
 

@@ -55,3 +55,7 @@ def feed_path(agent: Agent) -> str:
 
 def sign_in_path(token: str) -> str:
     return f"/agent/sign-in/{token}"
+
+
+def chat_widget_path() -> str:
+    return "/chat/widget.js"

@@ -131,7 +131,9 @@ def rotate_booking_token(session: Session, customer_id: int) -> Customer:
 #: What ``PATCH /api/agents/<slug>`` may change; the slug is the agent's address (URLs, feed) and stays.
 AGENT_FIELDS = frozenset({"name", "email", "phone", "timezone", "tier", "working_hours", "on_call", "active"})
 #: What ``PATCH /api/customers/<id>`` may change; the booking link changes only by rotation.
-CUSTOMER_FIELDS = frozenset({"name", "plan", "dedicated_support", "agent", "phones", "emails", "active"})
+CUSTOMER_FIELDS = frozenset(
+    {"name", "plan", "dedicated_support", "agent", "phones", "emails", "active", "chat_origins"}
+)
 
 
 T = TypeVar("T", Agent, Customer)
@@ -248,6 +250,10 @@ def update_customer(
             checked[field] = validation.emails(value)
         elif field == "agent":
             checked[field] = None if value is None else validation.slug(value)
+        elif field == "chat_origins":
+            from booking.services.chat import origins
+
+            checked[field] = origins(value)
         else:  # dedicated_support, active
             checked[field] = bool(value)
     try:

@@ -37,7 +37,7 @@
     return node;
   }
   function when(iso, withDay) {
-    var d = new Date(iso), opts = {hour: "2-digit", minute: "2-digit"};
+    var d = new Date(iso), opts = {hour: "2-digit", minute: "2-digit", hourCycle: "h23"};
     if (withDay) { opts.weekday = "long"; }
     return new Intl.DateTimeFormat(lang, opts).format(d);
   }

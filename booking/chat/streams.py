@@ -5,8 +5,9 @@ A stream subscribes to its topics on the process's bus *first*, then reads the b
 by id), releases its session, and from then on waits on its queue. Every ``heartbeat`` seconds it
 sends a comment (proxies keep the connection; a gone client is noticed) and re-reads what the bus
 may not have brought (a job's system message, a lost notification) and, for a visitor, the presence:
-a short read each time, never an open transaction. A message event on the bus is only a nudge: the
-stream reads what follows its last id from the table, so a lost notification cannot leave a gap.
+a short read each time, never an open transaction. A message event on the bus is sent as it came
+(no database read on the hot path); the heartbeat's read of what follows the last id *read from the
+table* brings any message whose notification was lost, so a gap lasts one heartbeat at most.
 After ``lifetime`` seconds the stream ends; ``EventSource`` reconnects by itself with
 ``Last-Event-ID``, so one client never holds a worker thread for ever.
 
@@ -80,17 +81,20 @@ def event_stream(
                 remove_session()  # back to the pool: an idle stream holds no connection
 
     def generate() -> Iterator[str]:
-        sent = last_id
+        confirmed = last_id  # every message up to this id has been read from the table
+        delivered: set[int] = set()  # ids above ``confirmed`` already sent (from the bus)
         presence: dict[str, Any] | None = None
         deadline = time.monotonic() + lifetime
 
         def catch_up() -> Iterator[str]:
-            nonlocal sent, presence
-            messages, now_presence = run_poll(sent)
+            nonlocal confirmed, delivered, presence
+            messages, now_presence = run_poll(confirmed)
             for message in messages:
-                if message["id"] > sent:
-                    sent = message["id"]
+                if message["id"] not in delivered:
                     yield frame("message", message, message["id"])
+            if messages:
+                confirmed = max(confirmed, messages[-1]["id"])
+                delivered = {i for i in delivered if i > confirmed}
             if now_presence is not None and now_presence != presence:
                 presence = now_presence
                 yield frame("presence", now_presence)
@@ -113,10 +117,12 @@ def event_stream(
                     continue
                 kind = event.get("type")
                 if kind == "message":
-                    # Read from the database rather than trust the event alone: a message whose
-                    # notification was lost comes along (ids only grow), and the order is the table's.
-                    if int(event.get("id", 0)) > sent:
-                        yield from catch_up()
+                    # Sent as it came (no database read on the hot path); the next heartbeat's read
+                    # of the table brings anything whose notification was lost.
+                    message_id = int(event.get("id", 0))
+                    if message_id > confirmed and message_id not in delivered:
+                        delivered.add(message_id)
+                        yield frame("message", {k: v for k, v in event.items() if k != "type"}, message_id)
                 elif kind == "presence_changed":
                     yield from catch_up()
                 elif kind == "read":

@@ -164,14 +164,15 @@ def _conversation(query_value: str | None) -> ChatConversation | None:
     return conversation
 
 
-def _presence_dict(customer: Customer) -> dict[str, Any]:
+def _booking_url(customer: Customer) -> str | None:
+    return external_url(links.book_path(customer)) if customer.eligible else None
+
+
+def _presence_dict(customer: Customer, booking_url: str | None) -> dict[str, Any]:
+    """The presence answer; ``booking_url`` is built in the request (a stream's polls run outside it)."""
     agent = chat.serve_agent(customer)
     found = chat.agent_presence(db.session, settings(), agent, clock.now())
-    return {
-        "agent": {"name": agent.name} if agent else None,
-        **found.as_dict(),
-        "booking_url": external_url(links.book_path(customer)) if customer.eligible else None,
-    }
+    return {"agent": {"name": agent.name} if agent else None, **found.as_dict(), "booking_url": booking_url}
 
 
 # --- routes ----------------------------------------------------------------------------------------
@@ -180,7 +181,8 @@ def _presence_dict(customer: Customer) -> dict[str, Any]:
 @bp.get("/<chat_token>", responses={200: PresenceOut, **ERRORS})
 def presence(path: ChatPath) -> Any:
     """The agent's name and honest presence (from business time, activity and the calendar)."""
-    return _presence_dict(_customer())
+    customer = _customer()
+    return _presence_dict(customer, _booking_url(customer))
 
 
 @bp.post("/<chat_token>/messages", responses={201: MessageOut, **ERRORS})
@@ -222,6 +224,7 @@ def events(path: ChatPath, query: EventsQuery) -> Any:
     conversation = _conversation(query.visitor)
     agent = chat.serve_agent(customer)
     customer_id, agent_id = customer.id, agent.id if agent else None
+    booking_url = _booking_url(customer)
     conversation_id = conversation.id if conversation else None
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     last = streams.last_event_id(request.headers.get("Last-Event-ID"), str(query.last_event_id or ""))
@@ -239,7 +242,7 @@ def events(path: ChatPath, query: EventsQuery) -> Any:
                 name = conv.agent.name if conv.agent else None
                 found = chat.messages_after(db.session, conv.id, after)
                 messages = [chat.serialize_message(m, conv, name) for m in found]
-        return messages, _presence_dict(fresh)
+        return messages, _presence_dict(fresh, booking_url if fresh.eligible else None)
 
     topics = [chat.presence_topic(agent_id)]
     if conversation_id is not None:

@@ -272,7 +272,12 @@ def _become_request(
 
 
 def _message_events(conversation: ChatConversation, message: ChatMessage, agent_name: str | None) -> list[Event]:
-    data = {"type": "message", **serialize_message(message, conversation, agent_name)}
+    data = {
+        "type": "message",
+        **serialize_message(message, conversation, agent_name),
+        "visitor": conversation.visitor_name,
+        "customer": conversation.customer.name,
+    }
     owner = conversation.agent_id
     events: list[Event] = [(conversation_topic(conversation.id), data)]
     if owner is not None:

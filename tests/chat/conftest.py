@@ -30,3 +30,21 @@ def visitor(client) -> Callable[..., Any]:  # noqa: F811
         return response.get_json()  # type: ignore[no-any-return]
 
     return post
+
+
+@pytest.fixture
+def live(app, live_server):
+    """The live server; at teardown, waits until every SSE stream has noticed its client is gone.
+
+    A stream notices at its next write (heartbeat); closing the server under a stream that is about to
+    write makes waitress log EBADF from that thread.
+    """
+    import time
+
+    from booking.chat.bus import bus_for
+
+    yield live_server
+    hub = getattr(bus_for(app), "hub", None)
+    deadline = time.monotonic() + 15
+    while hub is not None and hub.open_streams and time.monotonic() < deadline:
+        time.sleep(0.05)  # real threads finishing, not business time

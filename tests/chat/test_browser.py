@@ -73,7 +73,7 @@ def _sign_in(page, app, base: str) -> None:
     expect(page.get_by_role("heading", level=1)).to_contain_text("Hello")
 
 
-def test_widget_and_agent_panel_side_by_side(app, browser, live_server, line, client, admin, frozen):
+def test_widget_and_agent_panel_side_by_side(app, browser, live, line, client, admin, frozen):
     from playwright.sync_api import expect
 
     frozen(OPEN)
@@ -92,7 +92,7 @@ def test_widget_and_agent_panel_side_by_side(app, browser, live_server, line, cl
     )
     assert booked.status_code == 201, booked.get_json()
     snippet = client.get(f"/api/customers/{acme['id']}", headers=admin).get_json()["chat_snippet"]
-    snippet = snippet.replace("http://booking.test", live_server.url)
+    snippet = snippet.replace("http://booking.test", live.url)
     intranet = Intranet(snippet)
     assert (
         client.patch(f"/api/customers/{acme['id']}", json={"chat_origins": [intranet.url]}, headers=admin).status_code
@@ -102,8 +102,8 @@ def test_widget_and_agent_panel_side_by_side(app, browser, live_server, line, cl
     visitor_ctx = _context(browser, 1280, "en-GB", "Europe/Paris")
     try:
         agent = agent_ctx.new_page()
-        _sign_in(agent, app, live_server.url)
-        agent.goto(f"{live_server.url}/agent/chat")
+        _sign_in(agent, app, live.url)
+        agent.goto(f"{live.url}/agent/chat")
         expect(agent.get_by_role("heading", level=1)).to_have_text("Chat")
 
         page = visitor_ctx.new_page()
@@ -139,7 +139,7 @@ def test_widget_and_agent_panel_side_by_side(app, browser, live_server, line, cl
         expect(button).to_have_text("Camille Martin is available")
 
         # Signing out: away at once, whatever tab stays open.
-        agent.goto(f"{live_server.url}/agent")
+        agent.goto(f"{live.url}/agent")
         agent.get_by_role("button", name="Sign out").click()
         expect(button).to_have_text("Camille Martin is away right now")
 

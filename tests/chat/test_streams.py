@@ -79,11 +79,11 @@ def env_overrides():
 
 
 def test_sse_delivers_the_agents_answer_live_and_resumes_after_last_event_id(
-    app, line, live_server, visitor, frozen, sign_in, client
+    app, line, live, visitor, frozen, sign_in, client
 ):
     frozen(OPEN)
     first = visitor(line["token"], "Is the export down?")
-    url = f"{live_server.url}/api/chat/{line['token']}/events?visitor={first['visitor_key']}"
+    url = f"{live.url}/api/chat/{line['token']}/events?visitor={first['visitor_key']}"
     with requests.get(url, stream=True, timeout=15) as stream:
         assert stream.headers["Content-Type"].startswith("text/event-stream")
         lines = stream.iter_lines(chunk_size=1, decode_unicode=True)

@@ -176,3 +176,9 @@ def _register_blueprints(app: OpenAPI) -> None:
     from booking.routes import requests as request_routes  # issue 13: the SLA queue
 
     request_routes.register(app)
+    from booking.routes import agent_chat, chat  # issue 17: the chat button and the agent's panel
+
+    csrf.exempt(chat.bp)  # token auth and CORS, no cookies
+    app.register_api(chat.bp)
+    app.register_blueprint(chat.widget_bp)
+    app.register_blueprint(agent_chat.bp)

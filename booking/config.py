@@ -106,6 +106,7 @@ class Settings:
     imap_timeout_seconds: int = 30
     #: BOOKING_IMAP_CAFILE: a CA bundle to trust for the mailbox's certificate (system store by default).
     imap_cafile: str | None = None
+    chat: ChatSettings = field(default_factory=lambda: ChatSettings(), repr=False)
 
     @property
     def slot_step(self) -> timedelta:
@@ -434,7 +435,9 @@ def load_settings(env: Mapping[str, str] | None = None, *, instance_path: Path |
             f"BOOKING_MIN_NOTICE_MINUTES={settings.min_notice_minutes} must be shorter than "
             f"BOOKING_HORIZON_DAYS={settings.horizon_days} ({settings.horizon_days * 24 * 60} minutes)"
         )
-    return replace(settings, calendar=_calendar(settings), security=load_security_settings(env))
+    return replace(
+        settings, calendar=_calendar(settings), security=load_security_settings(env), chat=load_chat_settings(env)
+    )
 
 
 # --- security (issue 12): limits, admin tokens, media hosts ---------------------------------------
@@ -456,6 +459,7 @@ class SecuritySettings:
     rate_limit_booking: str = "20 per hour"
     rate_limit_sign_in: str = "10 per hour"
     rate_limit_forms: str = "60 per hour"
+    rate_limit_chat: str = "30 per minute"  # chat messages and transcripts, per chat token (issue 17)
     max_open_bookings: int = 10
     twilio_media_hosts: tuple[str, ...] = DEFAULT_TWILIO_MEDIA_HOSTS
     proxy_hops: int = 0  # reverse proxies in front whose X-Forwarded-For is trusted (client address)
@@ -514,7 +518,46 @@ def load_security_settings(env: Mapping[str, str]) -> SecuritySettings:
         rate_limit_booking=_rate_limit(env, "BOOKING_RATE_LIMIT_BOOKING", "20 per hour"),
         rate_limit_sign_in=_rate_limit(env, "BOOKING_RATE_LIMIT_SIGN_IN", "10 per hour"),
         rate_limit_forms=_rate_limit(env, "BOOKING_RATE_LIMIT_FORMS", "60 per hour"),
+        rate_limit_chat=_rate_limit(env, "BOOKING_RATE_LIMIT_CHAT", "30 per minute"),
         max_open_bookings=_int(env, "BOOKING_MAX_OPEN_BOOKINGS", 10, 1, 10_000),
         twilio_media_hosts=_hosts(env, "BOOKING_TWILIO_MEDIA_HOSTS", DEFAULT_TWILIO_MEDIA_HOSTS),
         proxy_hops=_int(env, "BOOKING_PROXY_HOPS", 0, 0, 5),
+    )
+
+
+# --- chat (issue 17) --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChatSettings:
+    """The chat button's clocks and limits (see docs/chat.md)."""
+
+    #: BOOKING_CHAT_ANSWER_MINUTES: an in-hours conversation unanswered this long becomes a request
+    answer_minutes: int = 3
+    #: BOOKING_CHAT_ACTIVE_MINUTES: an agent counts as active this long after their last request/heartbeat
+    active_minutes: int = 5
+    #: BOOKING_CHAT_MAX_MESSAGE_BYTES: a longer message is refused with 413
+    max_message_bytes: int = 4096
+    #: BOOKING_CHAT_HEARTBEAT_SECONDS: an open stream sends a comment and re-checks presence this often
+    heartbeat_seconds: int = 15
+    #: BOOKING_CHAT_STREAM_SECONDS: a stream is closed after this long (the browser reconnects with
+    #: Last-Event-ID), so a worker thread is never held for ever by one client
+    stream_seconds: int = 300
+
+    @property
+    def answer_within(self) -> timedelta:
+        return timedelta(minutes=self.answer_minutes)
+
+    @property
+    def active_window(self) -> timedelta:
+        return timedelta(minutes=self.active_minutes)
+
+
+def load_chat_settings(env: Mapping[str, str]) -> ChatSettings:
+    return ChatSettings(
+        answer_minutes=_int(env, "BOOKING_CHAT_ANSWER_MINUTES", 3, 1, 24 * 60),
+        active_minutes=_int(env, "BOOKING_CHAT_ACTIVE_MINUTES", 5, 1, 24 * 60),
+        max_message_bytes=_int(env, "BOOKING_CHAT_MAX_MESSAGE_BYTES", 4096, 64, 7000),
+        heartbeat_seconds=_int(env, "BOOKING_CHAT_HEARTBEAT_SECONDS", 15, 1, 300),
+        stream_seconds=_int(env, "BOOKING_CHAT_STREAM_SECONDS", 300, 5, 3600),
     )

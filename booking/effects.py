@@ -106,6 +106,7 @@ def build_adapters(settings: Settings, secret_key: str) -> Adapters:
 def _handlers() -> dict[str, Handler]:
     from booking import notifications, request_alerts
     from booking.inbound import outgoing
+    from booking.chat import transcript
     from booking.voicemail import notify, senior_page
     from booking.voicemail import notify, outbound, senior_page
 
@@ -127,6 +128,7 @@ def _handlers() -> dict[str, Handler]:
         outgoing.AGENT_HANDLER: outgoing.notify_agent,
         outbound.CALL_NOW_HANDLER: outbound.place_call,
         outbound.HANDOFF_HANDLER: outbound.move_to_conference,
+        "chat.transcript_email": transcript.mail_transcript,
     }
 
 
@@ -145,6 +147,7 @@ LANE_OF: dict[str, str] = {
     "request.triage_email": "email",
     "email.request_message": "email",
     "email.request_agent": "email",
+    "chat.transcript_email": "email",
     "callback.sms": "sms",
     "callback.overdue_sms": "sms",
     "phone.page_on_call": "sms",
@@ -182,6 +185,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     EVENT_MAIL_RECEIVED: ("email.request_agent",),  # business hours: the agent reads new mail at once
     EVENT_CALL_NOW: ("phone.call_now",),  # "Call now" pressed: ring the agent, then the customer
     EVENT_HANDOFF: ("phone.handoff",),  # a live call moved into a conference, a senior dialled in
+    "chat.transcript_requested": ("chat.transcript_email",),
 }
 
 
@@ -218,6 +222,13 @@ def _scan_breaches(ctx: Context, now: datetime) -> object:
     return scan_breaches(ctx.session, now)
 
 
+def _escalate_chats(ctx: Context, now: datetime) -> object:
+    """In-hours chats unanswered for BOOKING_CHAT_ANSWER_MINUTES become requests (issue 17)."""
+    from booking.services.chat import escalate_unanswered
+
+    return escalate_unanswered(ctx.session, ctx.settings, now)
+
+
 def _reconcile_recordings(ctx: Context, now: datetime) -> object:
     """Store any voicemail whose webhook never arrived (database down, network cut), from Twilio's list."""
     if ctx.adapters.twilio_rest is None:
@@ -241,6 +252,7 @@ JOBS: tuple[Job, ...] = (
     Job("reminders", _queue_reminders, seconds=lambda s: 300),
     Job("callbacks.overdue", _flag_overdue_callbacks, seconds=lambda s: 60),
     Job("requests.breach_scan", _scan_breaches, seconds=lambda s: 60),
+    Job("chat.unanswered", _escalate_chats, seconds=lambda s: 30),
     Job("voicemail.reconcile", _reconcile_recordings, seconds=lambda s: reconcile.INTERVAL_MINUTES * 60),
     Job("inbound.imap_poll", _poll_imap, seconds=lambda s: s.imap_poll_seconds),
 )

@@ -60,3 +60,7 @@ def sign_in_path(token: str) -> str:
 def request_thread_path(request_id: int) -> str:
     """The agent's page of one request: its e-mail thread and the reply form (issue 15)."""
     return f"/agent/requests/{request_id}"
+
+
+def chat_widget_path() -> str:
+    return "/chat/widget.js"

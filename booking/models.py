@@ -113,6 +113,9 @@ class Agent(db.Model):  # type: ignore[name-defined]
     # Sessions are signed cookies; they carry this number, and signing out bumps it, so every copy of
     # an earlier session cookie (another browser, a stolen one) is refused from then on.
     session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Chat presence (issue 17): the last dashboard request or heartbeat of a signed-in agent; signing
+    # out clears it, so "available" is a fact about the agent, not about an open tab.
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     __table_args__ = (CheckConstraint(one_of("tier", Tier), name="tier"),)
 
@@ -219,6 +222,12 @@ class Customer(db.Model):  # type: ignore[name-defined]
     booking_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     booking_token_sealed: Mapped[str] = mapped_column(Text)
     booking_token = sealed_token("booking_token")
+    # The chat widget's token (issue 17, migration 0013): separate from the booking link, revocable alone.
+    chat_token_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    chat_token_sealed: Mapped[str] = mapped_column(Text)
+    chat_token = sealed_token("chat_token")
+    #: the origins (https://intranet.example) that may embed the widget and call the chat API
+    chat_origins: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     agent: Mapped[Agent | None] = relationship(foreign_keys=[agent_id])
@@ -232,6 +241,7 @@ class Customer(db.Model):  # type: ignore[name-defined]
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("booking_token", new_token())
+        kwargs.setdefault("chat_token", new_token())
         super().__init__(**kwargs)
 
     @property

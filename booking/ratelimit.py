@@ -52,6 +52,12 @@ def booking_token_key() -> str:
     return f"token:{_digest(token)}"
 
 
+def chat_token_key() -> str:
+    """The chat token of this request's path, hashed (issue 17)."""
+    token = (request.view_args or {}).get("chat_token")
+    return f"chat:{_digest(token)}" if isinstance(token, str) and token else f"addr:{client_address()}"
+
+
 def address_key() -> str:
     return f"addr:{client_address()}"
 
@@ -77,6 +83,10 @@ LIMITS: tuple[RouteLimit, ...] = (
     RouteLimit("agent.sign_out", "rate_limit_forms", address_key),
     RouteLimit("agent.callback_done", "rate_limit_forms", address_key),
     RouteLimit("agent.callback_move", "rate_limit_forms", address_key),
+    # Chat (issue 17): messages and transcript mails per chat token; the agent's answers per address.
+    RouteLimit("chat_api.post_message", "rate_limit_chat", chat_token_key),
+    RouteLimit("chat_api.transcript", "rate_limit_chat", chat_token_key),
+    RouteLimit("agent_chat.post_message", "rate_limit_forms", address_key),
 )
 
 

@@ -68,6 +68,7 @@ def test_worker_registers_exactly_the_handlers_and_jobs_serve_has(app, tmp_path,
         "requests.breach_scan",
         "voicemail.reconcile",
         "inbound.imap_poll",
+        "chat.unanswered",
     } == set(worker_view["jobs"])
     imported = _worker_imports(env)
     assert not [m for m in imported if m.startswith("booking.routes") or m == "booking.voicemail.routes"]

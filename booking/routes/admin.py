@@ -10,6 +10,7 @@ from flask_openapi3 import APIBlueprint, Tag
 from booking import clock, links
 from booking.extensions import db
 from booking.models import Agent, Booking, Customer, TimeOff, token_matches
+from booking.routes import chat as chat_routes
 from booking.routes.common import external_url, settings
 from booking.routes.schemas import (
     AdminBookingList,
@@ -154,6 +155,9 @@ def serialize_customer(customer: Customer) -> dict[str, Any]:
         "emails": [e.email for e in customer.emails],
         "booking_token": customer.booking_token,
         "booking_url": external_url(links.book_path(customer)) if customer.eligible else None,
+        "chat_token": customer.chat_token,
+        "chat_snippet": chat_routes.snippet(customer),
+        "chat_origins": list(customer.chat_origins or []),
     }
 
 
@@ -293,6 +297,14 @@ def serialize_booking(booking: Booking) -> dict[str, Any]:
 def rotate_booking_token(path: CustomerPath) -> Any:
     """Issue a new booking link for a customer; the old one stops working at once (a leaked link)."""
     return serialize_customer(directory.rotate_booking_token(db.session, path.customer_id))
+
+
+@bp.post("/customers/<int:customer_id>/chat-token", responses={200: CustomerOut, **ERRORS})
+def rotate_chat_token(path: CustomerPath) -> Any:
+    """Issue a new chat token (a leaked snippet); the old one answers 404 at once."""
+    from booking.services import chat
+
+    return serialize_customer(chat.rotate_chat_token(db.session, path.customer_id))
 
 
 def serialize_time_off(entry: TimeOff, overlapping: list[int] | None = None) -> dict[str, Any]:

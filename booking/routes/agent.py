@@ -165,6 +165,10 @@ def sign_out() -> Any:
     agent = current_agent()
     if agent is not None:
         agent_auth.sign_out(db.session, agent.id)
+        from booking.chat import streams
+        from booking.services import chat
+
+        streams.publish(current_app, chat.agent_signed_out(db.session, agent.id))
     for key in SESSION_KEYS:
         session.pop(key, None)
     return redirect(url_for("agent.sign_in", notice="signed_out"), code=303)
@@ -173,6 +177,14 @@ def sign_out() -> Any:
 # --------------------------------------------------------------------------- #
 # Dashboard
 # --------------------------------------------------------------------------- #
+
+
+def _seen(agent: Agent) -> None:
+    """Chat presence (issue 17): a signed-in agent's request is the activity ``available`` relies on."""
+    from booking.chat import streams
+    from booking.services import chat
+
+    streams.publish(current_app, chat.touch_agent(db.session, agent, clock.now()))
 
 
 def signed_in(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -189,6 +201,7 @@ def signed_in(view: Callable[..., Any]) -> Callable[..., Any]:
             for key in SESSION_KEYS:
                 session.pop(key, None)
             return redirect(url_for("agent.sign_in", notice=notice), code=303)
+        _seen(agent)
         return view(agent, *args, **kwargs)
 
     return wrapper

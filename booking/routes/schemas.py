@@ -152,6 +152,9 @@ class AgentPatch(Strict):
     on_call: StrictBool | None = None
     admin: StrictBool | None = None
     active: StrictBool | None = Field(None, description="false deactivates (as POST .../deactivate); true reactivates")
+    chat_origins: list[str] | None = Field(
+        None, max_length=20, description="origins (https://intranet.example.com) that may embed the chat button"
+    )
 
 
 class AgentList(BaseModel):
@@ -188,6 +191,9 @@ class CustomerOut(BaseModel):
     booking_token: str
     booking_url: str | None = Field(description="the customer's private booking page; null when not eligible")
     active: bool = Field(True, description="false: deactivated (no booking page; history kept)")
+    chat_token: str | None = Field(None, description="the chat widget's token (separate from the booking token)")
+    chat_snippet: str | None = Field(None, description="the <script> tag that embeds the chat button")
+    chat_origins: list[str] = Field(default_factory=list, description="origins allowed to embed the chat")
     future_bookings: list[BookingBrief] | None = Field(
         None, description="when this request deactivated the customer: bookings still to come (kept, not cancelled)"
     )
@@ -204,6 +210,9 @@ class CustomerPatch(Strict):
     phones: list[PhoneIn] | None = Field(None, max_length=20)
     emails: list[CustomerAddress] | None = Field(None, max_length=20)
     active: StrictBool | None = Field(None, description="false deactivates (as POST .../deactivate); true reactivates")
+    chat_origins: list[str] | None = Field(
+        None, max_length=20, description="origins (https://intranet.example.com) that may embed the chat button"
+    )
 
 
 class CustomerList(BaseModel):

@@ -147,7 +147,7 @@ def rotate_booking_token(session: Session, customer_id: int) -> Customer:
 AGENT_FIELDS = frozenset({"name", "email", "phone", "timezone", "tier", "working_hours", "on_call", "admin", "active"})
 #: What ``PATCH /api/customers/<id>`` may change; the booking link changes only by rotation.
 CUSTOMER_FIELDS = frozenset(
-    {"name", "plan", "dedicated_support", "agent", "backup_agent", "phones", "emails", "active"}
+    {"name", "plan", "dedicated_support", "agent", "backup_agent", "phones", "emails", "active", "chat_origins"}
 )
 
 
@@ -265,6 +265,10 @@ def update_customer(
             checked[field] = validation.emails(value)
         elif field in ("agent", "backup_agent"):
             checked[field] = None if value is None else validation.slug(value)
+        elif field == "chat_origins":
+            from booking.services.chat import origins
+
+            checked[field] = origins(value)
         else:  # dedicated_support, active
             checked[field] = bool(value)
     try:

@@ -280,6 +280,15 @@ FR: dict[str, str] = {
     "API reference (OpenAPI document)": "Référence de l’API (document OpenAPI)",
     "Deployment and operations guide: docs/deploy.md in the source distribution.": "Guide de déploiement et "
     "d’exploitation : docs/deploy.md dans les sources.",
+    # issue 17: the agent's chat panel
+    "Chat": "Chat",
+    "Back to your dashboard": "Retour au tableau de bord",
+    "Allow notifications": "Autoriser les notifications",
+    "Conversations": "Conversations",
+    "Waiting": "En attente",
+    "No conversation yet.": "Aucune conversation pour l’instant.",
+    "Your answer": "Votre réponse",
+    "Send": "Envoyer",
 }
 
 # Security hardening (issue 12): oversized requests, rate limits, refused characters.

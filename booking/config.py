@@ -89,6 +89,11 @@ class Settings:
     triage_email: str | None = None
     #: BOOKING_PHONE_REGION: where national phone numbers typed by admins are read ("06 12..." in FR).
     phone_region: str = "FR"
+    # Issue 18 (see _call_rules): buffer around calls, caps (0 = none), the video link's template.
+    buffer_minutes: int = 0
+    max_calls_per_day: int = 0
+    max_open_bookings_per_customer: int = 0
+    video_url_template: str | None = None
 
     @property
     def slot_step(self) -> timedelta:
@@ -171,6 +176,13 @@ class _BookingRules(TypedDict):
     slot_minutes: int
     min_notice_minutes: int
     horizon_days: int
+
+
+class _CallRules(TypedDict):
+    buffer_minutes: int
+    max_calls_per_day: int
+    max_open_bookings_per_customer: int
+    video_url_template: str | None
 
 
 class _Mail(TypedDict):
@@ -273,6 +285,30 @@ def _booking_rules(env: Mapping[str, str]) -> _BookingRules:
     }
 
 
+def _video_url_template(env: Mapping[str, str]) -> str | None:
+    value = (env.get("BOOKING_VIDEO_URL_TEMPLATE") or "").strip()
+    if not value:
+        return None
+    parts = urlsplit(value.replace("{uid}", "x"))
+    if parts.scheme not in {"http", "https"} or not parts.netloc or "{uid}" not in value:
+        raise ConfigError(
+            f"BOOKING_VIDEO_URL_TEMPLATE={value!r} must be an http(s) URL containing {{uid}}, "
+            "e.g. https://meet.example/{uid}"
+        )
+    return value
+
+
+def _call_rules(env: Mapping[str, str]) -> _CallRules:
+    """Issue 18: buffer before/after calls, calls per agent per day, open calls per customer (0 = no
+    cap; agents may override the first two), and the video link (no template: phone calls only)."""
+    return {
+        "buffer_minutes": _int(env, "BOOKING_BUFFER_MINUTES", 0, 0, 240),
+        "max_calls_per_day": _int(env, "BOOKING_MAX_CALLS_PER_DAY", 0, 0, 100),
+        "max_open_bookings_per_customer": _int(env, "BOOKING_MAX_OPEN_BOOKINGS_PER_CUSTOMER", 0, 0, 1000),
+        "video_url_template": _video_url_template(env),
+    }
+
+
 def _triage_email(env: Mapping[str, str]) -> str | None:
     value = (env.get("BOOKING_TRIAGE_EMAIL") or "").strip()
     if value and ("@" not in value or any(c.isspace() or c in ",;<>" for c in value)):
@@ -349,6 +385,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, instance_path: Path |
         **mail,
         **background,
         **_operations(env),
+        **_call_rules(env),
         calendar=None,  # type: ignore[arg-type]  # filled just below from the validated fields
     )
     if settings.min_notice >= settings.horizon:

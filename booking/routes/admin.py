@@ -102,6 +102,9 @@ def serialize_agent(agent: Agent) -> dict[str, Any]:
         "tier": agent.tier,
         "working_hours": agent.working_hours,
         "on_call": agent.on_call,
+        "language": agent.language,
+        "buffer_minutes": agent.buffer_minutes,
+        "max_calls_per_day": agent.max_calls_per_day,
         "feed_url": external_url(links.feed_path(agent)),
         "calendar": None
         if conn is None

@@ -355,6 +355,8 @@ FR: dict[str, str] = {
     "With the country code for a number abroad, e.g. +1 212 555 0100.": "Avec l’indicatif du pays pour un numéro à "
     "l’étranger, par ex. +1 212 555 0100.",
     "How": "Comment",
+    "Video call": "Appel vidéo",
+    "No phone number given": "Aucun numéro de téléphone donné",
 }
 
 # Security hardening (issue 12): oversized requests, rate limits, refused characters.

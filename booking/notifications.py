@@ -83,9 +83,10 @@ def _context(
     }
 
 
-def _invitation(booking: Booking, settings: Settings, now: datetime) -> Attachment:
+def _invitation(booking: Booking, settings: Settings, now: datetime, *, for_contact: bool = True) -> Attachment:
     method = "CANCEL" if booking.status == BookingStatus.CANCELLED else "REQUEST"
-    return Attachment("invitation.ics", invitation_ics(booking, settings, now), params={"method": method})
+    body = invitation_ics(booking, settings, now, for_contact=for_contact)
+    return Attachment("invitation.ics", body, params={"method": method})
 
 
 def _subject(kind: str, event: str, ctx: dict[str, Any]) -> str:
@@ -156,7 +157,7 @@ def mail_agent(ctx: Context, payload: dict[str, Any], now: datetime) -> None:
             subject=subject,
             text=text,
             html=html,
-            attachments=[_invitation(booking, settings, now)],
+            attachments=[_invitation(booking, settings, now, for_contact=False)],
             reply_to=booking.contact_email,
             message_id=message_id(ctx),
         )

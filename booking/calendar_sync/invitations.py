@@ -114,10 +114,16 @@ def _texts(booking: Booking, settings: Settings, tz: Any, *, for_contact: bool) 
     return summary, "\n".join(lines)
 
 
-def invitation_ics(booking: Booking, settings: Settings, now: datetime, alarm_minutes: int = 15) -> bytes:
-    """METHOD:REQUEST while confirmed, METHOD:CANCEL once cancelled (same UID)."""
+def invitation_ics(
+    booking: Booking, settings: Settings, now: datetime, alarm_minutes: int = 15, *, for_contact: bool = True
+) -> bytes:
+    """METHOD:REQUEST while confirmed, METHOD:CANCEL once cancelled (same UID).
+
+    ``for_contact=False``: the copy attached to the agent's e-mail, in the agent's language and zone
+    (the same event: UID, SEQUENCE and times are the contact's).
+    """
     method = "CANCEL" if booking.status == BookingStatus.CANCELLED else "REQUEST"
-    spec = event_spec(booking, settings, manage_link=True)
+    spec = event_spec(booking, settings, manage_link=for_contact)
     return build_calendar(spec, method=method, alarm_minutes=alarm_minutes, now=now)
 
 

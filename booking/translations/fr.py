@@ -357,6 +357,14 @@ FR: dict[str, str] = {
     "How": "Comment",
     "Video call": "Appel vidéo",
     "No phone number given": "Aucun numéro de téléphone donné",
+    "a customer": "un client",
+    "CRITICAL: %(who)s %(caller)s reports its service is down (called %(called)s). "
+    "Call back by %(due)s. Voicemail follows.": "CRITIQUE : %(who)s %(caller)s signale que son service est "
+    "en panne (appel %(called)s). Rappeler avant %(due)s. Message vocal à suivre.",
+    "SENIOR NEEDED: %(who)s %(caller)s pressed 2 for a senior agent (called %(called)s) and no senior "
+    "could answer. Severity 2: call back by %(due)s. Voicemail follows.": "SENIOR DEMANDÉ : %(who)s "
+    "%(caller)s a demandé un agent senior (appel %(called)s) et aucun senior n’a pu répondre. Sévérité 2 : "
+    "rappeler avant %(due)s. Message vocal à suivre.",
 }
 
 # Security hardening (issue 12): oversized requests, rate limits, refused characters.

@@ -192,11 +192,11 @@ def page_about_call(ctx: Context, payload: dict[str, Any], message: Callable[[st
     if agent is None or call is None:
         return
     customer = session.get(Customer, call.customer_id) if call.customer_id else None
-    who = customer.name if customer else "a customer"
     due = datetime.fromisoformat(payload["due_at"])
-    send_sms(
-        ctx.adapters.sms, agent.phone, message(who, call.from_number, _local(call.received_at, cfg), _local(due, cfg))
-    )
+    with in_language(agent) as lang:  # ``message`` words it with gettext: in the agent's language
+        who = customer.name if customer else gettext("a customer")
+        text = message(who, call.from_number, _local(call.received_at, cfg, lang), _local(due, cfg, lang))
+    send_sms(ctx.adapters.sms, agent.phone, text)
 
 
 def page_on_call(ctx: Context, payload: dict[str, Any], now: datetime) -> None:
@@ -204,8 +204,12 @@ def page_on_call(ctx: Context, payload: dict[str, Any], now: datetime) -> None:
     page_about_call(
         ctx,
         payload,
-        lambda who, caller, called, due: (
-            f"CRITICAL: {who} {caller} reports its service is down (called {called}). "
-            f"Call back by {due}. Voicemail follows."
+        lambda who, caller, called, due: gettext(
+            "CRITICAL: %(who)s %(caller)s reports its service is down (called %(called)s). "
+            "Call back by %(due)s. Voicemail follows.",
+            who=who,
+            caller=caller,
+            called=called,
+            due=due,
         ),
     )

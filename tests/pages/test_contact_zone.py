@@ -74,6 +74,7 @@ def test_a_new_york_booking_speaks_new_york_time_and_the_agent_paris_time(client
         client, customer, lang="en", tz="America/New_York", phone="+1 212-555-0100", call_method="phone"
     )
     assert 'name="phone"' in form_html and 'id="call_method-video"' in form_html  # offered: template set
+    assert f'id="phone" name="phone" value="{customer["phones"][0]}"' in form_html  # prefilled: the customer's number
     assert response.status_code == 303, response.get_data(as_text=True)
     booking = db.session.query(Booking).one()
     assert (booking.contact_timezone, booking.phone, booking.call_method, booking.locale) == (
@@ -110,6 +111,11 @@ def test_a_new_york_booking_speaks_new_york_time_and_the_agent_paris_time(client
     agent_text = _text(copy)
     assert "mardi 1 décembre 2026, 12:00 – 12:30 (Paris, UTC+01:00)" in agent_text
     assert "Appelez Alice Dupont au +12125550100." in agent_text
+    agent_event = _invitation(copy)  # the same event, worded for the agent
+    assert agent_event["UID"] == event["UID"]
+    assert str(agent_event["SUMMARY"]) == "Appel (Aide) : Acme Industries avec Camille Martin"
+    assert str(agent_event["DESCRIPTION"]).startswith("Quand : mardi 1 décembre 2026, 12:00 – 12:30 (Paris, UTC+01:00)")
+    assert "Appelez Alice Dupont au +12125550100." in str(agent_event["DESCRIPTION"])
 
     ics = client.get(f"/api/bookings/{booking.id}/invite.ics?token={booking.manage_token}")
     assert "(New York, UTC-05:00)" in str(_event(ics.data)["DESCRIPTION"])

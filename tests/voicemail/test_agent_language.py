@@ -62,3 +62,52 @@ def test_the_agent_language_is_validated_and_changeable(client, admin, make_agen
     response = client.patch("/api/agents/zoe", json={"language": "de"}, headers=admin)
     assert response.status_code == 400
     assert response.get_json()["error"]["code"] in {"invalid_request", "bad_language"}
+
+
+def test_booking_agent_add_takes_a_language(app):
+    from sqlalchemy import select
+
+    from booking.extensions import db
+    from booking.models import Agent
+
+    runner = app.test_cli_runner()
+    base = ["agent", "add", "--name", "Noa", "--email", "noa@example.com"]
+    made = runner.invoke(args=[*base, "--slug", "noa", "--phone", "+33140000042", "--language", "fr"])
+    assert made.exit_code == 0, made.output
+    assert db.session.scalar(select(Agent.language).where(Agent.slug == "noa")) == "fr"
+    refused = runner.invoke(args=[*base, "--slug", "noe", "--phone", "+33140000043", "--language", "de"])
+    assert refused.exit_code == 2
+    assert "language must be 'en' or 'fr'" in refused.output
+
+
+@pytest.mark.parametrize(
+    ("language", "sms_start", "mail_line"),
+    [
+        ("fr", "SLA DÉPASSÉ : demande n° 7 (email, sévérité ", "Première réponse attendue : mar. 1 déc. 10:00"),
+        ("en", "SLA BREACHED: request #7 (email, severity ", "First response due: Tue 01 Dec 10:00"),
+    ],
+)
+def test_sla_alerts_follow_the_owner_language(app, language, sms_start, mail_line):
+    from datetime import UTC, datetime
+
+    from booking.config import Settings
+    from booking.models import Agent
+    from booking.models_requests import SupportRequest
+    from booking.request_alerts import alert_mail, alert_text
+    from booking.services.requests import EVENT_BREACHED
+
+    cfg: Settings = app.extensions["booking.settings"]
+    owner = Agent(slug="camille", name="Camille", email="c@example.com", phone="+33140000001", language=language)
+    due = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    request = SupportRequest(
+        id=7,
+        channel="email",
+        team="dedicated",
+        severity=3,
+        subject="SSO down",
+        received_at=due,
+        first_response_due_at=due,
+        follow_up_due_at=due,
+    )
+    assert alert_text(request, EVENT_BREACHED, cfg, owner).startswith(sms_start)
+    assert mail_line in alert_mail(request, owner, EVENT_BREACHED, cfg).text

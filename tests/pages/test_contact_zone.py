@@ -213,3 +213,33 @@ def test_a_bad_phone_on_the_page_is_a_field_error(client, customer):
     page = response.get_data(as_text=True)
     assert 'id="phone-error"' in page and "Please enter a phone number such as" in page
     assert db.session.query(Booking).count() == 0
+
+
+def test_the_manage_page_opens_in_the_contact_zone_and_a_move_takes_the_chosen_zone(client, customer):
+    body = {
+        "token": customer["booking_token"],
+        "start": NOON_PARIS,
+        "topic": "help",
+        "name": "Alice Dupont",
+        "email": CONTACT,
+        "timezone": "America/New_York",
+    }
+    made = client.post("/api/bookings", json=body).get_json()
+    url = f"/bookings/{made['id']}/manage?token={made['manage_token']}&lang=en"
+    html = client.get(url).get_data(as_text=True)
+    assert hidden(html, "tz") == "America/New_York"  # no cookie, no choice: the zone it was booked in
+    moved = client.post(
+        url,
+        data={
+            "csrf_token": hidden(html, "csrf_token"),
+            "action": "reschedule",
+            "tz": "Asia/Tokyo",
+            "duration": "30",
+            "start": "2026-12-02T11:00:00+00:00",
+        },
+    )
+    assert moved.status_code == 303, moved.get_data(as_text=True)
+    db.session.rollback()
+    booking = db.session.get(Booking, made["id"])
+    assert booking.contact_timezone == "Asia/Tokyo"
+    assert "(Tokyo, UTC+09:00)" in client.get(moved.headers["Location"]).get_data(as_text=True)

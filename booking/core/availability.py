@@ -97,9 +97,13 @@ class BookingLimits:
         return {day for day, n in counts.items() if n >= self.max_calls_per_day}
 
     def widened(self, busy: Iterable[Interval]) -> Iterable[Interval]:
-        """Busy blocks with the buffer on both sides (the blocks themselves when there is none)."""
+        """Busy blocks with the buffer on both sides (the blocks themselves when there is none).
+
+        Padded in UTC: a timedelta added to a zoned datetime moves the wall clock, which across a
+        DST change would make a 30-minute buffer 90 or -30 minutes of elapsed time.
+        """
         pad = self.buffer
-        return busy if not pad else ((start - pad, end + pad) for start, end in busy)
+        return busy if not pad else ((to_utc(start) - pad, to_utc(end) + pad) for start, end in busy)
 
 
 NO_LIMITS = BookingLimits()
@@ -160,23 +164,7 @@ def free_slots(
     limits.validate()
     if limits.customer_capped:
         return []
-    slots = _grid_slots(calendar, window, rules, now, limits.widened(busy), working_hours)
-    full = limits.full_days()
-    if full:
-        zone = limits.day_zone
-        slots = [slot for slot in slots if slot[0].astimezone(zone).date() not in full]
-    return slots
-
-
-def _grid_slots(
-    calendar: BusinessCalendar,
-    window: Interval,
-    rules: SlotRules,
-    now: datetime,
-    busy: Iterable[Interval],
-    working_hours: list[Interval] | None,
-) -> list[Interval]:
-    """:func:`free_slots` without the limits: the grid inside openings and working hours, minus busy."""
+    busy = limits.widened(busy)
     duration, step = rules.duration, rules.step
     now = to_utc(now)
     w_start, w_end = to_utc(window[0]), to_utc(window[1])
@@ -249,7 +237,16 @@ def _grid_slots(
                 while s <= last:
                     append((s, s + duration))
                     s += step
-    return slots
+    return _outside_full_days(slots, limits)
+
+
+def _outside_full_days(slots: list[Interval], limits: BookingLimits) -> list[Interval]:
+    """The slots whose local day (``limits.day_zone``) has not reached ``max_calls_per_day``."""
+    full = limits.full_days()
+    if not full:
+        return slots
+    zone = limits.day_zone
+    return [slot for slot in slots if slot[0].astimezone(zone).date() not in full]
 
 
 def slot_offered(

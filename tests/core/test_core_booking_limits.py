@@ -77,6 +77,11 @@ BUFFER_CASES = [
      [(at(UTC, 2026, 12, 1, 0, 10), at(UTC, 2026, 12, 1, 0, 40))], 45, at(UTC, 2026, 11, 30, 23, 0), False),
     ("across midnight, backwards: a shorter buffer keeps the evening slot", UTC_CAL,
      [(at(UTC, 2026, 12, 1, 0, 10), at(UTC, 2026, 12, 1, 0, 40))], 40, at(UTC, 2026, 11, 30, 23, 0), True),
+    # Padded in elapsed time: 01:50 EDT + 60 min is 06:50 UTC, not "02:50" on the wall (07:50 UTC, EST).
+    ("DST night: a zoned block is padded in elapsed time", UTC_CAL,
+     [(at(NEW_YORK, 2026, 11, 1, 1, 30), at(NEW_YORK, 2026, 11, 1, 1, 50))], 60, at(UTC, 2026, 11, 1, 7), True),
+    ("DST night: …and still covers what it must", UTC_CAL,
+     [(at(NEW_YORK, 2026, 11, 1, 1, 30), at(NEW_YORK, 2026, 11, 1, 1, 50))], 60, at(UTC, 2026, 11, 1, 6, 30), False),
     # 14:00 UTC is 09:00 EST on the day the clocks went back (it would be 10:00 EDT the day before).
     ("DST day in New York: right after a call (EST)", NY_CAL,
      [(at(UTC, 2026, 11, 1, 14), at(UTC, 2026, 11, 1, 14, 30))], 30, at(NEW_YORK, 2026, 11, 1, 9, 30), False),

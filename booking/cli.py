@@ -179,9 +179,18 @@ def agent_group() -> None:
 @click.option("--tier", default=Tier.DEDICATED.value, show_default=True, help=" or ".join(tier.value for tier in Tier))
 @click.option("--on-call", is_flag=True, help="senior agent paged for after-hours critical calls")
 @click.option("--admin", is_flag=True, help="may see every queue, the triage queue and the SLA report")
+@click.option("--language", default="en", show_default=True, help="language of the agent's e-mails and SMS: en or fr")
 @with_appcontext
 def agent_add(
-    slug: str, name: str, email: str, phone: str, timezone: str | None, tier: str, on_call: bool, admin: bool
+    slug: str,
+    name: str,
+    email: str,
+    phone: str,
+    timezone: str | None,
+    tier: str,
+    on_call: bool,
+    admin: bool,
+    language: str,
 ) -> None:
     """Create an agent; refuses (exit 2, one line) what ``POST /api/agents`` refuses."""
     from booking.services import directory
@@ -199,6 +208,7 @@ def agent_add(
             tier=tier,
             on_call=on_call,
             admin=admin,
+            language=language,
         )
     except ServiceError as exc:
         _refuse(exc.message)

@@ -107,6 +107,11 @@ class Settings:
     #: BOOKING_IMAP_CAFILE: a CA bundle to trust for the mailbox's certificate (system store by default).
     imap_cafile: str | None = None
     chat: ChatSettings = field(default_factory=lambda: ChatSettings(), repr=False)
+    # Issue 18 (see _call_rules): buffer around calls, caps (0 = none), the video link's template.
+    buffer_minutes: int = 0
+    max_calls_per_day: int = 0
+    max_open_bookings_per_customer: int = 0
+    video_url_template: str | None = None
 
     @property
     def slot_step(self) -> timedelta:
@@ -189,6 +194,13 @@ class _BookingRules(TypedDict):
     slot_minutes: int
     min_notice_minutes: int
     horizon_days: int
+
+
+class _CallRules(TypedDict):
+    buffer_minutes: int
+    max_calls_per_day: int
+    max_open_bookings_per_customer: int
+    video_url_template: str | None
 
 
 class _Mail(TypedDict):
@@ -304,6 +316,30 @@ def _booking_rules(env: Mapping[str, str]) -> _BookingRules:
         "slot_minutes": _int(env, "BOOKING_SLOT_MINUTES", 30, 5, 240),
         "min_notice_minutes": _int(env, "BOOKING_MIN_NOTICE_MINUTES", 60, 0, 60 * 24 * 30),
         "horizon_days": _int(env, "BOOKING_HORIZON_DAYS", 60, 1, 366),
+    }
+
+
+def _video_url_template(env: Mapping[str, str]) -> str | None:
+    value = (env.get("BOOKING_VIDEO_URL_TEMPLATE") or "").strip()
+    if not value:
+        return None
+    parts = urlsplit(value.replace("{uid}", "x"))
+    if parts.scheme not in {"http", "https"} or not parts.netloc or "{uid}" not in value:
+        raise ConfigError(
+            f"BOOKING_VIDEO_URL_TEMPLATE={value!r} must be an http(s) URL containing {{uid}}, "
+            "e.g. https://meet.example/{uid}"
+        )
+    return value
+
+
+def _call_rules(env: Mapping[str, str]) -> _CallRules:
+    """Issue 18: buffer before/after calls, calls per agent per day, open calls per customer (0 = no
+    cap; agents may override the first two), and the video link (no template: phone calls only)."""
+    return {
+        "buffer_minutes": _int(env, "BOOKING_BUFFER_MINUTES", 0, 0, 240),
+        "max_calls_per_day": _int(env, "BOOKING_MAX_CALLS_PER_DAY", 0, 0, 100),
+        "max_open_bookings_per_customer": _int(env, "BOOKING_MAX_OPEN_BOOKINGS_PER_CUSTOMER", 0, 0, 1000),
+        "video_url_template": _video_url_template(env),
     }
 
 
@@ -427,6 +463,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, instance_path: Path |
         **_operations(env),
         **_inbound_mail(env),
         **_imap(env),
+        **_call_rules(env),
         calendar=None,  # type: ignore[arg-type]  # filled just below from the validated fields
     )
     if settings.min_notice >= settings.horizon:

@@ -105,9 +105,8 @@ def build_adapters(settings: Settings, secret_key: str) -> Adapters:
 
 def _handlers() -> dict[str, Handler]:
     from booking import notifications, request_alerts
-    from booking.inbound import outgoing
     from booking.chat import transcript
-    from booking.voicemail import notify, senior_page
+    from booking.inbound import outgoing
     from booking.voicemail import notify, outbound, senior_page
 
     return {

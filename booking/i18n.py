@@ -98,6 +98,35 @@ def format_when(start: datetime, end: datetime, tz: ZoneInfo) -> str:
     return f"{format_day(local.date(), with_year=True)}, {format_time(start, tz)} – {format_time(end, tz)}"
 
 
+def zone_label(tz: ZoneInfo, at: datetime) -> str:
+    """« New York, UTC-05:00 »: the zone's city in the current language and its offset at ``at``.
+
+    Said beside every time a person reads outside the pages' zone picker (e-mails, reminders, the
+    confirmation and manage pages, the .ics description), so a New York contact never mistakes a
+    Paris time for their own (issue 18 item 1).
+    """
+    offset = utc_offset(tz, at)
+    if tz.key in {"UTC", "Etc/UTC"}:
+        return offset
+    city = babel_dates.get_timezone_location(tz, locale=current_locale(), return_city=True)
+    return f"{city}, {offset}"
+
+
+def format_when_zoned(start: datetime, end: datetime, tz: ZoneInfo) -> str:
+    """:func:`format_when` followed by the zone: « mardi 1 décembre 2026, 06:00 – 06:30 (New York, UTC-05:00) »."""
+    return f"{format_when(start, end, tz)} ({zone_label(tz, start)})"
+
+
+def booking_zone(name: str | None, default: ZoneInfo) -> ZoneInfo:
+    """A stored zone name (``bookings.contact_timezone``), or ``default`` for rows without one."""
+    if name:
+        try:
+            return ZoneInfo(name)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            pass
+    return default
+
+
 def utc_offset(tz: ZoneInfo, at: datetime) -> str:
     """``UTC+01:00`` for ``tz`` at ``at``: shown beside zone names so a visitor can check them."""
     offset = at.astimezone(tz).utcoffset() or timedelta(0)

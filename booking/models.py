@@ -39,7 +39,9 @@ from booking.vocabulary import (
     BookingStatus,
     BusySource,
     CallbackStatus,
+    CallMethod,
     CallStatus,
+    Language,
     OutboxStatus,
     Plan,
     SyncStatus,
@@ -116,8 +118,16 @@ class Agent(db.Model):  # type: ignore[name-defined]
     # Chat presence (issue 17): the last dashboard request or heartbeat of a signed-in agent; signing
     # out clears it, so "available" is a fact about the agent, not about an open tab.
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Issue 18 (migration 0014): the language of the agent's mails and SMS; the agent's own booking
+    # rules, None = the deployment's BOOKING_BUFFER_MINUTES / BOOKING_MAX_CALLS_PER_DAY.
+    language: Mapped[str] = mapped_column(String(8), default=Language.EN, server_default=Language.EN)
+    buffer_minutes: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    max_calls_per_day: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
-    __table_args__ = (CheckConstraint(one_of("tier", Tier), name="tier"),)
+    __table_args__ = (
+        CheckConstraint(one_of("tier", Tier), name="tier"),
+        CheckConstraint(one_of("language", Language), name="language"),
+    )
 
     calendar: Mapped[CalendarConnection | None] = relationship(back_populates="agent", uselist=False)
 
@@ -301,7 +311,13 @@ class Booking(db.Model):  # type: ignore[name-defined]
     contact_name: Mapped[str] = mapped_column(String(200))
     contact_email: Mapped[str] = mapped_column(String(320))
     notes: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The contact's language (the page's at booking time, or the API's ``language``): mails, reminders, .ics.
     locale: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    # Issue 18 (migration 0014): the contact's IANA zone (None: the business zone), the number the
+    # agent calls, and how the call happens (CallMethod).
+    contact_timezone: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    phone: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    call_method: Mapped[str] = mapped_column(String(8), default=CallMethod.PHONE, server_default=CallMethod.PHONE)
     idempotency_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -314,6 +330,7 @@ class Booking(db.Model):  # type: ignore[name-defined]
         CheckConstraint("end_at > start_at", name="interval"),
         CheckConstraint(one_of("status", BookingStatus), name="status"),
         CheckConstraint(one_of("kind", BookingKind), name="kind"),
+        CheckConstraint(one_of("call_method", CallMethod), name="call_method"),
         CheckConstraint(one_of("topic", STORED_TOPICS), name="topic"),
         UniqueConstraint("customer_id", "idempotency_key", name="uq_bookings_customer_idempotency"),
         Index("ix_bookings_agent_start", "agent_id", "start_at"),

@@ -21,8 +21,9 @@ CHANNELS = ("phone", "email", "chat")
 TEAMS = ("dedicated", "senior", "triage")
 STATUSES = ("open", "responded", "resolved")
 #: ``warned`` is the T-15 min notice and ``taken`` a senior picking up an escalated request;
-#: ``message`` is an e-mail joining its thread (issue 15); the others are the issue's list. ``called`` is a "Call now" attempt's outcome, ``handoff`` a dedicated
-#: agent bringing a senior into a live call, ``joined``/``left`` who came and went in its conference (issue 16).
+#: ``message`` is an e-mail joining its thread (issue 15); ``called`` is a "Call now" attempt's outcome,
+#: ``handoff`` a dedicated agent bringing a senior into a live call, ``joined``/``left`` who came and went
+#: in its conference (issue 16); the others are the issue's list.
 EVENT_KINDS = (
     "created",
     "responded",

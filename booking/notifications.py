@@ -4,9 +4,8 @@ the agent's sign-in link.
 Two handlers, one per recipient, so a failure mailing the agent is retried alone and never sends the
 contact a second copy. Each mail carries the booking's invitation (``invitation_ics``: same UID, the
 booking's SEQUENCE, METHOD:REQUEST or CANCEL), so the contact's calendar client adds, moves or
-removes one and the same event. The contact reads it in the language they booked in; times are given in
-the business zone (the calendar attachment carries the exact instant for their own client) and the
-agent's copy in the agent's zone.
+removes one and the same event. The contact reads it in the language they booked in, with times in their own zone
+(named: « New York, UTC-05:00 »); the agent's copy in the agent's language and zone (issue 18).
 """
 
 from __future__ import annotations
@@ -20,10 +19,10 @@ from flask_babel import force_locale, gettext
 from sqlalchemy.orm import Session
 
 from booking import links
-from booking.calendar_sync.invitations import invitation_ics
+from booking.calendar_sync.invitations import how_the_call_happens, invitation_ics
 from booking.config import Settings
 from booking.effects import Context
-from booking.i18n import DEFAULT_LOCALE, LOCALES, TOPIC_LABELS, format_when
+from booking.i18n import DEFAULT_LOCALE, LOCALES, TOPIC_LABELS, booking_zone, format_when, zone_label
 from booking.mail import Attachment, Mail
 from booking.models import Agent, Booking
 from booking.services import agent_auth
@@ -66,7 +65,15 @@ def _current_reminder(session: Session, payload: dict[str, Any], now: datetime) 
     return booking if due_for_reminder(booking, now) else None
 
 
-def _context(booking: Booking, event: str, tz: ZoneInfo, base: str | None, reason: str | None = None) -> dict[str, Any]:
+def _context(
+    kind: str,
+    booking: Booking,
+    event: str,
+    tz: ZoneInfo,
+    base: str | None,
+    settings: Settings,
+    reason: str | None = None,
+) -> dict[str, Any]:
     return {
         "reason": reason,  # an admin cancelled on the customer's behalf (issue 14)
         "event": event.rsplit(".", 1)[-1],  # confirmed | rescheduled | cancelled | reminder
@@ -74,7 +81,8 @@ def _context(booking: Booking, event: str, tz: ZoneInfo, base: str | None, reaso
         "agent": booking.agent,
         "customer": booking.customer,
         "when": format_when(booking.start_at, booking.end_at, tz),
-        "zone": tz.key,
+        "zone": zone_label(tz, booking.start_at),
+        "how": how_the_call_happens(booking, settings, for_contact=kind == "contact"),
         "minutes": int((booking.end_at - booking.start_at).total_seconds() // 60),
         "topic": TOPIC_LABELS.get(booking.topic, booking.topic),
         "manage_url": links.absolute(base, links.manage_path(booking)),
@@ -82,13 +90,14 @@ def _context(booking: Booking, event: str, tz: ZoneInfo, base: str | None, reaso
     }
 
 
-def _invitation(booking: Booking, settings: Settings, now: datetime) -> Attachment:
+def _invitation(booking: Booking, settings: Settings, now: datetime, *, for_contact: bool = True) -> Attachment:
     method = "CANCEL" if booking.status == BookingStatus.CANCELLED else "REQUEST"
-    return Attachment("invitation.ics", invitation_ics(booking, settings, now), params={"method": method})
+    body = invitation_ics(booking, settings, now, for_contact=for_contact)
+    return Attachment("invitation.ics", body, params={"method": method})
 
 
 def _subject(kind: str, event: str, ctx: dict[str, Any]) -> str:
-    agent, customer, when = ctx["agent"].name, ctx["customer"].name, ctx["when"]
+    agent, customer, when = ctx["agent"].name, ctx["customer"].name, f"{ctx['when']} ({ctx['zone']})"
     subjects = {
         ("contact", "confirmed"): gettext("Your call with %(agent)s is booked: %(when)s", agent=agent, when=when),
         ("contact", "rescheduled"): gettext("Your call with %(agent)s has moved: %(when)s", agent=agent, when=when),
@@ -102,10 +111,17 @@ def _subject(kind: str, event: str, ctx: dict[str, Any]) -> str:
 
 
 def _render(
-    kind: str, booking: Booking, event: str, tz: ZoneInfo, locale: str, base: str | None, reason: str | None = None
+    kind: str,
+    booking: Booking,
+    event: str,
+    tz: ZoneInfo,
+    locale: str,
+    base: str | None,
+    settings: Settings,
+    reason: str | None = None,
 ) -> tuple[str, str, str]:
     with force_locale(locale):
-        ctx = _context(booking, event, tz, base, reason)
+        ctx = _context(kind, booking, event, tz, base, settings, reason)
         subject = _subject(kind, ctx["event"], ctx)
         text = render_template(f"email/{kind}.txt", **ctx)
         html = render_template(f"email/{kind}.html", subject=subject, lang=locale, **ctx)
@@ -123,8 +139,9 @@ def mail_contact(ctx: Context, payload: dict[str, Any], now: datetime) -> None:
         return
     locale = booking.locale if booking.locale in LOCALES else DEFAULT_LOCALE
     base = payload.get("base_url") or settings.public_url
+    tz = booking_zone(booking.contact_timezone, settings.timezone)
     reason = payload.get("reason")
-    subject, text, html = _render("contact", booking, payload["event"], settings.timezone, locale, base, reason)
+    subject, text, html = _render("contact", booking, payload["event"], tz, locale, base, settings, reason)
     ctx.adapters.mailer.send(
         Mail(
             to=[booking.contact_email],
@@ -147,15 +164,16 @@ def mail_agent(ctx: Context, payload: dict[str, Any], now: datetime) -> None:
     settings = ctx.settings
     tz = ZoneInfo(booking.agent.timezone)
     base = payload.get("base_url") or settings.public_url
+    locale = booking.agent.language if booking.agent.language in LOCALES else DEFAULT_LOCALE
     reason = payload.get("reason")
-    subject, text, html = _render("agent", booking, payload["event"], tz, DEFAULT_LOCALE, base, reason)
+    subject, text, html = _render("agent", booking, payload["event"], tz, locale, base, settings, reason)
     ctx.adapters.mailer.send(
         Mail(
             to=[booking.agent.email],
             subject=subject,
             text=text,
             html=html,
-            attachments=[_invitation(booking, settings, now)],
+            attachments=[_invitation(booking, settings, now, for_contact=False)],
             reply_to=booking.contact_email,
             message_id=message_id(ctx),
         )

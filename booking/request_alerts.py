@@ -13,6 +13,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy.orm import Session
 
 from booking.config import Settings
@@ -23,13 +24,13 @@ from booking.models import Agent
 from booking.models_requests import SupportRequest
 from booking.services.calls import on_call_senior
 from booking.services.requests import EVENT_BREACHED
-from booking.voicemail.notify import local_text, send_sms
+from booking.voicemail.notify import in_language, local_text, send_sms
 
 log = logging.getLogger(__name__)
 
 
-def _local(moment: datetime, cfg: Settings) -> str:
-    return local_text(moment, cfg.timezone)
+def _local(moment: datetime, cfg: Settings, language: str = "en") -> str:
+    return local_text(moment, cfg.timezone, language)
 
 
 def owner_of(session: Session, request: SupportRequest) -> Agent | None:
@@ -53,44 +54,54 @@ def _still_true(session: Session, payload: dict[str, Any]) -> tuple[SupportReque
 
 
 def _who(request: SupportRequest) -> str:
-    return request.customer.name if request.customer else "unknown sender (triage)"
+    return request.customer.name if request.customer else gettext("unknown sender (triage)")
 
 
-def alert_text(request: SupportRequest, event: str, cfg: Settings) -> str:
-    severity = Severity(request.severity).label
-    head = "SLA BREACHED" if event == EVENT_BREACHED else "Due in 15 min"
-    return (
-        f"{head}: request #{request.id} ({request.channel}, severity {severity}) from {_who(request)}: "
-        f"{request.subject[:80]}. First response due {_local(request.first_response_due_at, cfg)}."
-    )
+def alert_text(request: SupportRequest, event: str, cfg: Settings, owner: Agent | None = None) -> str:
+    """The SMS about a due or breached first response, in the owner's language."""
+    with in_language(owner) as lang:
+        head = gettext("SLA BREACHED") if event == EVENT_BREACHED else gettext("Due in 15 min")
+        return gettext(
+            "%(head)s: request #%(id)d (%(channel)s, severity %(severity)s) from %(who)s: %(subject)s. "
+            "First response due %(due)s.",
+            head=head,
+            id=request.id,
+            channel=request.channel,
+            severity=Severity(request.severity).label,
+            who=_who(request),
+            subject=request.subject[:80],
+            due=_local(request.first_response_due_at, cfg, lang),
+        )
 
 
 def alert_mail(request: SupportRequest, owner: Agent, event: str, cfg: Settings) -> Mail:
-    severity = Severity(request.severity)
-    breached = event == EVENT_BREACHED
-    lines = [
-        (
-            "The first-response target of this request has been missed."
-            if breached
-            else "The first response to this request is due in 15 minutes."
-        ),
-        "",
-        f"Request: #{request.id} - {request.subject}",
-        f"From: {_who(request)}",
-        f"Channel: {request.channel}",
-        f"Severity: {severity.label} - {severity.definition}",
-        f"Received: {_local(request.received_at, cfg)}",
-        f"First response due: {_local(request.first_response_due_at, cfg)}",
-        f"Follow-up due: {_local(request.follow_up_due_at, cfg)}",
-        "",
-        f"Answer it, then POST /api/requests/{request.id}/respond (or escalate it to the senior team).",
-    ]
-    prefix = "[SLA breached]" if breached else "[Due in 15 min]"
-    return Mail(
-        to=[owner.email],
-        subject=f"{prefix} #{request.id} {_who(request)}: {request.subject[:80]}",
-        text="\n".join(lines),
-    )
+    """The e-mail with the same news and the request's details, in the owner's language."""
+    with in_language(owner) as lang:
+        severity = Severity(request.severity)
+        breached = event == EVENT_BREACHED
+        lines = [
+            (
+                gettext("The first-response target of this request has been missed.")
+                if breached
+                else gettext("The first response to this request is due in 15 minutes.")
+            ),
+            "",
+            gettext("Request: #%(id)d - %(subject)s", id=request.id, subject=request.subject),
+            gettext("From: %(who)s", who=_who(request)),
+            gettext("Channel: %(channel)s", channel=request.channel),
+            gettext("Severity: %(label)s - %(definition)s", label=severity.label, definition=severity.definition),
+            gettext("Received: %(when)s", when=_local(request.received_at, cfg, lang)),
+            gettext("First response due: %(when)s", when=_local(request.first_response_due_at, cfg, lang)),
+            gettext("Follow-up due: %(when)s", when=_local(request.follow_up_due_at, cfg, lang)),
+            "",
+            gettext(
+                "Answer it, then POST /api/requests/%(id)d/respond (or escalate it to the senior team).",
+                id=request.id,
+            ),
+        ]
+        prefix = gettext("[SLA breached]") if breached else gettext("[Due in 15 min]")
+        subject = f"{prefix} #{request.id} {_who(request)}: {request.subject[:80]}"
+    return Mail(to=[owner.email], subject=subject, text="\n".join(lines))
 
 
 def alert_sms(ctx: Context, payload: dict[str, Any], now: datetime) -> None:
@@ -98,7 +109,7 @@ def alert_sms(ctx: Context, payload: dict[str, Any], now: datetime) -> None:
     found = _still_true(ctx.session, payload)
     if found is not None:
         request, owner = found
-        send_sms(ctx.adapters.sms, owner.phone, alert_text(request, payload["event"], ctx.settings))
+        send_sms(ctx.adapters.sms, owner.phone, alert_text(request, payload["event"], ctx.settings, owner))
 
 
 def alert_email(ctx: Context, payload: dict[str, Any], now: datetime) -> None:
@@ -118,12 +129,16 @@ def page_senior(ctx: Context, payload: dict[str, Any], now: datetime) -> None:
     senior = on_call_senior(session)
     if request is None or request.status == "resolved" or senior is None:
         return
-    send_sms(
-        ctx.adapters.sms,
-        senior.phone,
-        f"ESCALATED: request #{request.id} (severity {Severity(request.severity).label}) from {_who(request)}: "
-        f"{request.subject[:80]}. First response due {_local(request.first_response_due_at, cfg)}.",
-    )
+    with in_language(senior) as lang:
+        text = gettext(
+            "ESCALATED: request #%(id)d (severity %(severity)s) from %(who)s: %(subject)s. First response due %(due)s.",
+            id=request.id,
+            severity=Severity(request.severity).label,
+            who=_who(request),
+            subject=request.subject[:80],
+            due=_local(request.first_response_due_at, cfg, lang),
+        )
+    send_sms(ctx.adapters.sms, senior.phone, text)
 
 
 def mail_triage(ctx: Context, payload: dict[str, Any], now: datetime) -> None:

@@ -25,8 +25,10 @@ __all__ = [
     "BookingKind",
     "BookingStatus",
     "BusySource",
+    "CallMethod",
     "CallStatus",
     "CallbackStatus",
+    "Language",
     "OutboxStatus",
     "Plan",
     "RouteKind",
@@ -72,6 +74,24 @@ class Tier(StrEnum):
 
     DEDICATED = "dedicated"
     SENIOR = "senior"
+
+
+class CallMethod(StrEnum):
+    """``bookings.call_method``: how a booked call happens (issue 18 item 3).
+
+    ``phone``: the agent calls the contact's number; ``video``: both join the link built from
+    ``BOOKING_VIDEO_URL_TEMPLATE`` (offered only when it is set).
+    """
+
+    PHONE = "phone"
+    VIDEO = "video"
+
+
+class Language(StrEnum):
+    """``agents.language`` and a booking's language: what the mails, SMS and .ics are written in."""
+
+    EN = "en"
+    FR = "fr"
 
 
 class Plan(StrEnum):

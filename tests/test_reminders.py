@@ -63,7 +63,9 @@ def test_reminder_once_the_day_before(client, customer, smtp_sink, frozen):
     assert _run_job(datetime(2026, 12, 2, 10, 0, tzinfo=PARIS), frozen) == 1
     assert _run_job(datetime(2026, 12, 2, 10, 5, tzinfo=PARIS), frozen) == 0  # the job again: nothing
     reminders = [s for s in _subjects(smtp_sink) if s.startswith("Rappel")]
-    assert reminders == ["Rappel : votre appel avec Camille Martin, jeudi 3 décembre 2026, 10:00 – 10:30"]
+    assert reminders == [
+        "Rappel : votre appel avec Camille Martin, jeudi 3 décembre 2026, 10:00 – 10:30 (Paris, UTC+01:00)"
+    ]
     (mail,) = [m for m in smtp_sink.to(CONTACT) if "Rappel" in str(make_header(decode_header(m["Subject"])))]
     text = next(p for p in mail.walk() if p.get_content_type() == "text/plain").get_payload(decode=True).decode()
     assert "Un rappel de votre appel avec Camille Martin" in text
@@ -84,9 +86,12 @@ def test_moved_call_is_reminded_again_and_cancelled_one_is_not(client, customer,
     assert _run_job(datetime(2026, 12, 3, 11, 0, tzinfo=PARIS), frozen) == 1  # the new version, once
     reminders = [s for s in _subjects(smtp_sink) if s.startswith("Reminder")]
     assert reminders == [
-        "Reminder: your call with Camille Martin, Thursday, December 3, 2026, 10:00\u202fAM–10:30\u202fAM",
-        "Reminder: your call with Camille Martin, Thursday, December 3, 2026, 2:00\u202fPM–2:30\u202fPM",
-        "Reminder: your call with Camille Martin, Friday, December 4, 2026, 11:00\u202fAM–11:30\u202fAM",
+        "Reminder: your call with Camille Martin, Thursday, December 3, 2026, 10:00\u202fAM–10:30\u202fAM"
+        " (Paris, UTC+01:00)",
+        "Reminder: your call with Camille Martin, Thursday, December 3, 2026, 2:00\u202fPM–2:30\u202fPM"
+        " (Paris, UTC+01:00)",
+        "Reminder: your call with Camille Martin, Friday, December 4, 2026, 11:00\u202fAM–11:30\u202fAM"
+        " (Paris, UTC+01:00)",
     ]
 
 

@@ -38,7 +38,9 @@ from booking.vocabulary import (
     BookingStatus,
     BusySource,
     CallbackStatus,
+    CallMethod,
     CallStatus,
+    Language,
     OutboxStatus,
     SyncStatus,
     Tier,
@@ -58,6 +60,8 @@ CONSTRAINED: list[tuple[str, str, Iterable[str]]] = [
     ("calls", "status", CallStatus),
     ("calendar_connections", "last_sync_status", SyncStatus),
     ("busy_blocks", "source", BusySource),
+    ("bookings", "call_method", CallMethod),  # migration 0014
+    ("agents", "language", Language),  # migration 0014
 ]
 IDS = [f"{table}.{column}" for table, column, _ in CONSTRAINED]
 ADDED_BY_0003 = {

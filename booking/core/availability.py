@@ -12,9 +12,10 @@ O(slots × busy).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from operator import itemgetter
 
 from booking.core.business_time import BusinessCalendar
@@ -53,6 +54,61 @@ class SlotRules:
             raise ValueError(f"horizon must not be negative, got {self.horizon}")
 
 
+@dataclass(frozen=True)
+class BookingLimits:
+    """The rules Calendly and Cal.com users expect (issue 18 item 7), decided with the slots.
+
+    ``buffer``: free time kept before and after each call. It widens every busy block of the agent
+    (a synced meeting as much as a booked call) by ``buffer`` on both sides, so a new call never
+    starts or ends closer than that to other busy time; the buffer itself may lie outside the
+    opening (a 09:00 call with a 15 min buffer is still offered at a 09:00 opening) and across
+    midnight. ``max_calls_per_day``: at most this many confirmed calls per local day of
+    ``day_zone`` (the agent's zone), counted from ``booked_call_starts``; None = no cap.
+    ``max_open_bookings``: the customer may hold at most this many confirmed calls still ahead
+    (``open_bookings``); when reached, nothing is offered to that customer; None = no cap.
+    """
+
+    buffer: timedelta = _ZERO
+    max_calls_per_day: int | None = None
+    booked_call_starts: tuple[datetime, ...] = ()
+    day_zone: tzinfo = UTC
+    max_open_bookings: int | None = None
+    open_bookings: int = 0
+
+    def validate(self) -> None:
+        """Raise ValueError for limits that cannot describe a schedule."""
+        if self.buffer < _ZERO:
+            raise ValueError(f"buffer must not be negative, got {self.buffer}")
+        for name in ("max_calls_per_day", "max_open_bookings"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"{name} must be at least 1 (None for no cap), got {value}")
+
+    @property
+    def customer_capped(self) -> bool:
+        """The customer already holds ``max_open_bookings`` upcoming calls."""
+        return self.max_open_bookings is not None and self.open_bookings >= self.max_open_bookings
+
+    def full_days(self) -> set[date]:
+        """Local days (``day_zone``) that already have ``max_calls_per_day`` calls."""
+        if self.max_calls_per_day is None:
+            return set()
+        counts = Counter(to_utc(start).astimezone(self.day_zone).date() for start in self.booked_call_starts)
+        return {day for day, n in counts.items() if n >= self.max_calls_per_day}
+
+    def widened(self, busy: Iterable[Interval]) -> Iterable[Interval]:
+        """Busy blocks with the buffer on both sides (the blocks themselves when there is none).
+
+        Padded in UTC: a timedelta added to a zoned datetime moves the wall clock, which across a
+        DST change would make a 30-minute buffer 90 or -30 minutes of elapsed time.
+        """
+        pad = self.buffer
+        return busy if not pad else ((to_utc(start) - pad, to_utc(end) + pad) for start, end in busy)
+
+
+NO_LIMITS = BookingLimits()
+
+
 def _relevant_busy(busy: Iterable[Interval], lo: datetime, hi: datetime) -> list[Interval]:
     """UTC busy blocks overlapping ``[lo, hi)``, sorted by start (not merged).
 
@@ -83,6 +139,7 @@ def free_slots(
     now: datetime,
     busy: Iterable[Interval],
     working_hours: list[Interval] | None = None,
+    limits: BookingLimits = NO_LIMITS,
 ) -> list[Interval]:
     """Bookable slots ``[s, s + duration)`` in UTC, sorted by start.
 
@@ -98,8 +155,16 @@ def free_slots(
     UTC before adding them, because Python adds a timedelta to a zoned
     datetime on the wall clock, which would make a 2-day horizon 47 or 49
     hours long across a DST change.
+
+    ``limits`` (:class:`BookingLimits`) adds the buffer around busy time and the caps: no slot at
+    all once the customer's cap is reached, none on a local day that has its calls. The caller
+    passes busy time reaching ``limits.buffer`` beyond the window's edges.
     """
     rules.validate()
+    limits.validate()
+    if limits.customer_capped:
+        return []
+    busy = limits.widened(busy)
     duration, step = rules.duration, rules.step
     now = to_utc(now)
     w_start, w_end = to_utc(window[0]), to_utc(window[1])
@@ -172,7 +237,16 @@ def free_slots(
                 while s <= last:
                     append((s, s + duration))
                     s += step
-    return slots
+    return _outside_full_days(slots, limits)
+
+
+def _outside_full_days(slots: list[Interval], limits: BookingLimits) -> list[Interval]:
+    """The slots whose local day (``limits.day_zone``) has not reached ``max_calls_per_day``."""
+    full = limits.full_days()
+    if not full:
+        return slots
+    zone = limits.day_zone
+    return [slot for slot in slots if slot[0].astimezone(zone).date() not in full]
 
 
 def slot_offered(
@@ -182,6 +256,7 @@ def slot_offered(
     now: datetime,
     busy: Iterable[Interval],
     working_hours: list[Interval] | None = None,
+    limits: BookingLimits = NO_LIMITS,
 ) -> bool:
     """Is the slot starting at ``start`` offered right now?
 
@@ -189,5 +264,5 @@ def slot_offered(
     service re-checks a requested slot with exactly the rules the page used.
     """
     start = to_utc(start)
-    offered = free_slots(calendar, (start, start + _TICK), rules, now, busy, working_hours)
+    offered = free_slots(calendar, (start, start + _TICK), rules, now, busy, working_hours, limits)
     return bool(offered) and offered[0][0] == start

@@ -127,6 +127,9 @@ def serialize_agent(agent: Agent) -> dict[str, Any]:
         "working_hours": agent.working_hours,
         "on_call": agent.on_call,
         "admin": agent.admin,
+        "language": agent.language,
+        "buffer_minutes": agent.buffer_minutes,
+        "max_calls_per_day": agent.max_calls_per_day,
         "feed_url": external_url(links.feed_path(agent)),
         "calendar": None
         if conn is None

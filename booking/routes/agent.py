@@ -22,6 +22,7 @@ from flask import Blueprint, current_app, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 
 from booking import clock, links
+from booking.calendar_sync.invitations import video_url
 from booking.core.sla import Severity
 from booking.extensions import db
 from booking.i18n import TOPIC_LABELS, current_locale, format_day, format_time, format_when
@@ -243,6 +244,7 @@ def _render_dashboard(agent: Agent, status: int = 200, notice: str | None = None
         ics_url=links.invite_path,
         live=live,
         seniors=seniors_on_duty(db.session, settings(), now) if live else [],
+        video_url=lambda b: video_url(b, settings()),
     )
 
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response
+from flask import Response, request
 from flask_openapi3 import APIBlueprint, Tag
 from sqlalchemy import select
 
 from booking import clock, links
-from booking.calendar_sync.invitations import invitation_ics
+from booking.calendar_sync.invitations import invitation_ics, video_url
 from booking.db_faults import AnswerFromMemory
 from booking.extensions import db
+from booking.i18n import LOCALES
 from booking.models import Agent, Booking
 from booking.routes.common import external_url, settings
 from booking.routes.schemas import (
@@ -45,7 +46,8 @@ ERRORS: Responses = {
 
 
 def serialize_booking(booking: Booking) -> dict[str, Any]:
-    tz = settings().timezone
+    cfg = settings()
+    tz = cfg.timezone
     token = booking.manage_token
     return {
         "id": booking.id,
@@ -61,6 +63,11 @@ def serialize_booking(booking: Booking) -> dict[str, Any]:
         "name": booking.contact_name,
         "email": booking.contact_email,
         "notes": booking.notes,
+        "timezone": booking.contact_timezone or tz.key,
+        "language": booking.locale or "en",
+        "phone": booking.phone,
+        "call_method": booking.call_method,
+        "video_url": video_url(booking, cfg),
         "ics_url": external_url(links.invite_path(booking)),
         "manage_url": external_url(links.manage_path(booking)),
         "manage_token": token,
@@ -97,8 +104,11 @@ def create_booking(body: BookingCreate, header: IdempotencyHeader) -> Any:
         name=body.name,
         email=str(body.email),
         notes=body.notes,
-        locale=body.locale,
+        locale=body.language or body.locale or request.accept_languages.best_match(LOCALES) or "en",
         idempotency_key=header.idempotency_key,
+        timezone=body.timezone,
+        phone=body.phone,
+        call_method=body.call_method,
     )
     with AnswerFromMemory(db.session) as memory:  # committed means 201, even if the database goes away now
         result = bookings.book(db.session, settings(), req, clock.now())
@@ -122,7 +132,7 @@ def reschedule_booking(path: BookingPath, body: BookingReschedule) -> Any:
     """Move a booking to another offered slot (same UID, SEQUENCE+1)."""
     with AnswerFromMemory(db.session) as memory:
         booking, _ = bookings.reschedule(
-            db.session, settings(), path.booking_id, body.token, body.start, body.duration, clock.now()
+            db.session, settings(), path.booking_id, body.token, body.start, body.duration, clock.now(), body.timezone
         )
         memory.restore()
         answer = serialize_booking(booking)

@@ -19,24 +19,26 @@ from flask import Blueprint, Response, make_response, redirect, render_template,
 from flask_babel import lazy_gettext as _l
 
 from booking import clock, links
+from booking.calendar_sync.invitations import how_the_call_happens
 from booking.db_faults import AnswerFromMemory
 from booking.extensions import db
 from booking.i18n import (
     TOPIC_LABELS,
+    booking_zone,
     current_locale,
     format_day,
     format_time,
-    format_when,
+    format_when_zoned,
     listed_zone,
     utc_offset,
     zone_groups,
 )
 from booking.models import Agent, Booking, Customer
 from booking.routes.common import clean_text, external_url, settings
-from booking.services import bookings, coverage
-from booking.services.availability import free_slots_for, parse_zone, window_for
-from booking.services.errors import Conflict, InvalidInput, SlotUnavailable, TooLate
-from booking.vocabulary import BookingStatus, Topic
+from booking.services import bookings, coverage, validation
+from booking.services.availability import free_slots_for, open_calls, parse_zone, window_for
+from booking.services.errors import BookingLimitReached, Conflict, InvalidInput, SlotUnavailable, TooLate
+from booking.vocabulary import BookingStatus, CallMethod, Topic
 
 bp = Blueprint("pages", __name__)
 
@@ -180,6 +182,8 @@ class BookingForm:
     name: str = ""
     email: str = ""
     notes: str = ""
+    phone: str = ""
+    call_method: str = CallMethod.PHONE
     idempotency_key: str = field(default_factory=lambda: str(uuid.uuid4()))
     errors: dict[str, Any] = field(default_factory=dict)
 
@@ -192,6 +196,8 @@ class BookingForm:
             name=clean_text(form.get("name", "")),
             email=clean_text(form.get("email", "")),
             notes=clean_text(form.get("notes", ""), multiline=True),
+            phone=clean_text(form.get("phone", ""))[:40],
+            call_method=form.get("call_method", CallMethod.PHONE),
             idempotency_key=form.get("idempotency_key", "")[:200] or str(uuid.uuid4()),
         )
 
@@ -212,6 +218,17 @@ class BookingForm:
             self.errors["email"] = _l("Please enter an e-mail address such as name@company.com.")
         if len(self.notes) > MAX_NOTES:
             self.errors["notes"] = _l("Please shorten your notes to %(n)d characters.", n=MAX_NOTES)
+        video = settings().video_url_template is not None
+        if self.call_method not in (CallMethod.PHONE, CallMethod.VIDEO) or (
+            self.call_method == CallMethod.VIDEO and not video
+        ):
+            self.errors["call_method"] = _l("Please choose how the call happens.")
+        # Left empty: the customer's first known number (bookings.contact_details) is the one called.
+        if self.phone:
+            try:
+                self.phone = validation.phone(self.phone, settings().phone_region)
+            except InvalidInput:
+                self.errors["phone"] = _l("Please enter a phone number such as +33 6 12 34 56 78.")
         return None if self.errors else start
 
 
@@ -235,10 +252,12 @@ def initials(name: str) -> str:
     return letters.upper()
 
 
-def describe(booking: Booking, tz: ZoneInfo) -> dict[str, Any]:
-    """What the confirmation and manage pages show about a booking, in the visitor's zone."""
+def describe(booking: Booking) -> dict[str, Any]:
+    """What the confirmation and manage pages show about a booking, in the contact's zone (named)."""
+    tz = booking_zone(booking.contact_timezone, settings().timezone)
     return {
-        "when": format_when(booking.start_at, booking.end_at, tz),
+        "when": format_when_zoned(booking.start_at, booking.end_at, tz),
+        "how": how_the_call_happens(booking, settings()),
         "minutes": int((booking.end_at - booking.start_at).total_seconds() // 60),
         "topic": TOPIC_LABELS.get(booking.topic, booking.topic),
         "ics_url": links.invite_path(booking),
@@ -298,6 +317,9 @@ def book(token: str) -> Any:
                 notes=form.notes or None,
                 locale=current_locale(),
                 idempotency_key=form.idempotency_key,
+                timezone=tz.key,
+                phone=form.phone or None,
+                call_method=form.call_method,
             )
             try:
                 # Committed means redirected to the confirmation, even if the database goes away now.
@@ -312,11 +334,15 @@ def book(token: str) -> Any:
                     )
             except SlotUnavailable:
                 status, notice, form.start = 409, "taken", ""
+            except BookingLimitReached:
+                status, notice, form.start = 409, "limit", ""
             except Conflict:  # this form already booked a different time: offer a fresh form
                 status, notice, form.start = 409, "form_used", ""
                 form.idempotency_key = str(uuid.uuid4())
             else:
                 return redirect(target, code=303)
+    if request.method == "GET" and customer.phones:
+        form.phone = customer.phones[0].e164  # prefilled: the number the customer is known by
     picker = build_picker(agent, tz, tz_source, duration, requested_first_day(), now, customer=customer)
     return page(
         "book.html",
@@ -332,7 +358,15 @@ def book(token: str) -> Any:
         initials=initials(agent.name),
         zone_groups=zone_groups(),
         durations=DURATIONS,
+        video_offered=settings().video_url_template is not None,
+        limit_reached=not picker.days and _capped(customer.id, now),
     )
+
+
+def _capped(customer_id: int, now: datetime) -> bool:
+    """The customer holds BOOKING_MAX_OPEN_BOOKINGS_PER_CUSTOMER upcoming calls: say so, not "no slots"."""
+    cap = settings().max_open_bookings_per_customer
+    return bool(cap) and open_calls(db.session, customer_id, now) >= cap
 
 
 @bp.get("/bookings/<int(max=2147483647):booking_id>/confirmation")
@@ -341,13 +375,12 @@ def confirmation(booking_id: int) -> Any:
     booking = bookings.get_managed(db.session, booking_id, request.args.get("token"))
     if booking.status != BookingStatus.CONFIRMED:
         return redirect(url_for("pages.manage", booking_id=booking.id, token=booking.manage_token), code=303)
-    tz, _source = visitor_zone()
     return page(
         "confirmation.html",
         booking=booking,
         agent=booking.agent,
         initials=initials(booking.agent.name),
-        info=describe(booking, tz),
+        info=describe(booking),
     )
 
 
@@ -358,6 +391,8 @@ def manage(booking_id: int) -> Any:
     booking = bookings.get_managed(db.session, booking_id, token)  # 404 / 403 pages
     now = clock.now()
     tz, tz_source = visitor_zone()
+    if tz_source == "default" and booking.contact_timezone:  # the zone the call was booked in
+        tz = listed_zone(booking_zone(booking.contact_timezone, tz))
     current_minutes = int((booking.end_at - booking.start_at).total_seconds() // 60)
     # A call booked through the API may have another length (15-240 min): keep it on offer, and the
     # default, so moving it from this page never silently shortens it.
@@ -375,7 +410,10 @@ def manage(booking_id: int) -> Any:
                 if start is None:
                     status, notice, errors = 400, None, {"start": _l("Please choose a time.")}
                 else:
-                    booking, _ = bookings.reschedule(db.session, settings(), booking_id, token, start, duration, now)
+                    new_zone = tz.key if tz_source == "form" else None  # a zone chosen on the page moves with it
+                    booking, _ = bookings.reschedule(
+                        db.session, settings(), booking_id, token, start, duration, now, new_zone
+                    )
                     target = url_for("pages.manage", booking_id=booking_id, token=token, done="rescheduled")
                     return redirect(target, 303)
             else:
@@ -390,7 +428,9 @@ def manage(booking_id: int) -> Any:
     too_late = booking.start_at <= now
     changeable = booking.status == BookingStatus.CONFIRMED and not too_late
     picker = (
-        build_picker(booking.agent, tz, tz_source, duration, requested_first_day(), now, booking.id)
+        build_picker(
+            booking.agent, tz, tz_source, duration, requested_first_day(), now, booking.id, booking.customer_id
+        )
         if changeable
         else None
     )
@@ -400,7 +440,7 @@ def manage(booking_id: int) -> Any:
         booking=booking,
         agent=booking.agent,
         initials=initials(booking.agent.name),
-        info=describe(booking, tz),
+        info=describe(booking),
         picker=picker,
         notice=notice,
         errors=errors,

@@ -13,7 +13,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, Stri
 
 from booking.services.availability import MAX_DURATION, MIN_DURATION
 from booking.text import UNSAFE_CLASS
-from booking.vocabulary import BookingKind, BookingStatus, CallbackStatus, Plan, Tier, Topic
+from booking.vocabulary import BookingKind, BookingStatus, CallbackStatus, CallMethod, Language, Plan, Tier, Topic
 
 #: a customer's e-mail address, or ``@domain`` for everyone there (checked by services.validation)
 CustomerAddress = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=320)]
@@ -101,6 +101,16 @@ class AgentCreate(Strict):
     )
     on_call: StrictBool = Field(False, description="senior agent paged by SMS for after-hours critical calls")
     admin: StrictBool = Field(False, description="may use the admin pages, every queue and the SLA report")
+    language: Language = Field(Language.EN, description="language of the agent's e-mails and SMS")
+    buffer_minutes: int | None = Field(
+        None, ge=0, le=240, description="free minutes kept before and after each call; null = BOOKING_BUFFER_MINUTES"
+    )
+    max_calls_per_day: int | None = Field(
+        None,
+        ge=0,
+        le=100,
+        description="calls per day in the agent's zone, 0 = no cap; null = BOOKING_MAX_CALLS_PER_DAY",
+    )
 
 
 class BookingBrief(BaseModel):
@@ -124,6 +134,9 @@ class AgentOut(BaseModel):
     working_hours: dict[str, list[str]] | None
     on_call: bool
     admin: bool = Field(False, description="may use the admin pages, every queue and the SLA report")
+    language: Language = Language.EN
+    buffer_minutes: int | None = Field(None, description="null: BOOKING_BUFFER_MINUTES applies")
+    max_calls_per_day: int | None = Field(None, description="null: BOOKING_MAX_CALLS_PER_DAY applies; 0 = no cap")
     feed_url: str = Field(description="private iCalendar feed of the agent's bookings and callbacks")
     calendar: dict[str, object] | None = Field(
         None, description="CalDAV connection and last sync (url, username, last_sync_at, status, error)"
@@ -152,9 +165,9 @@ class AgentPatch(Strict):
     on_call: StrictBool | None = None
     admin: StrictBool | None = None
     active: StrictBool | None = Field(None, description="false deactivates (as POST .../deactivate); true reactivates")
-    chat_origins: list[str] | None = Field(
-        None, max_length=20, description="origins (https://intranet.example.com) that may embed the chat button"
-    )
+    language: Language | None = None
+    buffer_minutes: int | None = Field(None, ge=0, le=240, description="null: BOOKING_BUFFER_MINUTES again")
+    max_calls_per_day: int | None = Field(None, ge=0, le=100, description="null: BOOKING_MAX_CALLS_PER_DAY again")
 
 
 class AgentList(BaseModel):
@@ -294,7 +307,25 @@ class BookingCreate(Strict):
     name: Name
     email: EmailStr
     notes: Annotated[str, StringConstraints(max_length=4000)] | None = None
-    locale: Literal["fr", "en"] | None = Field(None, description="language of the invitation e-mails")
+    locale: Literal["fr", "en"] | None = Field(None, description="former name of `language` (still accepted)")
+    language: Literal["fr", "en"] | None = Field(
+        None,
+        description="the contact's language: e-mails, reminders and the .ics; default from Accept-Language, else en",
+    )
+    timezone: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
+        None,
+        description="the contact's IANA zone (e.g. America/New_York): e-mails, reminders and pages give times "
+        "in it and name it; default: the business zone",
+    )
+    phone: Annotated[str, StringConstraints(min_length=1, max_length=40)] | None = Field(
+        None,
+        description="where the agent calls the contact (normalised to E.164); default: the customer's first number",
+    )
+    call_method: CallMethod | None = Field(
+        None,
+        description="phone (the agent calls `phone`) or video (a link from BOOKING_VIDEO_URL_TEMPLATE, only when "
+        "set); default phone",
+    )
 
 
 class IdempotencyHeader(BaseModel):
@@ -317,6 +348,9 @@ class BookingReschedule(Strict):
     duration: int | None = Field(
         None, ge=1, le=24 * 60, description="minutes; default: keep the length", json_schema_extra=DURATION_SCHEMA
     )
+    timezone: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
+        None, description="a new zone for the contact (IANA); default: keep it"
+    )
 
 
 class IcsQuery(BaseModel):
@@ -337,6 +371,11 @@ class BookingOut(BaseModel):
     name: str
     email: str
     notes: str | None
+    timezone: str = Field(description="the contact's zone")
+    language: str = Field(description="the contact's language (fr | en)")
+    phone: str | None = Field(description="where the agent calls the contact (E.164)")
+    call_method: CallMethod
+    video_url: str | None = Field(description="the call's video link when call_method is video")
     ics_url: str
     manage_url: str
     manage_token: str

@@ -10,15 +10,16 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from booking.config import Settings
-from booking.core.availability import SlotRules, free_slots, slot_offered
+from booking.core.availability import NO_LIMITS, BookingLimits, SlotRules, free_slots, slot_offered
 from booking.core.business_time import iana_zone, weekly_hours_intervals
 from booking.core.intervals import Interval
-from booking.models import Agent
+from booking.models import Agent, Booking
 from booking.services.errors import InvalidInput
-from booking.vocabulary import BookingStatus
+from booking.vocabulary import BookingKind, BookingStatus
 
 MAX_WINDOW_DAYS = 62
 FIRST_YEAR, LAST_YEAR = 1970, 2999
@@ -121,6 +122,68 @@ class _SlotInputs:
     rules: SlotRules
     busy: list[Interval]
     working: list[Interval] | None
+    limits: BookingLimits = NO_LIMITS
+
+
+def _cap(agent_value: int | None, default: int) -> int | None:
+    """The agent's own value wins over the deployment's; 0 means no cap."""
+    value = default if agent_value is None else agent_value
+    return value or None
+
+
+def open_calls(session: Session, customer_id: int, now: datetime) -> int:
+    """The customer's confirmed calls still ahead (the BOOKING_MAX_OPEN_BOOKINGS_PER_CUSTOMER count)."""
+    stmt = select(func.count()).where(
+        Booking.customer_id == customer_id,
+        Booking.kind == BookingKind.CALL,
+        Booking.status == BookingStatus.CONFIRMED,
+        Booking.start_at > now,
+    )
+    return session.scalar(stmt) or 0
+
+
+def booking_limits(
+    session: Session,
+    settings: Settings,
+    agent: Agent,
+    window: Interval,
+    now: datetime,
+    customer_id: int | None = None,
+    exclude_booking_id: int | None = None,
+) -> BookingLimits:
+    """The agent's buffer and daily cap and the customer's open-call cap, with the counts they need.
+
+    The counts are only queried when their cap is set. ``customer_id`` None (the per-agent GET
+    endpoint) leaves the customer cap out; the booking page and the booking service pass it.
+    A call being moved (``exclude_booking_id``) counts neither for its day nor for its customer.
+    """
+    buffer = timedelta(minutes=agent.buffer_minutes if agent.buffer_minutes is not None else settings.buffer_minutes)
+    per_day = _cap(agent.max_calls_per_day, settings.max_calls_per_day)
+    per_customer = settings.max_open_bookings_per_customer or None
+    starts: tuple[datetime, ...] = ()
+    if per_day is not None:
+        # Every local day the window touches, whatever the agent's offset: two days of margin.
+        stmt = select(Booking.start_at).where(
+            Booking.agent_id == agent.id,
+            Booking.kind == BookingKind.CALL,
+            Booking.status == BookingStatus.CONFIRMED,
+            Booking.start_at >= window[0] - timedelta(days=2),
+            Booking.start_at < window[1] + timedelta(days=2),
+        )
+        if exclude_booking_id is not None:
+            stmt = stmt.where(Booking.id != exclude_booking_id)
+        starts = tuple(session.scalars(stmt))
+    held = 0
+    if per_customer is not None and customer_id is not None:
+        held = open_calls(session, customer_id, now) - (1 if exclude_booking_id is not None else 0)
+    return BookingLimits(
+        buffer=buffer,
+        max_calls_per_day=per_day,
+        booked_call_starts=starts,
+        day_zone=ZoneInfo(agent.timezone),
+        max_open_bookings=per_customer if customer_id is not None else None,
+        open_bookings=max(held, 0),
+    )
 
 
 def _slot_inputs(
@@ -130,19 +193,24 @@ def _slot_inputs(
     window: Interval,
     duration: timedelta,
     exclude_booking_id: int | None,
+    now: datetime,
+    customer_id: int | None = None,
 ) -> _SlotInputs:
-    """What the core needs to decide on slots in ``window``: the rules, busy time, working hours."""
+    """What the core needs to decide on slots in ``window``: rules, busy time, working hours, limits."""
     rules = SlotRules(
         duration=duration, step=settings.slot_step, min_notice=settings.min_notice, horizon=settings.horizon
     )
     start, end = window
+    limits = booking_limits(session, settings, agent, window, now, customer_id, exclude_booking_id)
     # Busy time that starts before the window can still cover a slot inside it; a slot that starts
-    # inside the window can end after it.
-    busy = busy_intervals(session, agent.id, start - timedelta(days=1), end + duration, exclude_booking_id)
+    # inside the window can end after it (plus the buffer kept after it).
+    busy = busy_intervals(
+        session, agent.id, start - timedelta(days=1), end + duration + limits.buffer, exclude_booking_id
+    )
     working = weekly_hours_intervals(
         agent.working_hours, ZoneInfo(agent.timezone), start - timedelta(days=1), end + timedelta(days=1)
     )
-    return _SlotInputs(rules, busy, working)
+    return _SlotInputs(rules, busy, working, limits)
 
 
 def free_slots_for(
@@ -153,10 +221,12 @@ def free_slots_for(
     duration: timedelta,
     now: datetime,
     exclude_booking_id: int | None = None,
+    customer_id: int | None = None,
 ) -> list[Interval]:
-    """The slots the agent offers in ``window`` (UTC), by the rules of interface.md."""
-    given = _slot_inputs(session, settings, agent, window, duration, exclude_booking_id)
-    return free_slots(settings.calendar, window, given.rules, now, given.busy, given.working)
+    """The slots the agent offers in ``window`` (UTC), by the rules of interface.md; with
+    ``customer_id``, also within that customer's open-call cap."""
+    given = _slot_inputs(session, settings, agent, window, duration, exclude_booking_id, now, customer_id)
+    return free_slots(settings.calendar, window, given.rules, now, given.busy, given.working, given.limits)
 
 
 def is_offered(
@@ -167,6 +237,7 @@ def is_offered(
     duration: timedelta,
     now: datetime,
     exclude_booking_id: int | None = None,
+    customer_id: int | None = None,
 ) -> bool:
     """Whether exactly this slot is offered now — the core's ``slot_offered``, i.e. the same
     computation as the GET endpoint, on the same busy time."""
@@ -176,5 +247,5 @@ def is_offered(
     except OverflowError:  # comparing year-1 / year-9999 instants with extreme offsets
         return False
     window = (start, start + timedelta(seconds=1))
-    given = _slot_inputs(session, settings, agent, window, duration, exclude_booking_id)
-    return slot_offered(settings.calendar, start, given.rules, now, given.busy, given.working)
+    given = _slot_inputs(session, settings, agent, window, duration, exclude_booking_id, now, customer_id)
+    return slot_offered(settings.calendar, start, given.rules, now, given.busy, given.working, given.limits)

@@ -19,11 +19,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from booking.config import Settings
+from booking.core.availability import BookingLimits
 from booking.db_guards import is_overlap_error, write_transaction
 from booking.models import Agent, Booking, Customer, token_matches
-from booking.services import coverage, schedule
-from booking.services.availability import validate_duration
+from booking.services import coverage, schedule, validation
+from booking.services.availability import open_calls, parse_zone, validate_duration
 from booking.services.errors import (
+    BookingLimitReached,
     Conflict,
     Forbidden,
     InvalidInput,
@@ -35,7 +37,7 @@ from booking.services.errors import (
 )
 from booking.services.schedule import EVENT_CANCELLED, EVENT_CONFIRMED, EVENT_RESCHEDULED, queue_change
 from booking.text import has_unsafe_chars
-from booking.vocabulary import BookingKind, BookingStatus
+from booking.vocabulary import BookingKind, BookingStatus, CallMethod
 
 __all__ = [
     "EVENT_CANCELLED",
@@ -69,6 +71,38 @@ class BookingRequest:
     notes: str | None = None
     locale: str | None = None
     idempotency_key: str | None = None
+    timezone: str | None = None  # the contact's IANA zone; None: the business zone
+    phone: str | None = None  # any common spelling; None: the customer's first number
+    call_method: str | None = None  # CallMethod; None: phone
+
+
+@dataclass(frozen=True)
+class ContactDetails:
+    """How the contact is reached and shown times: validated once for the API and the page."""
+
+    timezone: str
+    phone: str | None
+    call_method: str
+
+
+def contact_details(
+    settings: Settings, customer: Customer, timezone: str | None, phone: str | None, call_method: str | None
+) -> ContactDetails:
+    """Validate the zone (IANA), the number (E.164, read in BOOKING_PHONE_REGION) and the method.
+
+    No number given: the customer's first one. ``video`` is offered only when
+    BOOKING_VIDEO_URL_TEMPLATE is set.
+    """
+    zone = parse_zone(timezone, settings).key
+    method = call_method or CallMethod.PHONE
+    if method not in tuple(CallMethod):
+        raise InvalidInput(f"call_method must be phone or video, not {method!r}", code="bad_call_method")
+    if method == CallMethod.VIDEO and not settings.video_url_template:
+        raise InvalidInput("video calls are not offered here; choose phone", code="video_unavailable")
+    number = validation.phone(phone, settings.phone_region) if phone else None
+    if number is None and customer.phones:
+        number = customer.phones[0].e164
+    return ContactDetails(zone, number, method)
 
 
 @dataclass(frozen=True)
@@ -136,12 +170,19 @@ def _replay(session: Session, customer_id: int, key: str | None) -> Booking | No
 
 
 def _fingerprint(
-    start: datetime, duration: timedelta, topic: str, name: str, email: str, notes: str | None, locale: str | None
+    start: datetime,
+    duration: timedelta,
+    topic: str,
+    name: str,
+    email: str,
+    notes: str | None,
+    locale: str | None,
+    contact: tuple[str | None, str | None, str],
 ) -> tuple[object, ...]:
-    return (start, duration, topic, name, email, notes or None, locale)
+    return (start, duration, topic, name, email, notes or None, locale, contact)
 
 
-def _check_replay(existing: Booking, req: BookingRequest, duration: timedelta) -> None:
+def _check_replay(existing: Booking, req: BookingRequest, duration: timedelta, contact: ContactDetails) -> None:
     """A replay must be the same request: any other time, length, topic, contact or note is a 409.
 
     Returning the first booking for a different body would tell the client its new details were
@@ -155,8 +196,10 @@ def _check_replay(existing: Booking, req: BookingRequest, duration: timedelta) -
         existing.contact_email,
         existing.notes,
         existing.locale,
+        (existing.contact_timezone, existing.phone, existing.call_method),
     )
-    if stored != _fingerprint(req.start, duration, req.topic, req.name, req.email, req.notes, req.locale):
+    asked = (contact.timezone, contact.phone, contact.call_method)
+    if stored != _fingerprint(req.start, duration, req.topic, req.name, req.email, req.notes, req.locale, asked):
         raise Conflict("this Idempotency-Key was already used for a different booking", code="idempotency_key_reused")
 
 
@@ -180,6 +223,20 @@ def _check_open_bookings(session: Session, settings: Settings, customer_id: int,
         )
 
 
+def _check_customer_cap(session: Session, settings: Settings, customer_id: int, now: datetime) -> None:
+    """BOOKING_MAX_OPEN_BOOKINGS_PER_CUSTOMER, asked of the core's limits under the agent lock (a
+    customer's calls all go to their one dedicated agent, so that lock serialises them too). The
+    slot check refuses the slot as well; this gives the refusal its own code."""
+    cap = settings.max_open_bookings_per_customer
+    if not cap:
+        return
+    if BookingLimits(max_open_bookings=cap, open_bookings=open_calls(session, customer_id, now)).customer_capped:
+        raise BookingLimitReached(
+            f"you already have {cap} upcoming calls booked, the most allowed; "
+            "cancel one or wait until one has taken place"
+        )
+
+
 def book(session: Session, settings: Settings, req: BookingRequest, now: datetime) -> BookResult:
     """Book a call with the customer's dedicated agent, exactly once per Idempotency-Key."""
     if has_unsafe_chars(req.name) or has_unsafe_chars(req.email):  # they go into mail headers
@@ -191,9 +248,10 @@ def book(session: Session, settings: Settings, req: BookingRequest, now: datetim
         agent = booking_agent(session, customer, req.start, req.start + duration)  # the backup while away
     else:
         serving(session, customer, now)  # 403 for an account without the add-on, whatever the time
+    contact = contact_details(settings, customer, req.timezone, req.phone, req.call_method)
     existing = _replay(session, customer.id, req.idempotency_key)
     if existing is not None:
-        _check_replay(existing, req, duration)
+        _check_replay(existing, req, duration, contact)
         return BookResult(existing, created=False, outbox_ids=[])
     if agent is None:
         raise SlotUnavailable("this time is not (or no longer) available; please pick another slot")
@@ -203,10 +261,13 @@ def book(session: Session, settings: Settings, req: BookingRequest, now: datetim
             agent = schedule.lock_agent(session, agent_id)
             existing = _replay(session, customer_id, req.idempotency_key)
             if existing is not None:
-                _check_replay(existing, req, duration)
+                _check_replay(existing, req, duration, contact)
                 return BookResult(existing, created=False, outbox_ids=[])
             _check_open_bookings(session, settings, customer_id, now)
-            if not schedule.call_slot_offered(session, settings, agent, req.start, duration, now):
+            _check_customer_cap(session, settings, customer_id, now)
+            if not schedule.call_slot_offered(
+                session, settings, agent, req.start, duration, now, customer_id=customer_id
+            ):
                 raise SlotUnavailable("this time is not (or no longer) available; please pick another slot")
             booking, ids = schedule.insert(
                 session,
@@ -222,13 +283,16 @@ def book(session: Session, settings: Settings, req: BookingRequest, now: datetim
                 notes=req.notes,
                 locale=req.locale,
                 idempotency_key=req.idempotency_key,
+                contact_timezone=contact.timezone,
+                phone=contact.phone,
+                call_method=contact.call_method,
             )
     except IntegrityError as exc:
         if is_overlap_error(exc):
             raise SlotUnavailable("this time was just taken; please pick another slot") from exc
         replay = _replay(session, customer_id, req.idempotency_key)
         if replay is not None:  # a concurrent retry with the same key won the race
-            _check_replay(replay, req, duration)
+            _check_replay(replay, req, duration, contact)
             return BookResult(replay, created=False, outbox_ids=[])
         raise
     return BookResult(booking, created=True, outbox_ids=ids)
@@ -284,8 +348,13 @@ def reschedule(
     start: datetime,
     duration_minutes: int | None,
     now: datetime,
+    timezone: str | None = None,
 ) -> tuple[Booking, list[int]]:
-    """Move a booking (same UID, SEQUENCE+1) to a slot that is offered now."""
+    """Move a booking (same UID, SEQUENCE+1) to a slot that is offered now.
+
+    The contact's zone is kept, or replaced by ``timezone`` (validated IANA) when given.
+    """
+    zone = parse_zone(timezone, settings).key if timezone else None
     booking = _managed(session, booking_id, token)
     duration = (
         validate_duration(duration_minutes, settings)
@@ -301,9 +370,11 @@ def reschedule(
             agent = schedule.lock_agent(session, agent_id)
             booking = _managed(session, booking_id, token)
             _check_movable(booking, now)  # again, under the lock: a cancel may have landed meanwhile
-            if not schedule.call_slot_offered(session, settings, agent, start, duration, now, booking.id):
+            if not schedule.call_slot_offered(
+                session, settings, agent, start, duration, now, booking.id, customer_id=booking.customer_id
+            ):
                 raise SlotUnavailable("this time is not (or no longer) available; please pick another slot")
-            ids = schedule.move(session, booking, start, start + duration, now)
+            ids = schedule.move(session, booking, start, start + duration, now, contact_timezone=zone)
     except IntegrityError as exc:
         if is_overlap_error(exc):
             raise SlotUnavailable("this time was just taken; please pick another slot") from exc

@@ -93,16 +93,17 @@ def offered_slots(
     """The slots the booking page offers: the dedicated agent's, and while they are away the backup's.
 
     A backup slot is offered only when the dedicated agent is away for it (the rule of
-    :func:`agent_for_slot`), so the two lists never compete for the same time.
+    :func:`agent_for_slot`), so the two lists never compete for the same time. Both lists respect
+    the customer's cap of open calls (issue 18), as the booking service does.
     """
     cover = coverage(session, customer, now)
     slots: list[Slot] = []
     if cover.dedicated is not None and cover.dedicated.active:
         slots += [
             Slot(s, e, cover.dedicated)
-            for s, e in free_slots_for(session, settings, cover.dedicated, window, duration, now)
+            for s, e in free_slots_for(session, settings, cover.dedicated, window, duration, now, None, customer.id)
         ]
     if cover.backup is not None and cover.dedicated is not None:
-        backup_free = free_slots_for(session, settings, cover.backup, window, duration, now)
+        backup_free = free_slots_for(session, settings, cover.backup, window, duration, now, None, customer.id)
         slots += [Slot(s, e, cover.backup) for s, e in backup_free if cover.away_at(s, e)]
     return sorted(slots, key=lambda slot: slot.start)

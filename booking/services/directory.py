@@ -39,6 +39,9 @@ def create_agent(
     working_hours: Mapping[str, Sequence[str]] | None = None,
     on_call: bool = False,
     admin: bool = False,
+    language: str = "en",
+    buffer_minutes: int | None = None,
+    max_calls_per_day: int | None = None,
 ) -> Agent:
     """Create an agent; 409 when the slug is taken, 400 (``booking.services.validation``) for bad input."""
     slug = validation.slug(slug)
@@ -48,6 +51,7 @@ def create_agent(
     zone = validation.timezone(timezone or settings.timezone.key)
     hours = validation.working_hours(working_hours)
     tier = validation.tier(tier)
+    rules = agent_rules(language, buffer_minutes, max_calls_per_day)
     try:
         with write_transaction(session):  # the write lock up front: never "database is locked" on SQLite
             agent = Agent(
@@ -60,11 +64,26 @@ def create_agent(
                 working_hours=hours,
                 on_call=on_call,
                 admin=admin,
+                **rules,
             )
             session.add(agent)
     except IntegrityError as exc:
         raise Conflict(f"an agent with slug {slug!r} already exists", code="agent_exists") from exc
     return agent
+
+
+#: The most an agent's own buffer (minutes) and daily cap may be (issue 18).
+MAX_BUFFER_MINUTES = 240
+MAX_CALLS_PER_DAY = 100
+
+
+def agent_rules(language: str, buffer_minutes: int | None, max_calls_per_day: int | None) -> dict[str, Any]:
+    """An agent's language and own booking rules, checked (None: the deployment's default)."""
+    return {
+        "language": validation.language(language),
+        "buffer_minutes": validation.minutes_or_default(buffer_minutes, "buffer_minutes", MAX_BUFFER_MINUTES),
+        "max_calls_per_day": validation.minutes_or_default(max_calls_per_day, "max_calls_per_day", MAX_CALLS_PER_DAY),
+    }
 
 
 def create_customer(
@@ -144,7 +163,10 @@ def rotate_booking_token(session: Session, customer_id: int) -> Customer:
 # --- the admin console (issue 14): list, change, deactivate ----------------------------------------
 
 #: What ``PATCH /api/agents/<slug>`` may change; the slug is the agent's address (URLs, feed) and stays.
-AGENT_FIELDS = frozenset({"name", "email", "phone", "timezone", "tier", "working_hours", "on_call", "admin", "active"})
+AGENT_FIELDS = frozenset(
+    {"name", "email", "phone", "timezone", "tier", "working_hours", "on_call", "admin", "active"}
+    | {"language", "buffer_minutes", "max_calls_per_day"}
+)
 #: What ``PATCH /api/customers/<id>`` may change; the booking link changes only by rotation.
 CUSTOMER_FIELDS = frozenset(
     {"name", "plan", "dedicated_support", "agent", "backup_agent", "phones", "emails", "active", "chat_origins"}
@@ -193,6 +215,10 @@ def update_agent(session: Session, slug: str, changes: Mapping[str, Any], now: d
     for field, value in changes.items():
         if field == "working_hours":
             checked[field] = validation.working_hours(value)
+        elif field == "buffer_minutes":  # null: the deployment's BOOKING_BUFFER_MINUTES again
+            checked[field] = validation.minutes_or_default(value, field, MAX_BUFFER_MINUTES)
+        elif field == "max_calls_per_day":  # null: BOOKING_MAX_CALLS_PER_DAY again
+            checked[field] = validation.minutes_or_default(value, field, MAX_CALLS_PER_DAY)
         elif value is None:
             raise InvalidInput(f"{field} cannot be null")
         elif field == "name":
@@ -205,6 +231,8 @@ def update_agent(session: Session, slug: str, changes: Mapping[str, Any], now: d
             checked[field] = validation.timezone(value)
         elif field == "tier":
             checked[field] = validation.tier(value)
+        elif field == "language":
+            checked[field] = validation.language(value)
         else:  # on_call, admin, active: booleans, checked by the schema
             checked[field] = bool(value)
     with write_transaction(session):

@@ -61,3 +61,9 @@ class TooManyOpenBookings(ServiceError):
 
     status = 409
     code = "too_many_open_bookings"
+
+
+class BookingLimitReached(Conflict):
+    """The customer holds ``BOOKING_MAX_OPEN_BOOKINGS_PER_CUSTOMER`` upcoming calls (issue 18 item 7)."""
+
+    code = "booking_limit_reached"

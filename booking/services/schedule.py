@@ -35,7 +35,7 @@ from booking.core.sla import Severity
 from booking.models import Agent, Booking, Customer
 from booking.services import outbox
 from booking.services.availability import busy_intervals, is_offered
-from booking.vocabulary import BookingKind, BookingStatus
+from booking.vocabulary import BookingKind, BookingStatus, CallMethod
 
 EVENT_CONFIRMED = "booking.confirmed"
 EVENT_RESCHEDULED = "booking.rescheduled"
@@ -103,13 +103,18 @@ def call_slot_offered(
     duration: timedelta,
     now: datetime,
     exclude_booking_id: int | None = None,
+    customer_id: int | None = None,
 ) -> bool:
     """Whether a customer may (still) book exactly this slot: the availability GET's own answer.
 
     Asked under the agent lock, so nothing can take the slot between this answer and the insert;
-    ``exclude_booking_id`` lets a call being moved not collide with itself.
+    ``exclude_booking_id`` lets a call being moved not collide with itself. The buffer and the
+    caps (``customer_id``'s open calls, the agent's calls per day) are part of the answer, so
+    concurrent bookings serialised by the lock cannot exceed them.
     """
-    return is_offered(session, settings, agent, start, duration, now, exclude_booking_id=exclude_booking_id)
+    return is_offered(
+        session, settings, agent, start, duration, now, exclude_booking_id=exclude_booking_id, customer_id=customer_id
+    )
 
 
 def _ceil(moment: datetime, step: timedelta) -> datetime:
@@ -194,6 +199,9 @@ def insert(
     notes: str | None = None,
     locale: str | None = None,
     idempotency_key: str | None = None,
+    contact_timezone: str | None = None,
+    phone: str | None = None,
+    call_method: str = CallMethod.PHONE,
 ) -> tuple[Booking, list[int]]:
     """Insert a confirmed row (SEQUENCE 0), flush it and queue its kind's "inserted" event.
 
@@ -214,6 +222,9 @@ def insert(
         notes=notes,
         locale=locale,
         idempotency_key=idempotency_key,
+        contact_timezone=contact_timezone,
+        phone=phone,
+        call_method=call_method,
         created_at=now,
         updated_at=now,
     )
@@ -222,9 +233,20 @@ def insert(
     return booking, queue_change(session, booking, _EVENTS[kind][0], now)
 
 
-def move(session: Session, booking: Booking, start: datetime, end: datetime, now: datetime) -> list[int]:
-    """Move a row (same UID, SEQUENCE+1) and queue its kind's "moved" event."""
+def move(
+    session: Session,
+    booking: Booking,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    *,
+    contact_timezone: str | None = None,
+) -> list[int]:
+    """Move a row (same UID, SEQUENCE+1) and queue its kind's "moved" event; a new
+    ``contact_timezone`` replaces the contact's zone (None keeps it)."""
     booking.start_at, booking.end_at = start, end
+    if contact_timezone is not None:
+        booking.contact_timezone = contact_timezone
     booking.sequence += 1
     booking.updated_at = now
     return queue_change(session, booking, _EVENTS[booking.kind][1], now)

@@ -21,7 +21,7 @@ from email_validator import EmailNotValidError, validate_email
 from booking.core.business_time import iana_zone, validate_weekly_hours
 from booking.services.errors import InvalidInput
 from booking.text import has_unsafe_chars
-from booking.vocabulary import Plan, Tier
+from booking.vocabulary import Language, Plan, Tier
 from booking.voicemail.phone import normalize_e164
 
 __all__ = [
@@ -30,6 +30,8 @@ __all__ = [
     "customer_phones",
     "email",
     "emails",
+    "language",
+    "minutes_or_default",
     "name",
     "phone",
     "plan",
@@ -163,3 +165,20 @@ def working_hours(value: Mapping[str, Sequence[str]] | None) -> dict[str, list[s
         return validate_weekly_hours(value)
     except ValueError as exc:
         raise InvalidInput(f"working_hours: {exc}", code="bad_working_hours") from exc
+
+
+def language(value: str) -> Language:
+    """``en`` or ``fr``: the language of an agent's mails and SMS."""
+    try:
+        return Language(value.strip().lower())
+    except ValueError as exc:
+        raise InvalidInput(f"language must be 'en' or 'fr', not {value!r}", code="bad_language") from exc
+
+
+def minutes_or_default(value: int | None, field: str, maximum: int) -> int | None:
+    """An agent's own buffer / daily cap: ``0..maximum``, or None for the deployment's default."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= maximum:
+        raise InvalidInput(f"{field} must be a whole number from 0 to {maximum}, or null", code=f"bad_{field}")
+    return value

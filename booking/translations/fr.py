@@ -289,6 +289,93 @@ FR: dict[str, str] = {
     "No conversation yet.": "Aucune conversation pour l’instant.",
     "Your answer": "Votre réponse",
     "Send": "Envoyer",
+    # Issue 18: the contact's zone, how the call happens, languages, booking rules.
+    "unknown sender (triage)": "expéditeur inconnu (tri)",
+    "SLA BREACHED": "SLA DÉPASSÉ",
+    "Due in 15 min": "Échéance dans 15 min",
+    "%(head)s: request #%(id)d (%(channel)s, severity "
+    "%(severity)s) from %(who)s: %(subject)s. First "
+    "response due %(due)s.": "%(head)s : demande n° %(id)d (%(channel)s, sévérité "
+    "%(severity)s) de %(who)s : %(subject)s. Première "
+    "réponse attendue %(due)s.",
+    "The first-response target of this request has been missed.": "Le délai de première réponse de cette demande est "
+    "dépassé.",
+    "The first response to this request is due in 15 minutes.": "La première réponse à cette demande est attendue "
+    "dans 15 minutes.",
+    "Request: #%(id)d - %(subject)s": "Demande : n° %(id)d - %(subject)s",
+    "From: %(who)s": "De : %(who)s",
+    "Channel: %(channel)s": "Canal : %(channel)s",
+    "Severity: %(label)s - %(definition)s": "Sévérité : %(label)s - %(definition)s",
+    "Received: %(when)s": "Reçu : %(when)s",
+    "First response due: %(when)s": "Première réponse attendue : %(when)s",
+    "Follow-up due: %(when)s": "Suivi attendu : %(when)s",
+    "Answer it, then POST /api/requests/%(id)d/respond "
+    "(or escalate it to the senior team).": "Répondez-y, puis POST /api/requests/%(id)d/respond "
+    "(ou transmettez-la à l’équipe senior).",
+    "[SLA breached]": "[SLA dépassé]",
+    "[Due in 15 min]": "[Échéance dans 15 min]",
+    "ESCALATED: request #%(id)d (severity %(severity)s) "
+    "from %(who)s: %(subject)s. First response due "
+    "%(due)s.": "TRANSMISE : demande n° %(id)d (sévérité "
+    "%(severity)s) de %(who)s : %(subject)s. Première "
+    "réponse attendue %(due)s.",
+    "Help": "Aide",
+    "Feature training": "Formation",
+    "Setup changes": "Changements de configuration",
+    "Video call: join %(url)s at the time of the call.": "Appel vidéo : rejoignez %(url)s à l’heure de l’appel.",
+    "%(agent)s calls you on %(phone)s.": "%(agent)s vous appelle au %(phone)s.",
+    "%(agent)s calls you; reply to the e-mail to give a number.": "%(agent)s vous appelle ; répondez à l’e-mail pour "
+    "donner un numéro.",
+    "Call %(name)s on %(phone)s.": "Appelez %(name)s au %(phone)s.",
+    "No phone number given: write to %(email)s for one.": "Aucun numéro donné : écrivez à %(email)s pour en "
+    "obtenir un.",
+    "Callback: %(name)s": "Rappel : %(name)s",
+    "%(topic)s call: %(customer)s with %(agent)s": "Appel (%(topic)s) : %(customer)s avec %(agent)s",
+    "When: %(when)s": "Quand : %(when)s",
+    "Topic: %(topic)s": "Sujet : %(topic)s",
+    "Contact: %(name)s <%(email)s>": "Contact : %(name)s <%(email)s>",
+    "Please choose how the call happens.": "Choisissez comment l’appel a lieu.",
+    "Please enter a phone number such as +33 6 12 34 56 78.": "Indiquez un numéro de téléphone comme +33 6 12 34 56 "
+    "78.",
+    "Voicemail from %(who)s %(phone)s (%(seconds)d s, "
+    "severity %(severity)s). Call back by %(due)s.": "Message vocal de %(who)s %(phone)s (%(seconds)d s, "
+    "sévérité %(severity)s). Rappeler avant %(due)s.",
+    "Reserved %(when)s.": "Réservé %(when)s.",
+    "%(who)s left a voicemail and is waiting for your call.": "%(who)s a laissé un message vocal et attend votre "
+    "appel.",
+    "Phone: %(phone)s": "Téléphone : %(phone)s",
+    "Call back by: %(when)s": "Rappeler avant : %(when)s",
+    "Reserved in your calendar: %(start)s - %(end)s": "Réservé dans votre agenda : %(start)s - %(end)s",
+    "Recording (%(seconds)d s): %(url)s": "Enregistrement (%(seconds)d s) : %(url)s",
+    "Call SID: %(sid)s": "SID de l’appel : %(sid)s",
+    "Mark it done in the dashboard or with POST "
+    "/api/callbacks/<id>/done once you have called back.": "Marquez-le comme fait dans le tableau de bord ou "
+    "avec POST /api/callbacks/<id>/done une fois le "
+    "rappel passé.",
+    "[%(severity)s] Call back %(who)s by %(due)s": "[%(severity)s] Rappeler %(who)s avant %(due)s",
+    "OVERDUE: call back %(who)s %(phone)s (severity "
+    "%(severity)s, due %(due)s).": "EN RETARD : rappeler %(who)s %(phone)s (sévérité %(severity)s, échéance %(due)s).",
+    "You have as many upcoming calls as you can book": "Vous avez déjà autant d’appels à venir que possible",
+    "Cancel one of your upcoming calls, or wait until one "
+    "has taken place, to book another.": "Annulez un de vos appels à venir, ou attendez qu’un "
+    "appel ait eu lieu, pour en réserver un autre.",
+    "How the call happens": "Comment l’appel a lieu",
+    "%(name)s calls you": "%(name)s vous appelle",
+    "Video call (a link comes with the confirmation)": "Appel vidéo (un lien accompagne la confirmation)",
+    "Your phone number": "Votre numéro de téléphone",
+    "With the country code for a number abroad, e.g. +1 212 555 0100.": "Avec l’indicatif du pays pour un numéro à "
+    "l’étranger, par ex. +1 212 555 0100.",
+    "How": "Comment",
+    "Video call": "Appel vidéo",
+    "No phone number given": "Aucun numéro de téléphone donné",
+    "a customer": "un client",
+    "CRITICAL: %(who)s %(caller)s reports its service is down (called %(called)s). "
+    "Call back by %(due)s. Voicemail follows.": "CRITIQUE : %(who)s %(caller)s signale que son service est "
+    "en panne (appel %(called)s). Rappeler avant %(due)s. Message vocal à suivre.",
+    "SENIOR NEEDED: %(who)s %(caller)s pressed 2 for a senior agent (called %(called)s) and no senior "
+    "could answer. Severity 2: call back by %(due)s. Voicemail follows.": "SENIOR DEMANDÉ : %(who)s "
+    "%(caller)s a demandé un agent senior (appel %(called)s) et aucun senior n’a pu répondre. Sévérité 2 : "
+    "rappeler avant %(due)s. Message vocal à suivre.",
 }
 
 # Security hardening (issue 12): oversized requests, rate limits, refused characters.

@@ -12,11 +12,14 @@ local server in tests), a logging sender otherwise.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_datetime
+from flask_babel import force_locale, gettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -42,18 +45,27 @@ def send_sms(sender: SmsSender, to: str, body: str) -> None:
         raise
 
 
-def _local(moment: datetime, cfg: Settings) -> str:
-    return local_text(moment, cfg.timezone)
+@contextmanager
+def in_language(agent: Agent | None) -> Iterator[str]:
+    """Word what follows in the agent's language (``agents.language``; English when unknown)."""
+    language = agent.language if agent is not None and agent.language in ("en", "fr") else "en"
+    with force_locale(language):
+        yield language
 
 
-def local_text(moment: datetime, tz: ZoneInfo) -> str:
+def _local(moment: datetime, cfg: Settings, language: str = "en") -> str:
+    return local_text(moment, cfg.timezone, language)
+
+
+def local_text(moment: datetime, tz: ZoneInfo, language: str = "en") -> str:
     """``Sun 25 Oct 02:30 (Europe/Paris)``, with the UTC offset when that wall time occurs twice.
 
     In the repeated autumn hour "called 02:30 ... call back by 02:30" read as no time at all
     (issue 10 item 13); ``02:30 UTC+02:00`` and ``02:30 UTC+01:00`` are one hour apart.
     """
     local = moment.astimezone(tz)
-    text = f"{local:%a %d %b %H:%M}"
+    # English as it always was (C-locale names); other languages through Babel: « dim. 25 oct. 02:30 ».
+    text = f"{local:%a %d %b %H:%M}" if language == "en" else format_datetime(local, "EEE d MMM HH:mm", locale=language)
     offset = local.utcoffset()
     if offset is not None and local.replace(fold=1 - local.fold).utcoffset() != offset:
         minutes = int(offset.total_seconds()) // 60
@@ -62,42 +74,57 @@ def local_text(moment: datetime, tz: ZoneInfo) -> str:
 
 
 def _who(callback: Callback) -> str:
-    return callback.customer.name if callback.customer else "Unknown caller"
+    return callback.customer.name if callback.customer else gettext("Unknown caller")
 
 
 def callback_sms_text(callback: Callback, cfg: Settings) -> str:
-    """Short enough for two SMS segments: who, number, when, how long, where to listen."""
+    """Short enough for two SMS segments: who, number, when, how long, where to listen; in the
+    assigned agent's language."""
     vm = callback.voicemail
-    text = (
-        f"Voicemail from {_who(callback)} {callback.phone} ({vm.duration} s, severity "
-        f"{Severity(callback.severity).label}). Call back by {_local(callback.due_at, cfg)}."
-    )
-    if callback.booking is not None and callback.booking.status == BookingStatus.CONFIRMED:
-        text += f" Reserved {_local(callback.booking.start_at, cfg)}."
+    with in_language(callback.agent) as lang:
+        text = gettext(
+            "Voicemail from %(who)s %(phone)s (%(seconds)d s, severity %(severity)s). Call back by %(due)s.",
+            who=_who(callback),
+            phone=callback.phone,
+            seconds=vm.duration,
+            severity=Severity(callback.severity).label,
+            due=_local(callback.due_at, cfg, lang),
+        )
+        if callback.booking is not None and callback.booking.status == BookingStatus.CONFIRMED:
+            text += " " + gettext("Reserved %(when)s.", when=_local(callback.booking.start_at, cfg, lang))
     return f"{text} {vm.recording_url}"
 
 
 def callback_mail(callback: Callback, cfg: Settings) -> Mail:
+    """The assigned agent's e-mail about a callback, in their language."""
+    with in_language(callback.agent) as lang:
+        return _callback_mail(callback, cfg, lang)
+
+
+def _callback_mail(callback: Callback, cfg: Settings, lang: str) -> Mail:
     vm = callback.voicemail
     severity = Severity(callback.severity)
     lines = [
-        f"{_who(callback)} left a voicemail and is waiting for your call.",
+        gettext("%(who)s left a voicemail and is waiting for your call.", who=_who(callback)),
         "",
-        f"Phone: {callback.phone}",
-        f"Severity: {severity.label} - {severity.definition}",
-        f"Received: {_local(vm.received_at, cfg)}",
-        f"Call back by: {_local(callback.due_at, cfg)}",
+        gettext("Phone: %(phone)s", phone=callback.phone),
+        gettext("Severity: %(label)s - %(definition)s", label=severity.label, definition=severity.definition),
+        gettext("Received: %(when)s", when=_local(vm.received_at, cfg, lang)),
+        gettext("Call back by: %(when)s", when=_local(callback.due_at, cfg, lang)),
     ]
     if callback.booking is not None and callback.booking.status == BookingStatus.CONFIRMED:
         lines.append(
-            f"Reserved in your calendar: {_local(callback.booking.start_at, cfg)} - "
-            f"{callback.booking.end_at.astimezone(cfg.timezone):%H:%M}"
+            gettext(
+                "Reserved in your calendar: %(start)s - %(end)s",
+                start=_local(callback.booking.start_at, cfg, lang),
+                end=f"{callback.booking.end_at.astimezone(cfg.timezone):%H:%M}",
+            )
         )
     lines += [
-        f"Recording ({vm.duration} s): {vm.recording_url}",
-        f"Call SID: {vm.call_sid}",
+        gettext("Recording (%(seconds)d s): %(url)s", seconds=vm.duration, url=vm.recording_url),
+        gettext("Call SID: %(sid)s", sid=vm.call_sid),
         "",
-        "Mark it done in the dashboard or with POST /api/callbacks/<id>/done once you have called back.",
+        gettext("Mark it done in the dashboard or with POST /api/callbacks/<id>/done once you have called back."),
     ]
     assert callback.agent is not None
     # A severity-1 callback goes to the on-call senior; the customer's own agent "handles all
@@ -107,7 +134,12 @@ def callback_mail(callback: Callback, cfg: Settings) -> Mail:
     return Mail(
         to=[callback.agent.email],
         cc=cc,
-        subject=f"[{severity.label}] Call back {_who(callback)} by {_local(callback.due_at, cfg)}",
+        subject=gettext(
+            "[%(severity)s] Call back %(who)s by %(due)s",
+            severity=severity.label,
+            who=_who(callback),
+            due=_local(callback.due_at, cfg, lang),
+        ),
         text="\n".join(lines),
     )
 
@@ -137,12 +169,15 @@ def remind_overdue_callback(ctx: Context, payload: dict[str, Any], now: datetime
     """Text the agent once when a callback's SLA due time passed and it is still not done."""
     callback = _pending(ctx.session, payload)
     if callback is not None and callback.agent is not None:
-        send_sms(
-            ctx.adapters.sms,
-            callback.agent.phone,
-            f"OVERDUE: call back {_who(callback)} {callback.phone} (severity "
-            f"{Severity(callback.severity).label}, due {_local(callback.due_at, ctx.settings)}).",
-        )
+        with in_language(callback.agent) as lang:
+            text = gettext(
+                "OVERDUE: call back %(who)s %(phone)s (severity %(severity)s, due %(due)s).",
+                who=_who(callback),
+                phone=callback.phone,
+                severity=Severity(callback.severity).label,
+                due=_local(callback.due_at, ctx.settings, lang),
+            )
+        send_sms(ctx.adapters.sms, callback.agent.phone, text)
 
 
 def page_about_call(ctx: Context, payload: dict[str, Any], message: Callable[[str, str, str, str], str]) -> None:
@@ -157,11 +192,11 @@ def page_about_call(ctx: Context, payload: dict[str, Any], message: Callable[[st
     if agent is None or call is None:
         return
     customer = session.get(Customer, call.customer_id) if call.customer_id else None
-    who = customer.name if customer else "a customer"
     due = datetime.fromisoformat(payload["due_at"])
-    send_sms(
-        ctx.adapters.sms, agent.phone, message(who, call.from_number, _local(call.received_at, cfg), _local(due, cfg))
-    )
+    with in_language(agent) as lang:  # ``message`` words it with gettext: in the agent's language
+        who = customer.name if customer else gettext("a customer")
+        text = message(who, call.from_number, _local(call.received_at, cfg, lang), _local(due, cfg, lang))
+    send_sms(ctx.adapters.sms, agent.phone, text)
 
 
 def page_on_call(ctx: Context, payload: dict[str, Any], now: datetime) -> None:
@@ -169,8 +204,12 @@ def page_on_call(ctx: Context, payload: dict[str, Any], now: datetime) -> None:
     page_about_call(
         ctx,
         payload,
-        lambda who, caller, called, due: (
-            f"CRITICAL: {who} {caller} reports its service is down (called {called}). "
-            f"Call back by {due}. Voicemail follows."
+        lambda who, caller, called, due: gettext(
+            "CRITICAL: %(who)s %(caller)s reports its service is down (called %(called)s). "
+            "Call back by %(due)s. Voicemail follows.",
+            who=who,
+            caller=caller,
+            called=called,
+            due=due,
         ),
     )

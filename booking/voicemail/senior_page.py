@@ -11,6 +11,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from flask_babel import gettext
+
 from booking.voicemail.notify import page_about_call
 
 if TYPE_CHECKING:  # the composition root imports this module: no cycle at import time
@@ -24,8 +26,12 @@ def page_senior_missed(ctx: Context, payload: dict[str, Any], now: datetime) -> 
     page_about_call(
         ctx,
         payload,
-        lambda who, caller, called, due: (
-            f"SENIOR NEEDED: {who} {caller} pressed 2 for a senior agent (called {called}) and no senior "
-            f"could answer. Severity 2: call back by {due}. Voicemail follows."
+        lambda who, caller, called, due: gettext(
+            "SENIOR NEEDED: %(who)s %(caller)s pressed 2 for a senior agent (called %(called)s) and no senior "
+            "could answer. Severity 2: call back by %(due)s. Voicemail follows.",
+            who=who,
+            caller=caller,
+            called=called,
+            due=due,
         ),
     )

@@ -9,5 +9,5 @@ import pytest
 
 @pytest.fixture
 def customer(make_agent, make_customer, frozen) -> dict[str, Any]:
-    agent = make_agent(name="Camille Martin", email="camille@vendor.example")
+    agent = make_agent(name="Camille Martin", email="camille@vendor.example", language="fr")
     return make_customer(agent["slug"], name="Acme Industries")

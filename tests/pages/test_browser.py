@@ -193,6 +193,6 @@ def test_booking_works_with_javascript_disabled(browser, live_server, customer):
         page.get_by_label("Votre adresse e-mail").fill("alice@customer.example")
         page.get_by_role("button", name="Réserver cet appel").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Votre appel est réservé")
-        expect(page.locator(".when")).to_have_text("jeudi 3 décembre 2026, 15:00 – 16:00")
+        expect(page.locator(".when")).to_have_text("jeudi 3 décembre 2026, 15:00 – 16:00 (Paris, UTC+01:00)")
     finally:
         ctx.close()

@@ -190,7 +190,7 @@ def test_booking_page_screenshots_in_french(browser, live_server, customer, widt
         page.get_by_label("mardi 8 décembre, 10:30").check()
         page.get_by_label("Votre nom").fill("Alice Dupont")
         page.get_by_label("Votre adresse e-mail").fill("alice@customer.example")
-        page.evaluate("window.scrollTo(0, 0)")
+        page.evaluate("document.activeElement.blur(); window.scrollTo(0, 0)")
         shot = tmp_path / name
         # The whole page: the month view keeps it short (it was 3,778 px tall on desktop, 7,206 on a phone).
         height = page.evaluate("document.documentElement.scrollHeight")

@@ -116,7 +116,6 @@
   function monthPicker(picker) {
     var form = document.getElementById(picker.dataset.form);
     var summary = form ? form.querySelector(".choice-text") : null;
-    var dayInput = form ? form.querySelector("input[name=day]") : null;
     var noTimes = picker.querySelector("[data-no-times]");
 
     function showDay(day, href) {
@@ -132,7 +131,10 @@
         if (match) link.setAttribute("aria-current", "true"); else link.removeAttribute("aria-current");
       });
       if (noTimes) noTimes.hidden = found;
-      if (dayInput) dayInput.value = day;
+      // The booking form's and the filters' hidden day: a zone change or a failed post keeps this day.
+      Array.prototype.forEach.call(document.querySelectorAll("input[type=hidden][name=day]"), function (input) {
+        input.value = day;
+      });
       if (href && window.history.replaceState) window.history.replaceState(null, "", href.split("#")[0]);
       var slots = picker.querySelector(".day-slots");
       if (slots && slots.getBoundingClientRect().top > window.innerHeight - 80) {

@@ -174,7 +174,7 @@ def offset_label(tz: ZoneInfo, at: datetime) -> str:
 class ZoneOption:
     value: str
     label: str  # "New York, Washington, Boston — United States (UTC-05:00)"
-    search: str  # lower-case words the filter matches: name, aliases, cities, country in English and locally
+    search: str  # lower-case words the filter matches besides the label: name, aliases, English country
 
 
 @lru_cache(maxsize=64)
@@ -188,8 +188,10 @@ def _options(locale: str, hour: datetime) -> tuple[tuple[str, tuple[ZoneOption, 
         country = territories.get(entry.country, entry.country)
         offset = offset_label(ZoneInfo(entry.name), hour)
         label = f"{cities} — {country} ({offset})" if country else f"{cities} ({offset})"
-        words = (entry.name, *links.get(entry.name, ()), cities, country, english.get(entry.country, ""))
-        search = " ".join(words).lower()
+        # The label is searched too: only what it lacks (the names, the old names, the English country).
+        in_english = english.get(entry.country, "")
+        words = (entry.name, *links.get(entry.name, ()), in_english if in_english != country else "")
+        search = " ".join(w for w in words if w).lower()
         groups.setdefault(entry.region, []).append(ZoneOption(entry.name, label, search))
     return tuple((region, tuple(options)) for region, options in groups.items())
 

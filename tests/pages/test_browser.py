@@ -137,6 +137,8 @@ def test_book_move_and_cancel_in_the_browser(browser, live_server, customer, wid
         assert _fits_the_width(page) and _language_switch_fits(page, width)
 
         page.get_by_role("link", name=t["next_month"]).click()
+        if js:  # the page reloaded for the next month: the focus is back on the link that was used
+            expect(page.get_by_role("link", name=t["next_month"])).to_be_focused()
         _pick_a_day(page, t, "day_2", js=js)
         _pick_a_day(page, t, "day_1", js=js)
         # The keyboard moves between slots like any radio group.

@@ -126,10 +126,10 @@ def test_the_zone_list_is_canonical_grouped_with_offsets_and_cities(client, cust
     assert re.search(r'value="Europe/Paris" selected>Paris, Lyon[^<]* — France \(UTC\+01:00\)<', html)
     # The search words include the country's English name, whatever the page's language.
     french = client.get(f"/book/{customer['booking_token']}?lang=fr").get_data(as_text=True)
-    assert re.search(r'<option data-search="america/new_york [^"]*états-unis united states"', french)
+    assert re.search(r'<option data-search="america/new_york [^"]*united states" value="America/New_York">', french)
     assert '<optgroup label="Amériques">' in french
     # Old names (Chromium's Intl still says Asia/Calcutta) are search words of their zone, for the script.
-    assert re.search(r'<option data-search="asia/kolkata asia/calcutta [^"]*" value="Asia/Kolkata">', html)
+    assert re.search(r'<option data-search="asia/kolkata asia/calcutta" value="Asia/Kolkata">', html)
     # An alias in the address selects its zone.
     kolkata = _get(client, customer["booking_token"], tz="Asia/Calcutta")
     assert re.search(r'value="Asia/Kolkata" selected>', kolkata) and "Asia/Kolkata (UTC+05:30)" in kolkata

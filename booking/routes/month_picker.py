@@ -176,7 +176,10 @@ def build_picker(
     today = now.astimezone(tz).date()
     last_day = (now + cfg.horizon).astimezone(tz).date()
     first_month, last_month = today.replace(day=1), last_day.replace(day=1)
-    chosen_day = chosen.astimezone(tz).date() if chosen is not None else None
+    try:
+        chosen_day = chosen.astimezone(tz).date() if chosen is not None else None
+    except OverflowError:  # a crafted ?start= such as 9999-12-31T23:59-12:00
+        chosen_day = None
     asked = month or (day.replace(day=1) if day else None) or (chosen_day.replace(day=1) if chosen_day else None)
     shown = min(max(asked or first_month, first_month), last_month)
     slots = _month_slots(session, cfg, agent, shown, tz, today, last_day, length, now, exclude_booking_id)

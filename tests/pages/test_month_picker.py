@@ -96,6 +96,20 @@ def test_the_chosen_time_is_summarised_beside_the_button_in_the_visitors_zone(cl
     assert "mardi 1 décembre, 04:00 – 04:30 (New York)" in french
 
 
+def test_odd_month_day_and_start_values_get_the_page_not_an_error(client, customer):
+    token = customer["booking_token"]
+    for query in (
+        {"start": "9999-12-31T23:59:59-23:59"},
+        {"start": "0001-01-01T00:00:00+23:59"},
+        {"month": "9999-12", "day": "0001-01-01"},
+        {"month": "2026-00", "day": "2026-02-30", "start": "yesterday"},
+        {"month": "२०२६-१२"},
+    ):
+        response = client.get(f"/book/{token}", query_string=query)
+        assert response.status_code == 200, query
+        assert "2026-11-30T08:00:00+00:00" in slot_values(response.get_data(as_text=True)) or query.get("month")
+
+
 def test_one_availability_call_per_page_not_one_per_day(client, customer, monkeypatch):
     calls: list[Any] = []
     real = month_picker.free_slots_for

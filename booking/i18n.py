@@ -14,7 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 from babel import dates as babel_dates
 from flask import Flask, Response, request, url_for
@@ -22,6 +22,7 @@ from flask_babel import Babel, get_locale, refresh
 from flask_babel import lazy_gettext as _l
 
 from booking.vocabulary import Topic
+from booking.zones import canonical_zones
 
 LOCALES = ("fr", "en")
 DEFAULT_LOCALE = "fr"
@@ -138,25 +139,11 @@ def utc_offset(tz: ZoneInfo, at: datetime) -> str:
 
 @cache
 def zone_groups() -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """Canonical ``Area/City`` zones grouped by area, for the zone ``<select>`` (cached: tzdata is static)."""
-    areas = (
-        "Africa",
-        "America",
-        "Antarctica",
-        "Asia",
-        "Atlantic",
-        "Australia",
-        "Europe",
-        "Indian",
-        "Pacific",
-    )
-    groups: dict[str, list[str]] = {area: [] for area in areas}
-    for name in available_timezones():
-        area = name.split("/", 1)[0]
-        if area in groups and "/" in name:
-            groups[area].append(name)
-    groups["UTC"] = ["UTC"]
-    return tuple((area, tuple(sorted(names))) for area, names in groups.items() if names)
+    """Canonical zones (tzdata's ``zone.tab``, no backward links) grouped by region (cached: tzdata is static)."""
+    groups: dict[str, list[str]] = {}
+    for entry in canonical_zones():
+        groups.setdefault(entry.region, []).append(entry.name)
+    return tuple((region, tuple(names)) for region, names in groups.items())
 
 
 def _tzif(name: str, *, system: bool = True) -> bytes | None:

@@ -169,12 +169,12 @@ def test_metrics_count_requests_per_route_pattern_and_read_the_outbox(app: Any, 
 
 
 def test_home_page_links_the_api_and_the_agent_sign_in(client: Any) -> None:
-    for lang, phrase in (("fr", "Réservez un appel"), ("en", "Book a call")):
+    for lang, phrase in (("fr", "Réservation du support dédié"), ("en", "Dedicated support booking")):
         response = client.get(f"/?lang={lang}")
         assert response.status_code == 200
         page = response.get_data(as_text=True)
         assert phrase in page
-        assert "/api/openapi.json" in page
+        assert "/api/openapi.json" in page and 'href="/readme"' in page
         assert "/agent/sign-in" in page
 
 

@@ -13,13 +13,15 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 from collections.abc import Iterator
 from datetime import datetime
 from functools import cache
+from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask, Response, jsonify, make_response, render_template
+from flask import Blueprint, Flask, Response, abort, jsonify, make_response, render_template
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from sqlalchemy import case, func, select, text
@@ -203,8 +205,32 @@ def metrics() -> Response:
 
 @bp.get("/")
 def home() -> Any:
-    """What this service is, with the ways in: the API reference and the agents' sign-in."""
+    """What this service is, with the ways in: the API reference, the README and the agents' sign-in.
+
+    The address ``booking serve`` prints: it must answer with something useful (issue 18 item 6)."""
     return render_template("home.html")
+
+
+@cache
+def _readme() -> str | None:
+    """The README of the source checkout, else the one packaged as the distribution's description."""
+    source = Path(__file__).resolve().parents[2] / "README.md"
+    if source.is_file():
+        return source.read_text(encoding="utf-8")
+    try:
+        payload = importlib.metadata.metadata("booking").get_payload()  # type: ignore[attr-defined]
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    return str(payload) if payload else None
+
+
+@bp.get("/readme")
+def readme() -> Any:
+    """The operator's documentation (configuration, deployment), linked from the home page."""
+    text = _readme()
+    if text is None:
+        abort(404)
+    return Response(text, mimetype="text/plain", headers={"Cache-Control": "public, max-age=3600"})
 
 
 def register(app: Flask) -> None:

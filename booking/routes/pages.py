@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,21 +28,22 @@ from booking.i18n import (
     current_locale,
     format_day,
     format_time,
+    format_when,
     format_when_zoned,
     listed_zone,
-    utc_offset,
-    zone_groups,
 )
 from booking.models import Agent, Booking, Customer
+from booking.routes import month_picker
 from booking.routes.common import clean_text, external_url, settings
+from booking.routes.month_picker import Picker, parse_day, parse_month
 from booking.services import bookings, coverage, validation
 from booking.services.availability import free_slots_for, open_calls, parse_zone, window_for
 from booking.services.errors import BookingLimitReached, Conflict, InvalidInput, SlotUnavailable, TooLate
 from booking.vocabulary import BookingStatus, CallMethod, Topic
+from booking.zones import zone_options
 
 bp = Blueprint("pages", __name__)
 
-WINDOW_DAYS = 21  # "the coming weeks": three weeks per screen, with links to earlier/later ones
 DURATIONS = (30, 60)
 TZ_COOKIE = "tz"
 MAX_NOTES = 2000
@@ -51,31 +52,6 @@ MAX_NOTES = 2000
 # --------------------------------------------------------------------------- #
 # Slot picker
 # --------------------------------------------------------------------------- #
-
-
-@dataclass(frozen=True)
-class DaySlots:
-    day: date
-    label: str
-    slots: list[tuple[str, str]]  # (value: ISO instant in UTC, label: local wall time)
-
-
-@dataclass(frozen=True)
-class Picker:
-    """What the slot picker shows: the visitor's zone, the duration and three weeks of free slots."""
-
-    tz: ZoneInfo
-    tz_source: str  # query | form | cookie | default (the script only re-detects a default zone)
-    offset: str
-    duration: int
-    first_day: date
-    days: list[DaySlots]
-    earlier: date | None
-    later: date | None
-
-    @property
-    def tz_name(self) -> str:
-        return self.tz.key
 
 
 def visitor_zone() -> tuple[ZoneInfo, str]:
@@ -102,58 +78,32 @@ def requested_duration(default: int = DURATIONS[0], allowed: tuple[int, ...] = D
     return int(raw) if raw.isascii() and raw.isdigit() and int(raw) in allowed else default
 
 
-def requested_first_day() -> date | None:
-    try:
-        return date.fromisoformat(request.values.get("from", ""))
-    except ValueError:
-        return None
-
-
 def build_picker(
     agent: Agent,
     tz: ZoneInfo,
     tz_source: str,
     duration: int,
-    first_day: date | None,
+    chosen: str,
     now: datetime,
     exclude_booking_id: int | None = None,
     customer: Customer | None = None,
 ) -> Picker:
-    """Free slots for three weeks from ``first_day`` (today by default), grouped by day in ``tz``.
+    """The month picker for this request's ``?month=`` / ``?day=`` (see ``booking.routes.month_picker``).
 
-    The same ``free_slots_for`` as the JSON API and the booking service, so what is shown is exactly
-    what can be booked.
-    """
-    cfg = settings()
-    today = now.astimezone(tz).date()
-    last_day = (now + cfg.horizon).astimezone(tz).date()
-    first = min(max(first_day or today, today), last_day)
-    end = first + timedelta(days=WINDOW_DAYS)
-    window, length = window_for(first, end, tz), timedelta(minutes=duration)
-    if customer is None:  # moving a booked call: it stays with its agent
-        slots = [
-            (s, e, agent) for s, e in free_slots_for(db.session, cfg, agent, window, length, now, exclude_booking_id)
-        ]
-    else:  # booking: the dedicated agent's slots, and the backup's while they are away (issue 14)
-        slots = [
-            (x.start, x.end, x.agent) for x in coverage.offered_slots(db.session, cfg, customer, window, length, now)
-        ]
-    grouped: dict[date, list[tuple[str, str]]] = {}
-    for start, _end, who in slots:
-        label = format_time(start, tz) if who.id == agent.id else f"{format_time(start, tz)} · {who.name}"
-        grouped.setdefault(start.astimezone(tz).date(), []).append((start.isoformat(), label))
-    days = [DaySlots(day, format_day(day), items) for day, items in grouped.items()]
-    # The offsets of the slots shown, not of today: three weeks can straddle a DST change.
-    offsets = list(dict.fromkeys(utc_offset(tz, start) for start, _, _ in slots)) or [utc_offset(tz, now)]
-    return Picker(
-        tz=tz,
-        tz_source=tz_source,
-        offset=" / ".join(offsets),
-        duration=duration,
-        first_day=first,
-        days=days,
-        earlier=max(today, first - timedelta(days=WINDOW_DAYS)) if first > today else None,
-        later=end if end <= last_day else None,
+    ``customer`` given (booking): the dedicated agent's slots and the backup's while they are away."""
+    return month_picker.build_picker(
+        db.session,
+        settings(),
+        agent,
+        tz,
+        tz_source,
+        duration,
+        month=parse_month(request.values.get("month")),
+        day=parse_day(request.values.get("day")),
+        chosen=parse_start(chosen),
+        now=now,
+        exclude_booking_id=exclude_booking_id,
+        customer=customer,
     )
 
 
@@ -341,9 +291,11 @@ def book(token: str) -> Any:
                 form.idempotency_key = str(uuid.uuid4())
             else:
                 return redirect(target, code=303)
-    if request.method == "GET" and customer.phones:
-        form.phone = customer.phones[0].e164  # prefilled: the number the customer is known by
-    picker = build_picker(agent, tz, tz_source, duration, requested_first_day(), now, customer=customer)
+    if request.method == "GET":
+        form.start = request.args.get("start", "")  # the "first available" link preselects its slot
+        if customer.phones:
+            form.phone = customer.phones[0].e164  # prefilled: the number the customer is known by
+    picker = build_picker(agent, tz, tz_source, duration, form.start, now, customer=customer)
     return page(
         "book.html",
         status,
@@ -356,7 +308,8 @@ def book(token: str) -> Any:
         topics=TOPIC_LABELS,
         filter_hidden={},
         initials=initials(agent.name),
-        zone_groups=zone_groups(),
+        zone_groups=zone_options(current_locale(), now),
+        region_labels=month_picker.REGION_LABELS,
         durations=DURATIONS,
         video_offered=settings().video_url_template is not None,
         limit_reached=not picker.days and _capped(customer.id, now),
@@ -428,9 +381,7 @@ def manage(booking_id: int) -> Any:
     too_late = booking.start_at <= now
     changeable = booking.status == BookingStatus.CONFIRMED and not too_late
     picker = (
-        build_picker(
-            booking.agent, tz, tz_source, duration, requested_first_day(), now, booking.id, booking.customer_id
-        )
+        build_picker(booking.agent, tz, tz_source, duration, request.values.get("start", ""), now, booking.id)
         if changeable
         else None
     )
@@ -447,7 +398,9 @@ def manage(booking_id: int) -> Any:
         too_late=too_late,
         changeable=changeable,
         filter_hidden={"token": booking.manage_token},
-        zone_groups=zone_groups(),
+        zone_groups=zone_options(current_locale(), now),
+        region_labels=month_picker.REGION_LABELS,
         durations=durations,
+        chosen_start=request.values.get("start", "") if status == 200 else "",
         book_again_url=url_for("pages.book", token=booking.customer.booking_token),
     )

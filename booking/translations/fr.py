@@ -70,13 +70,7 @@ FR: dict[str, str] = {
     "Length of the call": "Durée de l’appel",
     "%(n)d minutes": "%(n)d minutes",
     "Show the times": "Afficher les horaires",
-    "Pick a time": "Choisissez un horaire",
     "Times are shown in %(zone)s (%(offset)s).": "Horaires affichés pour %(zone)s (%(offset)s).",
-    "No free time in these weeks. Please look at later dates, or write to your agent.": "Aucun créneau libre "
-    "ces semaines-ci. Regardez les dates suivantes ou écrivez à votre agent.",
-    "Other dates": "Autres dates",
-    "Earlier dates": "Dates précédentes",
-    "Later dates": "Dates suivantes",
     "Dedicated support": "Support dédié",
     "Skip to main content": "Aller au contenu principal",
     "Language": "Langue",
@@ -269,7 +263,6 @@ FR: dict[str, str] = {
     "The service is briefly unavailable": "Le service est momentanément indisponible",
     "We are back in a moment. Please try again in a few seconds; nothing was lost.": "Nous revenons dans "
     "un instant. Réessayez dans quelques secondes ; rien n’a été perdu.",
-    "Book a call with your dedicated agent": "Réservez un appel avec votre agent dédié",
     "This service books calls with your named support agent. Customers open the private booking link they "
     "received by e-mail; there is nothing to sign in to.": "Ce service réserve des appels avec votre agent de "
     "support attitré. Les clients ouvrent le lien de réservation personnel reçu par e-mail ; aucune connexion "
@@ -376,6 +369,35 @@ FR: dict[str, str] = {
     "could answer. Severity 2: call back by %(due)s. Voicemail follows.": "SENIOR DEMANDÉ : %(who)s "
     "%(caller)s a demandé un agent senior (appel %(called)s) et aucun senior n’a pu répondre. Sévérité 2 : "
     "rappeler avant %(due)s. Message vocal à suivre.",
+    # Issue 18 (cxpage): the month picker, the zone list and the home page.
+    "Pick a day, then a time": "Choisissez un jour, puis un horaire",
+    "First available: %(when)s": "Premier horaire libre : %(when)s",
+    "Go to the first available time": "Aller au premier horaire libre",
+    "Previous month": "Mois précédent",
+    "Next month": "Mois suivant",
+    "free times: %(n)d": "horaires libres : %(n)d",
+    "No free time on this day. Please pick one of the highlighted days.": "Aucun horaire libre ce jour-là. "
+    "Choisissez l’un des jours mis en évidence.",
+    "No free time in this month. Please look at the next month, or write to your agent.": "Aucun horaire "
+    "libre ce mois-ci. Regardez le mois suivant, ou écrivez à votre agent.",
+    "Chosen time:": "Horaire choisi :",
+    "none yet — pick a day, then a time": "aucun pour l’instant — choisissez un jour, puis un horaire",
+    "Search for a city, country or zone": "Chercher une ville, un pays ou un fuseau",
+    "Zones found: %(n)s": "Fuseaux trouvés : %(n)s",
+    "Detected on this device": "Détecté sur cet appareil",
+    "Europe": "Europe",
+    "Americas": "Amériques",
+    "Africa": "Afrique",
+    "Asia": "Asie",
+    "Australia": "Australie",
+    "Pacific Ocean": "Océan Pacifique",
+    "Atlantic Ocean": "Océan Atlantique",
+    "Indian Ocean": "Océan Indien",
+    "Antarctica": "Antarctique",
+    "Arctic": "Arctique",
+    "Universal time": "Temps universel",
+    "Dedicated support booking": "Réservation du support dédié",
+    "README: configuration, deployment and operations": "README : configuration, déploiement et exploitation",
 }
 
 # Security hardening (issue 12): oversized requests, rate limits, refused characters.

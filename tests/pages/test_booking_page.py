@@ -35,20 +35,22 @@ def _post(client, token, html, **fields):
 
 
 def test_page_shows_the_named_agent_and_slots_grouped_by_day(client, customer):
-    html = _form(client, customer["booking_token"], lang="en")
+    html = _form(client, customer["booking_token"], lang="en", month="2026-12")
     assert '<html lang="en">' in html
     assert "Camille Martin" in html and "Your dedicated support agent" in html and ">CM<" in html
     assert "Tuesday, December 1" in html
     slots = slot_values(html)
     assert SLOT in slots
-    assert all(s >= "2026-11-30T08:00" for s in slots)  # min notice: nothing before 09:00 Paris today
-    assert max(slots) < "2026-12-22"  # three weeks
+    assert min(slots) >= "2026-12-01" and max(slots) < "2027-01-01"  # the month shown
     assert "Times are shown in Europe/Paris (UTC+01:00)." in html
+    today = slot_values(_form(client, customer["booking_token"], lang="en"))  # the default: this month
+    assert min(today) == "2026-11-30T08:00:00+00:00"  # min notice: nothing before 09:00 Paris today
+    assert max(today) < "2026-12-01"
 
 
 def test_french_from_accept_language_with_times_in_the_visitors_zone(client, customer):
     response = client.get(
-        f"/book/{customer['booking_token']}?tz=America/Montreal",
+        f"/book/{customer['booking_token']}?tz=America/Montreal&month=2026-12",
         headers={"Accept-Language": "fr-CA,fr;q=0.9"},
     )
     html = response.get_data(as_text=True)
@@ -56,11 +58,12 @@ def test_french_from_accept_language_with_times_in_the_visitors_zone(client, cus
     assert "Réserver un appel avec Camille Martin" in html
     assert "Votre agent de support dédié" in html
     assert "mardi 1 décembre" in html
-    assert "America/Montreal (UTC-05:00)" in html
-    assert '<option value="America/Montreal" selected>' in html
+    # Montreal is a tzdata alias of Toronto: the list holds canonical zones only (issue 18 item 4).
+    assert "America/Toronto (UTC-05:00)" in html
+    assert re.search(r'<option [^>]*value="America/Toronto" selected>Toronto, Montréal', html)
     # 10:00 Paris is 04:00 in Montréal: the label shows the visitor's wall time, the value the instant.
     assert f'value="{SLOT}"' in html and "04:00" in html
-    assert response.headers["Set-Cookie"].startswith("tz=America/Montreal")
+    assert response.headers["Set-Cookie"].startswith("tz=America/Toronto")
 
 
 def test_language_switch_is_remembered_in_a_cookie(client, customer):
@@ -105,7 +108,7 @@ def test_double_submit_of_the_same_form_books_once(client, customer):
 
 
 def test_sixty_minute_calls(client, customer):
-    html = _form(client, customer["booking_token"], duration=60)
+    html = _form(client, customer["booking_token"], duration=60, day="2026-12-01")
     assert "2026-12-01T15:00:00+00:00" in slot_values(html)  # 16:00-17:00 Paris fits before closing
     assert "2026-12-01T15:30:00+00:00" not in slot_values(html)  # 16:30-17:30 would not
     response = _post(client, customer["booking_token"], html, start="2026-12-01T15:00:00+00:00")
@@ -167,17 +170,23 @@ def test_api_errors_stay_json(client):
     assert page.status_code == 404 and "Page not found" in page.get_data(as_text=True)
 
 
-def test_later_dates_page_through_the_horizon(client, customer):
+def test_month_links_page_through_the_horizon(client, customer):
     html = _form(client, customer["booking_token"], lang="en")
-    assert "Earlier dates" not in html
-    assert "from=2026-12-21" in html and "Later dates" in html
-    later = _form(client, customer["booking_token"], lang="en", **{"from": "2026-12-21"})
-    slots = slot_values(later)
-    assert min(slots) >= "2026-12-21" and "Earlier dates" in later
-    assert "2026-12-25T09:00:00+00:00" not in slots  # Christmas is a holiday
-    last = _form(client, customer["booking_token"], lang="en", **{"from": "2027-01-25"})
-    assert max(slot_values(last)) < "2027-01-30"  # the 60-day horizon ends on 29 January
-    assert "Later dates" not in last
+    assert 'id="previous-month"' not in html  # nothing before this month
+    assert "month=2026-12#next-month" in html and "Next month" in html
+    december = _form(client, customer["booking_token"], lang="en", month="2026-12")
+    assert "month=2026-11#previous-month" in december and "month=2027-01#next-month" in december
+    assert "2026-12-25T09:00:00+00:00" not in slot_values(december)  # Christmas is a holiday
+    assert '<span class="day-off">25</span>' in december
+    january = _form(client, customer["booking_token"], lang="en", month="2027-01")
+    assert max(slot_values(january)) < "2027-01-30"  # the 60-day horizon ends on 29 January
+    assert 'id="next-month"' not in january
+    # Beyond the horizon, before today or unreadable: the nearest month that can be shown.
+    assert slot_values(_form(client, customer["booking_token"], month="2027-05")) == slot_values(january)
+    assert slot_values(_form(client, customer["booking_token"], month="2020-01")) == slot_values(
+        _form(client, customer["booking_token"])
+    )
+    assert _form(client, customer["booking_token"], month="2026-13", day="nope")
 
 
 def test_a_used_form_sent_again_for_another_time_gets_a_fresh_form(client, customer):

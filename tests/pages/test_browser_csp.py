@@ -46,6 +46,8 @@ def test_booking_page_runs_under_its_csp_without_violations(browser, live_server
         expect(page.locator("#zone-hint")).to_contain_text("America/New York")
         page.get_by_label("60 minutes").check()  # auto-submits the filter form (script)
         page.wait_for_url("**duration=60**")
+        page.get_by_role("link", name="Next month").click()
+        page.get_by_role("link", name="Tuesday, December 1, free times: 15").click()  # the script: no reload
         page.get_by_label("Tuesday, December 1, 4:00\u202fAM").check()
         page.get_by_label("Your name").fill("Alice Dupont")
         page.get_by_label("Your e-mail address").fill("alice@customer.example")

@@ -36,7 +36,7 @@ def _manage_url(booking: Booking) -> str:
 
 def test_manage_page_shows_the_call_in_the_visitors_language(client, customer):
     booking = _book(client, customer)
-    html = client.get(_manage_url(booking) + "&lang=fr").get_data(as_text=True)
+    html = client.get(_manage_url(booking) + "&lang=fr&month=2026-12").get_data(as_text=True)
     assert "Votre appel avec Camille Martin" in html
     assert "mardi 1 décembre 2026, 10:00 – 10:30" in html
     assert "Confirmé" in html and "Déplacer mon appel" in html and "Oui, annuler mon appel" in html
@@ -101,7 +101,7 @@ def test_cancel_frees_the_slot_and_offers_a_new_booking(client, customer):
     assert "Move my call" not in page
     db.session.refresh(booking)
     assert booking.status == "cancelled"
-    again = client.get(f"/book/{customer['booking_token']}").get_data(as_text=True)
+    again = client.get(f"/book/{customer['booking_token']}?day=2026-12-01").get_data(as_text=True)
     assert SLOT in slot_values(again)
 
 

@@ -27,7 +27,6 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from booking.config import Settings
-from booking.core.intervals import Interval
 from booking.i18n import current_locale, format_day, format_time, utc_offset
 from booking.models import Agent, Customer
 from booking.services import coverage

@@ -28,7 +28,6 @@ from booking.i18n import (
     current_locale,
     format_day,
     format_time,
-    format_when,
     format_when_zoned,
     listed_zone,
 )
@@ -37,7 +36,7 @@ from booking.routes import month_picker
 from booking.routes.common import clean_text, external_url, settings
 from booking.routes.month_picker import Picker, parse_day, parse_month
 from booking.services import bookings, coverage, validation
-from booking.services.availability import free_slots_for, open_calls, parse_zone, window_for
+from booking.services.availability import open_calls, parse_zone
 from booking.services.errors import BookingLimitReached, Conflict, InvalidInput, SlotUnavailable, TooLate
 from booking.vocabulary import BookingStatus, CallMethod, Topic
 from booking.zones import zone_options
@@ -217,7 +216,7 @@ def describe(booking: Booking) -> dict[str, Any]:
 
 
 def away_notice(cover: coverage.Coverage, tz: ZoneInfo, now: datetime, picker: Picker) -> dict[str, Any] | None:
-    """What the booking page says when the dedicated agent is away in the weeks shown (issue 14, item 4).
+    """What the booking page says when the dedicated agent is away in the month shown (issue 14, item 4).
 
     ``until`` is the end of the first absence shown (None: deactivated); ``backup`` who takes the calls.
     """
@@ -225,8 +224,8 @@ def away_notice(cover: coverage.Coverage, tz: ZoneInfo, now: datetime, picker: P
     backup = cover.backup.name if cover.backup else None
     if cover.deactivated:
         return {"name": cover.dedicated.name, "until": None, "backup": backup}
-    shown_end = datetime.combine(picker.first_day + timedelta(days=WINDOW_DAYS), datetime.min.time(), tz)
-    shown_start = max(now, datetime.combine(picker.first_day, datetime.min.time(), tz))
+    shown_end = datetime.combine(month_picker.add_months(picker.month, 1), datetime.min.time(), tz)
+    shown_start = max(now, datetime.combine(picker.month, datetime.min.time(), tz))
     period = next(((s, e) for s, e in cover.away if e > shown_start and s < shown_end), None)
     if period is None:
         return None

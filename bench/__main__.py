@@ -14,7 +14,7 @@ the machine (the load average during the run is printed with the table):
 * calendar sync against a real Radicale, full and incremental (one change) at 2k/10k events, vs
   Radicale's own 30-day REPORT and icalendar's bare parse of the same events (per 1,000 events).
 
-Usage: python -m bench [--quick] [--only availability bookings webhooks sync] [--pg-url URL]
+Usage: python -m bench [--quick] [--only availability bookings webhooks sync] [--pg-url URL] [--db sqlite postgresql]
        [--sizes 2000 5000 10000] [--seconds 5] [--no-readme]
 PostgreSQL: ``--pg-url`` (default $BOOKING_BENCH_POSTGRES_URL or $BOOKING_TEST_POSTGRES_URL) names a
 server/database to connect to; the bench creates ``<that database>_bench`` and drops it at the end.
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--pg-url", default=os.environ.get("BOOKING_BENCH_POSTGRES_URL") or os.environ.get("BOOKING_TEST_POSTGRES_URL")
     )
-    parser.add_argument("--no-pg", action="store_true", help="SQLite only")
+    parser.add_argument("--db", nargs="+", choices=("sqlite", "postgresql"), default=["sqlite", "postgresql"])
     parser.add_argument("--no-readme", action="store_true", help="print the table, leave bench/README.md alone")
     args = parser.parse_args(argv)
     sizes = args.sizes or ([2000, 10000] if args.quick else [2000, 5000, 10000])
@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     loads: list[float] = [os.getloadavg()[0]]
     rows: list[scenarios.Row] = []
     started = time.monotonic()
-    databases = ["sqlite"] + ([] if args.no_pg or not args.pg_url else ["postgresql"])
+    databases = [name for name in args.db if name == "sqlite" or args.pg_url]
     with scenarios.Databases(folder, args.pg_url if "postgresql" in databases else None) as dbs:
         for name in databases:
             url = dbs.url(name)

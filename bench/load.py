@@ -16,6 +16,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -163,8 +165,39 @@ def _lua(reqs: list[Req], threads: int) -> str:
     return _LUA % {"reqs": ",\n".join(items), "threads": threads}
 
 
-def wrk(url: str, reqs: list[Req], clients: int, seconds: float, timeout_s: int = 10) -> LoadResult:
-    """``clients`` connections for ``seconds``; the requests are sent in order, round robin over threads."""
+def wrk(
+    url: str, reqs: list[Req], clients: int, seconds: float, timeout_s: int = 10, warmup: list[Req] | None = None
+) -> LoadResult:
+    """``clients`` connections for ``seconds``; the requests are sent in order, round robin over threads.
+
+    ``warmup`` (default: the same requests) is sent first for a second over at least 8 connections, so
+    every server process has imported, connected and compiled what the measured run needs (a cold
+    worker's first request costs tens of milliseconds and would be most of a 1-client run).
+    """
+    if warmup is None or warmup:
+        _run(url, warmup or reqs, max(clients, 8), 1, timeout_s)
+    return _run(url, reqs, clients, seconds, timeout_s)
+
+
+@contextmanager
+def background(url: str, reqs: list[Req], clients: int, seconds: float) -> Iterator[None]:
+    """Load the server from a second ``wrk`` while the block runs (its figures are not kept)."""
+    threads = min(clients, 2)
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(_lua(reqs, threads))
+    process = subprocess.Popen(
+        ["wrk", f"-t{threads}", f"-c{clients}", f"-d{max(1, round(seconds))}s", "-s", script.name, url],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield
+    finally:
+        process.wait(timeout=seconds + 60)
+        os.unlink(script.name)
+
+
+def _run(url: str, reqs: list[Req], clients: int, seconds: float, timeout_s: int) -> LoadResult:
     threads = min(clients, 2)
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(_lua(reqs, threads))

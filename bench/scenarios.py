@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bench.load import Req, Server, wrk
+from bench.load import Req, Server, background, wrk
 
 SECRET = "bench-secret-key-0123456789abcdefghij"
 ADMIN_TOKEN = "bench-admin-token-0123456789abcdefghij"
@@ -25,7 +25,8 @@ PUBLIC_URL = "http://booking.test"
 LINE = "+33900000000"
 BOOKING_AGENTS = 48
 OVERLAP_AGENTS = 16
-OVERLAP_GROUP = 8  # attempts per group, all containing the same 30 minutes
+OVERLAP_GROUP = 8
+WARM = 400  # distinct bookings sent before the measured run (warm-up)
 
 
 @dataclass(frozen=True)
@@ -327,13 +328,13 @@ def bookings(db_name: str, url: str, folder: Path, seconds: float) -> list[Row]:
     env = base_env(url, folder)
     with Server(kind, "booking:create_app()", env, folder) as server:
         server.wait("/healthz")
-        dist = wrk(server.url, flat, 32, seconds, timeout_s=30)
-        over = wrk(server.url, overlap, 32, seconds, timeout_s=30)
+        dist = wrk(server.url, flat[WARM:], 32, seconds, timeout_s=30, warmup=flat[:WARM])
+        over = wrk(server.url, overlap, 32, seconds, timeout_s=30, warmup=[])
     overlaps = _overlapping_pairs(url)
     target_rate = 200 if db_name == "postgresql" else 100
     rows = []
     for label, res, codes in (("distinct slots", dist, (201,)), ("overlapping slots", over, (201, 409))):
-        sent = len(flat) if res is dist else len(overlap)
+        sent = len(flat) - WARM if res is dist else len(overlap)
         wrapped = res.requests > sent
         rows.append(
             Row(
@@ -378,53 +379,90 @@ def _signed(path: str, params: dict[str, str]) -> Req:
 
 
 def webhooks(db_name: str, url: str, folder: Path, seconds: float) -> list[Row]:
+    """On PostgreSQL the deployment's model: the webhooks on their own gunicorn (2 gthread workers,
+    deploy/booking-webhooks.service); also a voice call while 32 clients load the main pool, sent to
+    the main pool itself and to the webhook pool, and the old sync workers (before) at 16 clients."""
     with app_for(url, folder) as app:
         _agent(app, "phone-agent", 7000)
         phone = _customer(app, "phone-agent", 7000)["phones"][0]
+        _agent(app, "busy-agent", 7001)
+        _seed_blocks(app, "busy-agent", 5000)
     tag = db_name[:2]
-    voice = [
-        _signed(
-            "/twilio/voice",
-            {"CallSid": f"CA{tag}{i:08d}", "From": phone, "To": LINE, "AccountSid": "ACbench", "CallStatus": "ringing"},
-        )
-        for i in range(20000)
-    ]
-    record = [
-        _signed(
+
+    def voice_req(i: int) -> Req:
+        params = {"CallSid": f"CA{tag}{i:08d}", "From": phone, "To": LINE, "AccountSid": "ACbench"}
+        return _signed("/twilio/voice", {**params, "CallStatus": "ringing"})
+
+    def record_req(i: int) -> Req:
+        sid = f"RE{tag}{i:08d}"
+        return _signed(
             "/twilio/voicemail",
             {
                 "CallSid": f"CA{tag}{i:08d}",
                 "From": phone,
-                "RecordingSid": f"RE{tag}{i:08d}",
+                "RecordingSid": sid,
                 "RecordingStatus": "completed",
-                "RecordingUrl": f"https://api.twilio.com/2010-04-01/Accounts/ACbench/Recordings/RE{tag}{i:08d}",
+                "RecordingUrl": f"https://api.twilio.com/2010-04-01/Accounts/ACbench/Recordings/{sid}",
                 "RecordingDuration": "12",
                 "AccountSid": "ACbench",
             },
         )
-        for i in range(20000)
-    ]
+
+    voice = [voice_req(i) for i in range(30000)]
+    record = [record_req(i) for i in range(20000)]
     kind = _server_kind(db_name)
+    env = base_env(url, folder)
     rows = []
-    with Server(kind, "booking:create_app()", base_env(url, folder), folder) as server:
+
+    def row(case: str, res: Any, limit: float | None, reference: str = "") -> Row:
+        return Row(
+            "webhooks",
+            case,
+            f"p50 {_ms(res.p50_ms)} / p99 {_ms(res.p99_ms)} ms, {res.rps:.0f}/s"
+            + ("" if res.ok() else f" {res.codes} {res.errors} errors"),
+            reference,
+            "" if limit is None else f"p99 < {limit:.0f} ms",
+            None if limit is None else res.ok() and res.p99_ms < limit,
+        )
+
+    hook_env = {**env, "BOOKING_WEB_WORKERS": "2"} if kind == "gunicorn" else env
+    pool = "gunicorn webhook pool -w 2 gthread" if kind == "gunicorn" else "waitress 8 threads"
+    with Server(kind, "booking:create_app()", hook_env, folder) as server:
         server.wait("/healthz")
-        for label, reqs in (("voice", voice), ("recording", record)):
+        for label, reqs in (("voice", voice), ("voicemail", record)):
             for clients in (1, 16):
-                part = reqs[:10000] if clients == 1 else reqs[10000:]
-                res = wrk(server.url, part, clients, seconds)
-                limit = 20 if clients == 1 else 100
+                part = reqs[1000:10000] if clients == 1 else reqs[10000:20000]
+                res = wrk(server.url, part, clients, seconds, warmup=reqs[:1000] if clients == 1 else [])
+                plural = "s" * (clients > 1)
                 rows.append(
-                    Row(
-                        "webhooks",
-                        f"{db_name} {kind}, /twilio/{label if label == 'voice' else 'voicemail'}, "
-                        f"{clients} client{'s' * (clients > 1)}",
-                        f"p50 {_ms(res.p50_ms)} / p99 {_ms(res.p99_ms)} ms, {res.rps:.0f}/s"
-                        + ("" if res.ok() else f" {res.codes} {res.errors} errors"),
-                        "",
-                        f"p99 < {limit} ms",
-                        res.ok() and res.p99_ms < limit,
+                    row(
+                        f"{db_name} {pool}, /twilio/{label}, {clients} client{plural}", res, 20 if clients == 1 else 100
                     )
                 )
+        if kind != "gunicorn":
+            return rows
+        start, end = _window()
+        query = urlencode({"start": start.isoformat(), "end": end.isoformat()})
+        heavy = [Req("GET", f"/api/agents/busy-agent/availability?{query}")]
+        with Server(kind, "booking:create_app()", env, folder) as main:
+            main.wait("/healthz")
+            wrk(main.url, heavy, 8, 1, warmup=[])
+            for target, name in ((main, "the same (main) pool"), (server, "the webhook pool")):
+                with background(main.url, heavy, 32, seconds + 2):
+                    time.sleep(0.5)
+                    res = wrk(target.url, voice[20000 + 5000 * (target is server) :], 1, seconds, warmup=[])
+                rows.append(
+                    row(
+                        f"postgresql /twilio/voice, 1 client, while 32 clients load availability "
+                        f"(5k blocks) on the main pool; sent to {name}",
+                        res,
+                        None,
+                    )
+                )
+    with Server(kind, "booking:create_app()", env, folder, worker_class="sync", threads="1") as old:
+        old.wait("/healthz")
+        res = wrk(old.url, voice[200:1000] + voice[1000:1], 16, seconds, warmup=voice[:200])
+        rows.append(row("postgresql gunicorn -w 4 SYNC workers (before), /twilio/voice, 16 clients", res, None))
     return rows
 
 

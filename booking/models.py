@@ -113,6 +113,10 @@ class Agent(db.Model):  # type: ignore[name-defined]
     # Sessions are signed cookies; they carry this number, and signing out bumps it, so every copy of
     # an earlier session cookie (another browser, a stolen one) is refused from then on.
     session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Incremented by ``schedule.lock_agent`` in every transaction that changes this agent's busy time
+    # (bookings, reservations, time off, synced blocks): the key of the parsed busy-time cache
+    # (``services.availability``), so a cached answer is never older than the committed schedule.
+    schedule_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     __table_args__ = (CheckConstraint(one_of("tier", Tier), name="tier"),)
 

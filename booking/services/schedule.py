@@ -24,7 +24,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from booking.config import Settings
@@ -33,7 +33,7 @@ from booking.core.business_time import weekly_hours_intervals
 from booking.core.intervals import Interval, merge, to_utc
 from booking.core.sla import Severity
 from booking.models import Agent, Booking, Customer
-from booking.services import outbox
+from booking.services import busy_cache, outbox
 from booking.services.availability import busy_intervals, is_offered
 from booking.vocabulary import BookingKind, BookingStatus
 
@@ -77,16 +77,24 @@ def dedicated_agent(session: Session, customer: Customer | None) -> Agent | None
 
 
 def lock_agent(session: Session, agent_id: int) -> Agent:
-    """Serialize writers per agent on PostgreSQL; SQLite already holds its database write lock.
+    """Lock the agent row and increment its ``schedule_version``: THE first step of every change to
+    the agent's busy time (bookings, reservations, time off, synced blocks; a test enforces it).
 
-    Called first thing inside ``write_transaction``: every change to one agent's schedule (book,
-    move, cancel, reserve, release) takes this same lock, so they never interleave.
+    One ``UPDATE ... RETURNING``: on PostgreSQL the row lock serializes writers per agent (SQLite
+    already holds its database write lock), and the increment, committed or rolled back with the
+    change, keys the parsed busy-time cache (``services.busy_cache``). Called first thing inside
+    ``write_transaction``, so one agent's changes never interleave and never deadlock.
     """
-    stmt = select(Agent).where(Agent.id == agent_id)
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    agent = session.scalar(stmt)
+    stmt = (
+        update(Agent)
+        .where(Agent.id == agent_id)
+        .values(schedule_version=Agent.schedule_version + 1)
+        .returning(Agent)
+        .execution_options(populate_existing=True, synchronize_session=False)
+    )
+    agent = session.scalars(stmt).one_or_none()
     assert agent is not None
+    busy_cache.locked(session, agent_id, agent.schedule_version - 1)
     return agent
 
 
@@ -213,6 +221,7 @@ def insert(
         created_at=now,
         updated_at=now,
     )
+    busy_cache.written(session, agent_id)
     session.add(booking)
     session.flush()
     return booking, queue_change(session, booking, _EVENTS[kind][0], now)
@@ -220,6 +229,7 @@ def insert(
 
 def move(session: Session, booking: Booking, start: datetime, end: datetime, now: datetime) -> list[int]:
     """Move a row (same UID, SEQUENCE+1) and queue its kind's "moved" event."""
+    busy_cache.written(session, booking.agent_id)
     booking.start_at, booking.end_at = start, end
     booking.sequence += 1
     booking.updated_at = now
@@ -228,6 +238,7 @@ def move(session: Session, booking: Booking, start: datetime, end: datetime, now
 
 def cancel(session: Session, booking: Booking, now: datetime) -> list[int]:
     """Cancel a row (SEQUENCE+1, the slot is free at once) and queue its kind's "cancelled" event."""
+    busy_cache.written(session, booking.agent_id)
     booking.status = BookingStatus.CANCELLED
     booking.cancelled_at = now
     booking.updated_at = now

@@ -69,8 +69,15 @@ def _writes(fn: ast.AST) -> list[tuple[int, str]]:
     return found
 
 
+def _is_lock(node: ast.Call) -> bool:
+    """``lock_agent(...)``, or a reader asked to lock (``dedicated_agent(..., lock=True)`` goes through it)."""
+    if _call_name(node)[1] == "lock_agent":
+        return True
+    return any(k.arg == "lock" and isinstance(k.value, ast.Constant) and k.value.value is True for k in node.keywords)
+
+
 def _lock_lines(fn: ast.AST) -> list[int]:
-    return [n.lineno for n in ast.walk(fn) if isinstance(n, ast.Call) and _call_name(n)[1] == "lock_agent"]
+    return [n.lineno for n in ast.walk(fn) if isinstance(n, ast.Call) and _is_lock(n)]
 
 
 def _functions() -> list[tuple[str, ast.FunctionDef]]:

@@ -83,9 +83,10 @@ def customer_by_token(session: Session, token: str) -> Customer:
     return customer
 
 
-def eligible_agent(session: Session, customer: Customer) -> Agent:
-    """The customer's dedicated agent (``schedule.dedicated_agent``), or NotEligible (403)."""
-    agent = schedule.dedicated_agent(session, customer)
+def eligible_agent(session: Session, customer: Customer, *, lock: bool = False) -> Agent:
+    """The customer's dedicated agent (``schedule.dedicated_agent``), or NotEligible (403);
+    ``lock=True`` inside ``write_transaction``: the agent row is locked as it is read."""
+    agent = schedule.dedicated_agent(session, customer, lock=lock)
     if agent is not None:
         return agent
     if not customer.eligible:
@@ -152,16 +153,15 @@ def book(session: Session, settings: Settings, req: BookingRequest, now: datetim
     if has_unsafe_chars(req.name) or has_unsafe_chars(req.email):  # they go into mail headers
         raise InvalidInput("name and e-mail must be one line without control characters", code="bad_text")
     duration = validate_duration(req.duration_minutes, settings)
-    customer = customer_by_token(session, req.token)
-    agent = eligible_agent(session, customer)
-    existing = _replay(session, customer.id, req.idempotency_key)
-    if existing is not None:
-        _check_replay(existing, req, duration)
-        return BookResult(existing, created=False, outbox_ids=[])
-    customer_id, agent_id = customer.id, agent.id
+    customer_id: int | None = None
     try:
+        # One transaction from the token to the insert (issue 19: each round trip to a busy database
+        # costs milliseconds): the customer is read, then the agent is read *and* locked in one
+        # statement, so eligibility, the replay check and the slot check all run under the lock.
         with write_transaction(session):
-            agent = schedule.lock_agent(session, agent_id)
+            customer = customer_by_token(session, req.token)
+            agent = eligible_agent(session, customer, lock=True)
+            customer_id, agent_id = customer.id, agent.id
             existing = _replay(session, customer_id, req.idempotency_key)
             if existing is not None:
                 _check_replay(existing, req, duration)
@@ -187,6 +187,8 @@ def book(session: Session, settings: Settings, req: BookingRequest, now: datetim
     except IntegrityError as exc:
         if is_overlap_error(exc):
             raise SlotUnavailable("this time was just taken; please pick another slot") from exc
+        if customer_id is None:
+            raise
         replay = _replay(session, customer_id, req.idempotency_key)
         if replay is not None:  # a concurrent retry with the same key won the race
             _check_replay(replay, req, duration)

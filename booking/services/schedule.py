@@ -63,16 +63,19 @@ _WALL_CLOCK_ROUNDING = timedelta(minutes=5)
 # --------------------------------------------------------------------------------------------------
 
 
-def dedicated_agent(session: Session, customer: Customer | None) -> Agent | None:
+def dedicated_agent(session: Session, customer: Customer | None, *, lock: bool = False) -> Agent | None:
     """The customer's active dedicated agent, or None: THE eligibility rule of product.md.
 
     All-inclusive plan with the dedicated-support add-on (``Customer.eligible``) and an agent who is
     still active. Booking pages and the API (403 without it), voicemail routing (no agent → general
     line) and callback assignment all ask this one function, so they cannot disagree.
+
+    ``lock=True`` (inside ``write_transaction``) reads the agent with :func:`lock_agent`, so a booking
+    decides eligibility and takes the agent lock in one statement.
     """
-    if customer is None or not customer.eligible:
+    if customer is None or not customer.eligible or customer.agent_id is None:
         return None
-    agent = session.get(Agent, customer.agent_id)
+    agent = lock_agent(session, customer.agent_id) if lock else session.get(Agent, customer.agent_id)
     return agent if agent is not None and agent.active else None
 
 

@@ -123,6 +123,10 @@ class Agent(db.Model):  # type: ignore[name-defined]
     language: Mapped[str] = mapped_column(String(8), default=Language.EN, server_default=Language.EN)
     buffer_minutes: Mapped[int | None] = mapped_column(Integer, nullable=True)
     max_calls_per_day: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Incremented by ``schedule.lock_agent`` in every transaction that changes this agent's busy time
+    # (bookings, reservations, time off, synced blocks): the key of the parsed busy-time cache
+    # (``services.availability``), so a cached answer is never older than the committed schedule.
+    schedule_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     __table_args__ = (
         CheckConstraint(one_of("tier", Tier), name="tier"),

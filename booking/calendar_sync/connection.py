@@ -17,7 +17,7 @@ from booking.calendar_sync.secrets import decrypt_password, encrypt_password
 from booking.config import Settings
 from booking.db_guards import write_transaction
 from booking.models import Agent, Booking, BusyBlock, CalendarConnection, RemoteEvent
-from booking.services import outbox
+from booking.services import outbox, schedule
 from booking.services.errors import InvalidInput
 
 __all__ = [
@@ -82,6 +82,7 @@ def connect_calendar(
         except CalendarError as exc:
             raise CalendarCheckFailed(str(exc)) from exc
     with write_transaction(session):
+        schedule.lock_agent(session, agent_id)  # may drop the old calendar's busy blocks
         conn = session.scalar(select(CalendarConnection).where(CalendarConnection.agent_id == agent_id))
         if conn is None:
             conn = CalendarConnection(agent_id=agent_id, url=url, username=username, created_at=now)
@@ -114,6 +115,7 @@ def disconnect_calendar(session: Session, agent: Agent) -> bool:
     """
     agent_id = agent.id
     with write_transaction(session):
+        schedule.lock_agent(session, agent_id)  # drops the calendar's busy blocks
         conn = session.scalar(select(CalendarConnection).where(CalendarConnection.agent_id == agent_id))
         if conn is None:
             return False

@@ -54,6 +54,7 @@ from booking.calendar_sync.secrets import PasswordUndecryptable
 from booking.config import Settings
 from booking.db_guards import write_transaction
 from booking.models import Agent, Booking, BusyBlock, CalendarConnection, RemoteEvent
+from booking.services import schedule
 from booking.services.errors import Conflict, ServiceError
 
 __all__ = [
@@ -347,6 +348,7 @@ def _apply(
     result on the connection.
     """
     with write_transaction(session):
+        schedule.lock_agent(session, state.agent_id)  # the agent first (lock order), bumps the busy-time version
         conn = _lock_connection(session, state.agent_id)
         if conn is None or conn.sync_token != state.token or conn.last_sync_at != state.seen_at:
             # Another pass (scheduler in a second process, an admin's POST) applied since we read:

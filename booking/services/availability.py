@@ -18,6 +18,7 @@ from booking.core.availability import NO_LIMITS, BookingLimits, SlotRules, free_
 from booking.core.business_time import iana_zone, weekly_hours_intervals
 from booking.core.intervals import Interval
 from booking.models import Agent, Booking
+from booking.services import busy_cache
 from booking.services.errors import InvalidInput
 from booking.vocabulary import BookingKind, BookingStatus
 
@@ -85,6 +86,29 @@ def busy_intervals(
     session: Session, agent_id: int, start: datetime, end: datetime, exclude_booking_id: int | None = None
 ) -> list[Interval]:
     """Everything that takes the agent's time in [start, end): synced blocks, bookings, time off.
+
+    Answered from the per-process cache of parsed busy time (``busy_cache``, keyed by the agent's
+    ``schedule_version``) when it holds this version; otherwise read from the database (a span
+    around the window, then cached). Excluding a booking (a move) always reads the database.
+    """
+    if exclude_booking_id is None:
+        version = busy_cache.version_for(session, agent_id)
+        if version is not None:
+            hit = busy_cache.lookup(session, agent_id, version, start, end)
+            if hit is not None:
+                return hit
+            lo, hi = busy_cache.span(start, end)
+            busy_cache.store(session, agent_id, version, lo, hi, _read_busy(session, agent_id, lo, hi, None))
+            found = busy_cache.lookup(session, agent_id, version, start, end)
+            if found is not None:
+                return found
+    return _read_busy(session, agent_id, start, end, exclude_booking_id)
+
+
+def _read_busy(
+    session: Session, agent_id: int, start: datetime, end: datetime, exclude_booking_id: int | None
+) -> list[Interval]:
+    """The busy rows overlapping [start, end) straight from the database.
 
     This is the hot path of every availability query, so one indexed UNION ALL goes straight to the
     driver. SQLite hands back text, parsed with ``datetime.fromisoformat(text + "+00:00")`` (C code,

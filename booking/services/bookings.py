@@ -119,9 +119,10 @@ def customer_by_token(session: Session, token: str) -> Customer:
     return customer
 
 
-def eligible_agent(session: Session, customer: Customer) -> Agent:
-    """The customer's dedicated agent (``schedule.dedicated_agent``), or NotEligible (403)."""
-    agent = schedule.dedicated_agent(session, customer)
+def eligible_agent(session: Session, customer: Customer, *, lock: bool = False) -> Agent:
+    """The customer's dedicated agent (``schedule.dedicated_agent``), or NotEligible (403);
+    ``lock=True`` inside ``write_transaction``: the agent row is locked as it is read."""
+    agent = schedule.dedicated_agent(session, customer, lock=lock)
     if agent is not None:
         return agent
     if not customer.eligible:
@@ -242,27 +243,30 @@ def book(session: Session, settings: Settings, req: BookingRequest, now: datetim
     if has_unsafe_chars(req.name) or has_unsafe_chars(req.email):  # they go into mail headers
         raise InvalidInput("name and e-mail must be one line without control characters", code="bad_text")
     duration = validate_duration(req.duration_minutes, settings)
-    customer = customer_by_token(session, req.token)
-    agent: Agent | None = None
-    if _within_horizon(req.start, settings, now):
-        agent = booking_agent(session, customer, req.start, req.start + duration)  # the backup while away
-    else:
-        serving(session, customer, now)  # 403 for an account without the add-on, whatever the time
-    contact = contact_details(settings, customer, req.timezone, req.phone, req.call_method)
-    existing = _replay(session, customer.id, req.idempotency_key)
-    if existing is not None:
-        _check_replay(existing, req, duration, contact)
-        return BookResult(existing, created=False, outbox_ids=[])
-    if agent is None:
-        raise SlotUnavailable("this time is not (or no longer) available; please pick another slot")
-    customer_id, agent_id = customer.id, agent.id
+    customer_id: int | None = None
+    contact: ContactDetails | None = None
     try:
+        # One transaction from the token to the insert (issue 19: each round trip to a busy database
+        # costs milliseconds): the customer is read, the agent of this slot chosen (the dedicated
+        # agent, or the backup while they are away: issue 14) and locked, so eligibility, the replay
+        # check and the slot check all run under the lock.
         with write_transaction(session):
-            agent = schedule.lock_agent(session, agent_id)
+            customer = customer_by_token(session, req.token)
+            contact = contact_details(settings, customer, req.timezone, req.phone, req.call_method)
+            chosen: Agent | None = None
+            if _within_horizon(req.start, settings, now):
+                chosen = booking_agent(session, customer, req.start, req.start + duration)
+            else:
+                serving(session, customer, now)  # 403 for an account without the add-on, whatever the time
+            customer_id = customer.id
+            agent = schedule.lock_agent(session, chosen.id) if chosen is not None else None
             existing = _replay(session, customer_id, req.idempotency_key)
             if existing is not None:
                 _check_replay(existing, req, duration, contact)
                 return BookResult(existing, created=False, outbox_ids=[])
+            if agent is None:
+                raise SlotUnavailable("this time is not (or no longer) available; please pick another slot")
+            agent_id = agent.id
             _check_open_bookings(session, settings, customer_id, now)
             _check_customer_cap(session, settings, customer_id, now)
             if not schedule.call_slot_offered(
@@ -290,6 +294,8 @@ def book(session: Session, settings: Settings, req: BookingRequest, now: datetim
     except IntegrityError as exc:
         if is_overlap_error(exc):
             raise SlotUnavailable("this time was just taken; please pick another slot") from exc
+        if customer_id is None or contact is None:
+            raise
         replay = _replay(session, customer_id, req.idempotency_key)
         if replay is not None:  # a concurrent retry with the same key won the race
             _check_replay(replay, req, duration, contact)

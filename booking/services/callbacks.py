@@ -268,7 +268,10 @@ def complete(
     callback = _get(session, callback_id, acting_agent_id)
     if callback.status == CallbackStatus.DONE:
         return callback, []
+    reserved_agent_id = callback.booking.agent_id if callback.booking is not None else None
     with write_transaction(session):
+        if reserved_agent_id is not None:  # releasing the reservation changes that agent's busy time
+            schedule.lock_agent(session, reserved_agent_id)
         callback = _get_locked(session, callback_id, acting_agent_id)
         if callback.status == CallbackStatus.DONE:
             return callback, []

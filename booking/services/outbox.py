@@ -29,7 +29,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from booking import links
@@ -77,20 +78,32 @@ def emit(session: Session, event: str, payload: dict[str, Any], key: str, now: d
 
     base = links.current_base()
     body = {"event": event, **({"base_url": base} if base else {}), **payload}
-    ids: list[int] = []
-    for handler in subscribers(event):
-        exists = session.scalar(
-            select(OutboxMessage.id).where(OutboxMessage.handler == handler, OutboxMessage.key == key)
-        )
-        if exists is not None:
-            continue
-        msg = OutboxMessage(handler=handler, key=key, payload=body, next_attempt_at=now, created_at=now)
-        try:
-            with session.begin_nested():
-                session.add(msg)
-        except IntegrityError:
-            continue
-        ids.append(msg.id)
+    handlers = subscribers(event)
+    if not handlers:
+        return []
+    # One INSERT ... ON CONFLICT DO NOTHING RETURNING id for all handlers (issue 19): a row already
+    # queued for the same (handler, key) is left alone and not returned, even when a concurrent
+    # transaction inserted it a moment ago, so no existence check and no savepoint per handler.
+    rows = [
+        {
+            "handler": handler,
+            "key": key,
+            "payload": body,
+            "status": OutboxStatus.PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for handler in handlers
+    ]
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = (
+        insert(OutboxMessage)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["handler", "key"])
+        .returning(OutboxMessage.id)
+    )
+    ids = sorted(session.execute(stmt).scalars())
     session.info.setdefault(QUEUED, []).extend(ids)
     return ids
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from booking.config import Settings
@@ -33,7 +33,7 @@ from booking.core.business_time import weekly_hours_intervals
 from booking.core.intervals import Interval, merge, to_utc
 from booking.core.sla import Severity
 from booking.models import Agent, Booking, Customer
-from booking.services import outbox
+from booking.services import busy_cache, outbox
 from booking.services.availability import busy_intervals, is_offered
 from booking.vocabulary import BookingKind, BookingStatus, CallMethod
 
@@ -63,30 +63,41 @@ _WALL_CLOCK_ROUNDING = timedelta(minutes=5)
 # --------------------------------------------------------------------------------------------------
 
 
-def dedicated_agent(session: Session, customer: Customer | None) -> Agent | None:
+def dedicated_agent(session: Session, customer: Customer | None, *, lock: bool = False) -> Agent | None:
     """The customer's active dedicated agent, or None: THE eligibility rule of product.md.
 
     All-inclusive plan with the dedicated-support add-on (``Customer.eligible``) and an agent who is
     still active. Booking pages and the API (403 without it), voicemail routing (no agent → general
     line) and callback assignment all ask this one function, so they cannot disagree.
+
+    ``lock=True`` (inside ``write_transaction``) reads the agent with :func:`lock_agent`, so a booking
+    decides eligibility and takes the agent lock in one statement.
     """
-    if customer is None or not customer.eligible:
+    if customer is None or not customer.eligible or customer.agent_id is None:
         return None
-    agent = session.get(Agent, customer.agent_id)
+    agent = lock_agent(session, customer.agent_id) if lock else session.get(Agent, customer.agent_id)
     return agent if agent is not None and agent.active else None
 
 
 def lock_agent(session: Session, agent_id: int) -> Agent:
-    """Serialize writers per agent on PostgreSQL; SQLite already holds its database write lock.
+    """Lock the agent row and increment its ``schedule_version``: THE first step of every change to
+    the agent's busy time (bookings, reservations, time off, synced blocks; a test enforces it).
 
-    Called first thing inside ``write_transaction``: every change to one agent's schedule (book,
-    move, cancel, reserve, release) takes this same lock, so they never interleave.
+    One ``UPDATE ... RETURNING``: on PostgreSQL the row lock serializes writers per agent (SQLite
+    already holds its database write lock), and the increment, committed or rolled back with the
+    change, keys the parsed busy-time cache (``services.busy_cache``). Called first thing inside
+    ``write_transaction``, so one agent's changes never interleave and never deadlock.
     """
-    stmt = select(Agent).where(Agent.id == agent_id)
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    agent = session.scalar(stmt)
+    stmt = (
+        update(Agent)
+        .where(Agent.id == agent_id)
+        .values(schedule_version=Agent.schedule_version + 1)
+        .returning(Agent)
+        .execution_options(populate_existing=True, synchronize_session=False)
+    )
+    agent = session.scalars(stmt).one_or_none()
     assert agent is not None
+    busy_cache.locked(session, agent_id, agent.schedule_version - 1)
     return agent
 
 
@@ -228,6 +239,7 @@ def insert(
         created_at=now,
         updated_at=now,
     )
+    busy_cache.written(session, agent_id)
     session.add(booking)
     session.flush()
     return booking, queue_change(session, booking, _EVENTS[kind][0], now)
@@ -244,6 +256,7 @@ def move(
 ) -> list[int]:
     """Move a row (same UID, SEQUENCE+1) and queue its kind's "moved" event; a new
     ``contact_timezone`` replaces the contact's zone (None keeps it)."""
+    busy_cache.written(session, booking.agent_id)
     booking.start_at, booking.end_at = start, end
     if contact_timezone is not None:
         booking.contact_timezone = contact_timezone
@@ -254,6 +267,7 @@ def move(
 
 def cancel(session: Session, booking: Booking, now: datetime, reason: str | None = None) -> list[int]:
     """Cancel a row (SEQUENCE+1, the slot is free at once) and queue its kind's "cancelled" event."""
+    busy_cache.written(session, booking.agent_id)
     booking.status = BookingStatus.CANCELLED
     booking.cancelled_at = now
     booking.updated_at = now

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from booking.db_guards import write_transaction
 from booking.models import Agent, Booking, TimeOff
+from booking.services import schedule
 from booking.services.availability import FIRST_YEAR, LAST_YEAR
 from booking.services.errors import InvalidInput, NotFound
 from booking.vocabulary import BookingStatus
@@ -40,6 +41,7 @@ def add(session: Session, agent: Agent, start: datetime, end: datetime, reason: 
         raise InvalidInput("time off may span at most 366 days; add several periods", code="bad_interval")
     agent_id = agent.id
     with write_transaction(session):  # the write lock up front: never "database is locked" on SQLite
+        schedule.lock_agent(session, agent_id)  # first: serializes with bookings, bumps the busy-time version
         entry = TimeOff(agent_id=agent_id, start_at=start, end_at=end, reason=reason)
         session.add(entry)
         overlapping = session.scalars(
@@ -68,6 +70,7 @@ def remove(session: Session, agent: Agent, time_off_id: int) -> None:
     """Delete one period of the agent's time off; 404 when it is not theirs."""
     agent_id = agent.id
     with write_transaction(session):
+        schedule.lock_agent(session, agent_id)
         entry = session.get(TimeOff, time_off_id)
         if entry is None or entry.agent_id != agent_id:
             raise NotFound("no such time off for this agent", code="unknown_time_off")

@@ -1,7 +1,7 @@
 """request_messages and request_attachments: an e-mail request's thread; request_events gains ``message``
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-01 13:40:00
 
 Issue 15: mail to BOOKING_SUPPORT_EMAIL becomes a request; every message in and out of its thread is
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """call_attempts and handoffs: "Call now" on a phone request, and a live call handed to a senior
 
 Revision ID: 0012
-Revises: 0008
+Revises: 0011
 Create Date: 2026-12-01 13:40:00
 
 Issue 16, items 2 and 3. ``call_attempts`` holds one row per press of "Call now" (unique per request
@@ -16,11 +16,22 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0008"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
-OLD_KINDS = ("created", "responded", "escalated", "moved", "assigned", "taken", "warned", "resolved", "breached")
+OLD_KINDS = (
+    "created",
+    "responded",
+    "escalated",
+    "moved",
+    "assigned",
+    "taken",
+    "warned",
+    "resolved",
+    "breached",
+    "message",
+)
 NEW_KINDS = (*OLD_KINDS, "called", "handoff", "joined", "left")
 KIND_CHECK = "ck_request_events_kind"
 

@@ -1,7 +1,7 @@
 """chat: conversations and messages, a chat token and allowed origins per customer, agents' last activity
 
 Revision ID: 0013
-Revises: 0008
+Revises: 0012
 Create Date: 2026-12-01 13:30:00
 
 Issue 17. The chat token is a link token like the booking token (``booking.tokens``): stored as its
@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 
 revision = "0013"
-down_revision = "0008"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

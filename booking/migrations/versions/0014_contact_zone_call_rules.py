@@ -1,7 +1,7 @@
 """The contact's zone, how the call happens, languages and booking rules (issue 18)
 
 Revision ID: 0014
-Revises: 0008
+Revises: 0013
 Create Date: 2026-12-01 13:40:00
 
 bookings: ``contact_timezone`` (NULL = the business zone, as every existing booking was shown),
@@ -20,7 +20,7 @@ from alembic import op
 from booking import db_guards
 
 revision = "0014"
-down_revision = "0008"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """agents.schedule_version: bumped by every change to an agent's busy time, keys the busy-time cache
 
 Revision ID: 0015
-Revises: 0008
+Revises: 0014
 Create Date: 2026-12-01 14:00:00
 
 Issue 19: availability answers and the booking check reuse the agent's parsed busy time from an
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0015"
-down_revision = "0008"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 

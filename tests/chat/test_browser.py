@@ -111,8 +111,8 @@ def test_widget_and_agent_panel_side_by_side(app, browser, live, line, client, a
         button = page.locator(".chat-button")
         expect(button).to_have_text("Camille Martin is available")
         button.click()
-        page.get_by_label("Your name").fill("Jo Visitor")
-        page.get_by_label("Your message").fill("Hello from the <b>intranet</b>")
+        page.get_by_label("Name", exact=True).fill("Jo Visitor")
+        page.get_by_label("Message", exact=True).fill("Hello from the <b>intranet</b>")
         page.get_by_role("button", name="Send").click()
         expect(page.locator(".message.from-visitor .text")).to_have_text("Hello from the <b>intranet</b>")
 
@@ -121,7 +121,7 @@ def test_widget_and_agent_panel_side_by_side(app, browser, live, line, client, a
         expect(opener).to_be_visible()
         opener.click()
         expect(agent.locator(".chat-message.from-visitor .chat-text")).to_have_text("Hello from the <b>intranet</b>")
-        page.get_by_label("Your message").fill("Second message")
+        page.get_by_label("Message", exact=True).fill("Second message")
         page.get_by_role("button", name="Send").click()
         expect(agent.locator(".chat-message.from-visitor .chat-text").last).to_have_text("Second message")
 
@@ -151,7 +151,7 @@ def test_widget_and_agent_panel_side_by_side(app, browser, live, line, client, a
             f"http://booking.test/book/{acme['booking_token']}",  # BOOKING_PUBLIC_URL
         )
         page.get_by_role("button", name="Leave a message").click()
-        page.get_by_label("Your message").fill("The export failed again tonight")
+        page.get_by_label("Message", exact=True).fill("The export failed again tonight")
         page.get_by_role("button", name="Send").click()
         expect(page.locator(".message.from-system .text").last).to_contain_text("We are closed right now")
     finally:

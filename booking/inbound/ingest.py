@@ -16,7 +16,9 @@ What happens, in one transaction:
 - outside business hours, one acknowledgement per thread (its Message-ID is derived from the request,
   unique in the database) naming the next business opening, unless the message is automatic, is one
   of ours, or its sender already had BOOKING_MAIL_ACK_PER_DAY acknowledgements in the last 24 hours;
-- in business hours, the request's agent is mailed at once (the SLA clock runs from receipt anyway).
+- in business hours, the request's agent is mailed at once (the SLA clock runs from receipt anyway);
+  severity 1-2 run on the wall clock, so their agent is mailed at any hour and their acknowledgement
+  names the first-response due time rather than the next opening.
 Mail is sent by outbox handlers (``booking.inbound.outgoing``) after the commit.
 """
 
@@ -32,6 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from booking.config import Settings
+from booking.core.sla import Severity
 from booking.db_guards import write_transaction
 from booking.i18n import DEFAULT_LOCALE, LOCALES
 from booking.inbound import acknowledgement
@@ -226,8 +229,9 @@ def _acknowledge(
     session: Session, settings: Settings, request: SupportRequest, incoming: RequestMessage, now: datetime, *, to: str
 ) -> list[int]:
     language = incoming.language or DEFAULT_LOCALE
-    opening = settings.calendar.next_opening(now)
-    subject, text = acknowledgement.render(language, request.id, incoming.subject, opening, settings)
+    urgent = Severity(request.severity).wall_clock  # 1-2: the clock runs now, the ack says until when
+    opening = request.first_response_due_at if urgent else settings.calendar.next_opening(now)
+    subject, text = acknowledgement.render(language, request.id, incoming.subject, opening, settings, request.severity)
     row = RequestMessage(
         request_id=request.id,
         direction="out",
@@ -335,7 +339,8 @@ def _ingest(
         acknowledged = True
     else:
         log.info("inbound mail %s on request %s: no acknowledgement (%s)", mid, request.id, reason)
-    if settings.calendar.is_open(now) and request.agent_id is not None and not parsed.automatic:
+    at_once = settings.calendar.is_open(now) or Severity(request.severity).wall_clock
+    if at_once and request.agent_id is not None and not parsed.automatic:
         payload = {"request_id": request.id, "message_row": row.id}
         ids += outbox.emit(session, EVENT_MAIL_RECEIVED, payload, f"request_message:{row.id}:agent", now)
     return IngestResult(

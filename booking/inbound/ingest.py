@@ -9,7 +9,8 @@ its bytes, so its replays are recognised too.
 What happens, in one transaction:
 - a reply (``In-Reply-To`` / ``References`` naming a message of a thread, else a ``[#R123]`` tag from
   a sender already in that thread or of its customer) joins its request and is logged as a
-  ``message`` event;
+  ``message`` event; an answer to a resolved request opens a follow-up request instead (``follows``
+  in its ``created`` event), which later answers to that old thread join;
 - otherwise a request opens on channel ``email`` (``services.requests.add_request``, the entry point
   for a channel's own transaction, received at ``now``): the sender's customer (an address listed on
   the customer, else ``@domain``) and their dedicated agent, or ``triage``;
@@ -132,6 +133,19 @@ def _thread_of(session: Session, parsed: ParsedMail, customer: Customer | None) 
         .where(RequestMessage.request_id == request.id, RequestMessage.sender == parsed.sender)
     )
     return request if same_customer or known else None
+
+
+def _open_follow_up(session: Session, resolved: SupportRequest) -> SupportRequest | None:
+    """The unresolved request already opened by an answer to ``resolved``'s thread, if any."""
+    thread = select(RequestMessage.message_id).where(RequestMessage.request_id == resolved.id)
+    row = session.scalar(
+        select(RequestMessage)
+        .join(SupportRequest, SupportRequest.id == RequestMessage.request_id)
+        .where(SupportRequest.status != "resolved", RequestMessage.in_reply_to.in_(thread))
+        .order_by(RequestMessage.id.desc())
+        .limit(1)
+    )
+    return row.request if row is not None else None
 
 
 def _language(session: Session, parsed: ParsedMail, customer: Customer | None) -> str:
@@ -290,6 +304,13 @@ def _ingest(
         return IngestResult(mid, seen.request_id, seen.id, duplicate=True)
     customer = customer_for(session, parsed.sender)
     request = _thread_of(session, parsed, customer)
+    follows: SupportRequest | None = None
+    if request is not None and request.status == "resolved":
+        # A closed request is not reopened behind the queue's back: the answer opens a follow-up
+        # (its own clock, in the open queue), which later answers to the old thread join.
+        follows, request = request, _open_follow_up(session, request)
+        if customer is None:
+            customer = follows.customer
     ids: list[int] = []
     created = request is None
     if request is None:
@@ -304,7 +325,12 @@ def _ingest(
                 severity=parsed.severity,
                 customer_id=customer.id if customer else None,
                 agent_id=agent.id if agent else None,
-                details={"message_id": mid, "from": parsed.sender, "source": source},
+                details={
+                    "message_id": mid,
+                    "from": parsed.sender,
+                    "source": source,
+                    **({"follows": follows.id} if follows is not None else {}),
+                },
             ),
             Actor.system(f"email:{source}"),
             now,

@@ -235,18 +235,25 @@ def _import(
     ingest: Ingest,
     now: datetime,
 ) -> bool:
-    """Ingest one message and record its UID; False (logged, rolled back) when the ingest raised."""
+    """Ingest one message and record its UID; False (logged, rolled back) when the ingest raised.
+
+    A UID recorded meanwhile by another poll (two workers past the job lock: a lock lost with its
+    connection) is not an error: that poll imported it too, and the Message-ID made it one request.
+    """
     try:
         ingest(session, settings, raw, now)
-        mid = _message_id(raw)
-        with write_transaction(session):
-            session.add(ImapSeen(mailbox_id=box.id, uidvalidity=validity, uid=uid, message_id=mid, outcome=INGESTED))
-            box.imported += 1
-        return True
     except Exception:
         session.rollback()
         log.exception("IMAP %s: ingesting UID %s failed; left unseen, tried again next poll", box.key, uid)
         return False
+    mid = _message_id(raw)
+    try:
+        with write_transaction(session):
+            session.add(ImapSeen(mailbox_id=box.id, uidvalidity=validity, uid=uid, message_id=mid, outcome=INGESTED))
+            box.imported += 1
+    except IntegrityError:
+        log.info("IMAP %s: UID %s was recorded by another poll meanwhile", box.key, uid)
+    return True
 
 
 def _backoff(settings: Settings, failures: int) -> timedelta:

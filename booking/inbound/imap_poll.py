@@ -2,11 +2,13 @@
 
 One poll: connect (TLS as the URL says, timeouts), SELECT the folder, ``UID SEARCH UNSEEN``, and for
 each UID not yet in ``imap_seen`` (for this UIDVALIDITY): ``UID FETCH BODY.PEEK[]`` (PEEK: fetching
-does not set ``\\Seen``), hand the bytes to the ingest, record the UID and commit, and only then
-``STORE +FLAGS (\\Seen)``. A crash between the commit and the STORE leaves the message unseen but
-recorded: the next poll only marks it. A crash before the commit re-fetches it, and the ingest's
-Message-ID idempotency keeps that from making a second request. A new UIDVALIDITY (folder restored
-or re-created: every UID renumbered) drops the old UIDs and re-reads what is unseen, the Message-IDs
+does not set ``\\Seen``; 25 bodies a round trip), hand the bytes to the ingest, record the UID and
+commit; only then, one ``UID STORE +FLAGS (\\Seen)`` for the poll's messages. Every write goes
+through ``write_transaction`` (BEGIN IMMEDIATE on SQLite, where the worker's other jobs write
+too). A crash between the commit and the STORE leaves the message unseen but recorded: the next
+poll only marks it. A crash before the commit re-fetches it, and the ingest's Message-ID
+idempotency keeps that from making a second request. A new UIDVALIDITY (folder restored or
+re-created: every UID renumbered) drops the old UIDs and re-reads what is unseen, the Message-IDs
 again keeping copies out.
 
 A broken mailbox (wrong password, server down, TLS failure) is logged, recorded on the mailbox row

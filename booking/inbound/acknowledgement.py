@@ -2,8 +2,11 @@
 
 It says what the offer says: mail received outside business hours is read, but nothing is promised
 before the next business opening, which it names (date and time in the business zone, from
-``core.business_time``). Kept as data here rather than in the gettext catalogue: it is rendered
-outside any request, in the customer's language chosen per message, and both texts read together.
+``core.business_time``). Severity 1-2 run on the wall clock (``core.sla``): their acknowledgement
+names the first-response due time instead, which is what the request's clock promises.
+
+Kept as data here rather than in the gettext catalogue: it is rendered outside any request, in the
+customer's language chosen per message, and both texts read together.
 """
 
 from __future__ import annotations
@@ -13,10 +16,32 @@ from datetime import datetime
 from babel.dates import format_datetime, format_time
 
 from booking.config import Settings
+from booking.core.sla import Severity
 
 _PATTERNS = {"fr": "EEEE d MMMM y 'à' HH:mm", "en": "EEEE d MMMM y 'at' HH:mm"}
 
 _SUBJECT = {"fr": "Bien reçu : {subject} [#R{id}]", "en": "Received: {subject} [#R{id}]"}
+
+_URGENT = {
+    "fr": (
+        "Bonjour,\n\n"
+        "Nous avons bien reçu votre message « {subject} » (demande n° {id}), en dehors de nos heures de "
+        "support ({opens}-{closes}, {zone}, jours ouvrés). Vous l’avez classé en gravité {severity} : "
+        "une première réponse vous est due au plus tard le {opening} ({zone}).\n\n"
+        "Inutile de nous réécrire : votre demande est dans notre file. Pour ajouter une précision, "
+        "répondez simplement à ce message.\n\n"
+        "Ce message est un accusé de réception automatique, envoyé une seule fois par demande.\n"
+    ),
+    "en": (
+        "Hello,\n\n"
+        "We have received your message \u201c{subject}\u201d (request #{id}) outside our support hours "
+        "({opens}-{closes}, {zone}, business days). You marked it severity {severity}: a first response is "
+        "due by {opening} ({zone}) at the latest.\n\n"
+        "There is no need to write again: your request is in our queue. To add anything, just reply "
+        "to this message.\n\n"
+        "This is an automatic acknowledgement, sent once per request.\n"
+    ),
+}
 
 _BODY = {
     "fr": (
@@ -47,8 +72,13 @@ def opening_text(opening: datetime, settings: Settings, language: str) -> str:
     return format_datetime(opening, _PATTERNS[locale], tzinfo=settings.timezone, locale=locale)
 
 
-def render(language: str, request_id: int, subject: str, opening: datetime, settings: Settings) -> tuple[str, str]:
-    """(subject, text) of the acknowledgement of request ``request_id``, first opened with ``subject``."""
+def render(
+    language: str, request_id: int, subject: str, opening: datetime, settings: Settings, severity: int = 3
+) -> tuple[str, str]:
+    """(subject, text) of the acknowledgement of request ``request_id``, first opened with ``subject``.
+
+    ``opening`` is the next business opening, or for a wall-clock severity (1-2) the first-response due time.
+    """
     locale = language if language in _BODY else "fr"
     short = (subject or "-")[:120]
     values = {
@@ -58,5 +88,7 @@ def render(language: str, request_id: int, subject: str, opening: datetime, sett
         "zone": settings.timezone.key,
         "opens": format_time(settings.opens, "HH:mm", locale=locale),
         "closes": format_time(settings.closes, "HH:mm", locale=locale),
+        "severity": severity,
     }
-    return _SUBJECT[locale].format(**values), _BODY[locale].format(**values)
+    body = _URGENT if Severity(severity).wall_clock else _BODY
+    return _SUBJECT[locale].format(**values), body[locale].format(**values)

@@ -2,11 +2,13 @@
 
 One poll: connect (TLS as the URL says, timeouts), SELECT the folder, ``UID SEARCH UNSEEN``, and for
 each UID not yet in ``imap_seen`` (for this UIDVALIDITY): ``UID FETCH BODY.PEEK[]`` (PEEK: fetching
-does not set ``\\Seen``), hand the bytes to the ingest, record the UID and commit, and only then
-``STORE +FLAGS (\\Seen)``. A crash between the commit and the STORE leaves the message unseen but
-recorded: the next poll only marks it. A crash before the commit re-fetches it, and the ingest's
-Message-ID idempotency keeps that from making a second request. A new UIDVALIDITY (folder restored
-or re-created: every UID renumbered) drops the old UIDs and re-reads what is unseen, the Message-IDs
+does not set ``\\Seen``; 25 bodies a round trip), hand the bytes to the ingest, record the UID and
+commit; only then, one ``UID STORE +FLAGS (\\Seen)`` for the poll's messages. Every write goes
+through ``write_transaction`` (BEGIN IMMEDIATE on SQLite, where the worker's other jobs write
+too). A crash between the commit and the STORE leaves the message unseen but recorded: the next
+poll only marks it. A crash before the commit re-fetches it, and the ingest's Message-ID
+idempotency keeps that from making a second request. A new UIDVALIDITY (folder restored or
+re-created: every UID renumbered) drops the old UIDs and re-reads what is unseen, the Message-IDs
 again keeping copies out.
 
 A broken mailbox (wrong password, server down, TLS failure) is logged, recorded on the mailbox row
@@ -235,18 +237,25 @@ def _import(
     ingest: Ingest,
     now: datetime,
 ) -> bool:
-    """Ingest one message and record its UID; False (logged, rolled back) when the ingest raised."""
+    """Ingest one message and record its UID; False (logged, rolled back) when the ingest raised.
+
+    A UID recorded meanwhile by another poll (two workers past the job lock: a lock lost with its
+    connection) is not an error: that poll imported it too, and the Message-ID made it one request.
+    """
     try:
         ingest(session, settings, raw, now)
-        mid = _message_id(raw)
-        with write_transaction(session):
-            session.add(ImapSeen(mailbox_id=box.id, uidvalidity=validity, uid=uid, message_id=mid, outcome=INGESTED))
-            box.imported += 1
-        return True
     except Exception:
         session.rollback()
         log.exception("IMAP %s: ingesting UID %s failed; left unseen, tried again next poll", box.key, uid)
         return False
+    mid = _message_id(raw)
+    try:
+        with write_transaction(session):
+            session.add(ImapSeen(mailbox_id=box.id, uidvalidity=validity, uid=uid, message_id=mid, outcome=INGESTED))
+            box.imported += 1
+    except IntegrityError:
+        log.info("IMAP %s: UID %s was recorded by another poll meanwhile", box.key, uid)
+    return True
 
 
 def _backoff(settings: Settings, failures: int) -> timedelta:

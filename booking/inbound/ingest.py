@@ -9,14 +9,17 @@ its bytes, so its replays are recognised too.
 What happens, in one transaction:
 - a reply (``In-Reply-To`` / ``References`` naming a message of a thread, else a ``[#R123]`` tag from
   a sender already in that thread or of its customer) joins its request and is logged as a
-  ``message`` event;
+  ``message`` event; an answer to a resolved request opens a follow-up request instead (``follows``
+  in its ``created`` event), which later answers to that old thread join;
 - otherwise a request opens on channel ``email`` (``services.requests.add_request``, the entry point
   for a channel's own transaction, received at ``now``): the sender's customer (an address listed on
   the customer, else ``@domain``) and their dedicated agent, or ``triage``;
 - outside business hours, one acknowledgement per thread (its Message-ID is derived from the request,
   unique in the database) naming the next business opening, unless the message is automatic, is one
   of ours, or its sender already had BOOKING_MAIL_ACK_PER_DAY acknowledgements in the last 24 hours;
-- in business hours, the request's agent is mailed at once (the SLA clock runs from receipt anyway).
+- in business hours, the request's agent is mailed at once (the SLA clock runs from receipt anyway);
+  severity 1-2 run on the wall clock, so their agent is mailed at any hour and their acknowledgement
+  names the first-response due time rather than the next opening.
 Mail is sent by outbox handlers (``booking.inbound.outgoing``) after the commit.
 """
 
@@ -32,6 +35,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from booking.config import Settings
+from booking.core.sla import Severity
 from booking.db_guards import write_transaction
 from booking.i18n import DEFAULT_LOCALE, LOCALES
 from booking.inbound import acknowledgement
@@ -131,6 +135,19 @@ def _thread_of(session: Session, parsed: ParsedMail, customer: Customer | None) 
     return request if same_customer or known else None
 
 
+def _open_follow_up(session: Session, resolved: SupportRequest) -> SupportRequest | None:
+    """The unresolved request already opened by an answer to ``resolved``'s thread, if any."""
+    thread = select(RequestMessage.message_id).where(RequestMessage.request_id == resolved.id)
+    row = session.scalar(
+        select(RequestMessage)
+        .join(SupportRequest, SupportRequest.id == RequestMessage.request_id)
+        .where(SupportRequest.status != "resolved", RequestMessage.in_reply_to.in_(thread))
+        .order_by(RequestMessage.id.desc())
+        .limit(1)
+    )
+    return row.request if row is not None else None
+
+
 def _language(session: Session, parsed: ParsedMail, customer: Customer | None) -> str:
     """The message's declared language, else the customer's last booking's, else the default (fr)."""
     if parsed.language in LOCALES:
@@ -226,8 +243,9 @@ def _acknowledge(
     session: Session, settings: Settings, request: SupportRequest, incoming: RequestMessage, now: datetime, *, to: str
 ) -> list[int]:
     language = incoming.language or DEFAULT_LOCALE
-    opening = settings.calendar.next_opening(now)
-    subject, text = acknowledgement.render(language, request.id, incoming.subject, opening, settings)
+    urgent = Severity(request.severity).wall_clock  # 1-2: the clock runs now, the ack says until when
+    opening = request.first_response_due_at if urgent else settings.calendar.next_opening(now)
+    subject, text = acknowledgement.render(language, request.id, incoming.subject, opening, settings, request.severity)
     row = RequestMessage(
         request_id=request.id,
         direction="out",
@@ -286,6 +304,13 @@ def _ingest(
         return IngestResult(mid, seen.request_id, seen.id, duplicate=True)
     customer = customer_for(session, parsed.sender)
     request = _thread_of(session, parsed, customer)
+    follows: SupportRequest | None = None
+    if request is not None and request.status == "resolved":
+        # A closed request is not reopened behind the queue's back: the answer opens a follow-up
+        # (its own clock, in the open queue), which later answers to the old thread join.
+        follows, request = request, _open_follow_up(session, request)
+        if customer is None:
+            customer = follows.customer
     ids: list[int] = []
     created = request is None
     if request is None:
@@ -300,7 +325,12 @@ def _ingest(
                 severity=parsed.severity,
                 customer_id=customer.id if customer else None,
                 agent_id=agent.id if agent else None,
-                details={"message_id": mid, "from": parsed.sender, "source": source},
+                details={
+                    "message_id": mid,
+                    "from": parsed.sender,
+                    "source": source,
+                    **({"follows": follows.id} if follows is not None else {}),
+                },
             ),
             Actor.system(f"email:{source}"),
             now,
@@ -335,7 +365,8 @@ def _ingest(
         acknowledged = True
     else:
         log.info("inbound mail %s on request %s: no acknowledgement (%s)", mid, request.id, reason)
-    if settings.calendar.is_open(now) and request.agent_id is not None and not parsed.automatic:
+    at_once = settings.calendar.is_open(now) or Severity(request.severity).wall_clock
+    if at_once and request.agent_id is not None and not parsed.automatic:
         payload = {"request_id": request.id, "message_row": row.id}
         ids += outbox.emit(session, EVENT_MAIL_RECEIVED, payload, f"request_message:{row.id}:agent", now)
     return IngestResult(

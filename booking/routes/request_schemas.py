@@ -149,3 +149,7 @@ class MessageOut(BaseModel):
 class ReplyOut(BaseModel):
     message: MessageOut
     request: RequestOut
+
+
+class ThreadOut(BaseModel):
+    messages: list[MessageOut] = Field(description="the e-mail thread, oldest first (empty for other channels)")

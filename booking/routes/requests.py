@@ -38,6 +38,7 @@ from booking.routes.request_schemas import (
     RequestPath,
     RequestQuery,
     TakeBody,
+    ThreadOut,
 )
 from booking.routes.schemas import ErrorResponse
 from booking.services import requests, sla_report
@@ -215,6 +216,16 @@ def reply_request(path: RequestPath, body: ReplyBody) -> Any:
     row, ids = reply(_db(), settings(), path.request_id, body.text, _actor(), clock.now())
     item = requests.get_request(_db(), path.request_id)
     return {"message": serialize_message(row), "request": serialize_request(item)}, 201
+
+
+@bp.get("/requests/<int:request_id>/messages", responses={200: ThreadOut, **ERRORS})
+def request_messages(path: RequestPath) -> Any:
+    """An e-mail request's thread: what came in (quoted history stripped) and what went out."""
+    from booking.inbound.reply import thread_of
+    from booking.inbound.views import serialize_message
+
+    item = requests.get_request(_db(), path.request_id)
+    return {"messages": [serialize_message(m) for m in thread_of(_db(), item.id)]}
 
 
 def _figures(row: ReportRow) -> dict[str, Any]:

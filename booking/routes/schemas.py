@@ -9,14 +9,34 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StrictBool, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StrictBool,
+    StringConstraints,
+)
 
 from booking.services.availability import MAX_DURATION, MIN_DURATION
 from booking.text import UNSAFE_CLASS
 from booking.vocabulary import BookingKind, BookingStatus, CallbackStatus, CallMethod, Language, Plan, Tier, Topic
 
-#: a customer's e-mail address, or ``@domain`` for everyone there (checked by services.validation)
-CustomerAddress = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=320)]
+
+def _customer_address(value: str) -> str:
+    from booking.services.errors import InvalidInput
+    from booking.services.validation import customer_email
+
+    try:
+        return customer_email(value)
+    except InvalidInput as exc:
+        raise ValueError(exc.message) from None
+
+
+#: a customer's e-mail address, or ``@domain`` for everyone there (inbound mail, issue 15)
+CustomerAddress = Annotated[str, StringConstraints(max_length=320), AfterValidator(_customer_address)]
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
 E164 = Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$")]

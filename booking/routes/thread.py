@@ -10,11 +10,12 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, redirect, request, url_for
+from flask import Blueprint, Response, abort, redirect, request, url_for
 from flask_babel import lazy_gettext as _l
 
 from booking import clock
 from booking.extensions import db
+from booking.inbound.models import RequestAttachment
 from booking.inbound.reply import MAX_REPLY, reply, thread_of
 from booking.models import Agent
 from booking.routes.agent import SEVERITY_NAMES, format_instant, signed_in
@@ -74,3 +75,23 @@ def send_reply(agent: Agent, request_id: int) -> Any:
             raise
         return _render(agent, request_id, 400 if exc.status == 400 else 409, error=exc.message, draft=text[:MAX_REPLY])
     return redirect(url_for("thread.show", request_id=request_id, notice="sent", _anchor="thread"), code=303)
+
+
+@bp.get("/<int(max=2147483647):request_id>/attachments/<int(max=2147483647):attachment_id>")
+@signed_in
+def attachment(agent: Agent, request_id: int, attachment_id: int) -> Any:
+    """A stored attachment, always as a download (never rendered here: it is the sender's content)."""
+    requests.owned_request(db.session, agent, request_id)
+    item = db.session.get(RequestAttachment, attachment_id)
+    if item is None or item.content is None or item.message.request_id != request_id:
+        abort(404)
+    name = "".join(c for c in item.filename if c.isalnum() or c in "._- ") or "attachment"
+    return Response(
+        item.content,
+        mimetype="application/octet-stream",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+        },
+    )

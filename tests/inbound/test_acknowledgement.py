@@ -126,3 +126,15 @@ def test_a_loop_between_two_auto_responders_stops_after_one_message(people, send
     (request,) = fresh().scalars(select(SupportRequest)).all()
     rows = fresh().scalars(select(RequestMessage).where(RequestMessage.request_id == request.id)).all()
     assert [r.kind for r in rows].count("ack") == 1 and len(rows) == 8
+
+
+def test_a_severity_1_ack_names_the_wall_clock_due_time_and_the_agent_is_mailed_at_once(
+    people, send, frozen, smtp_sink
+):
+    frozen(CHRISTMAS_EVE_19)
+    send(mail(subject="[S1] Everything is down", Content_Language="en"))
+    (ack,) = smtp_sink.to("alice@acme.example")
+    body = ack.get_payload(decode=True).decode()
+    assert "severity 1" in body and "due by Thursday 24 December 2026 at 20:00 (Europe/Paris)" in body
+    assert "Monday" not in body
+    assert len(smtp_sink.to("camille@example.com")) == 1

@@ -138,3 +138,19 @@ def test_html_only_mail_is_read_as_text_and_attachments_are_kept_capped(people, 
     assert row.html is not None and "<b>plante</b>" in row.html
     files = {a.filename: (a.size, a.content) for a in row.attachments}
     assert files == {"log.txt": (9, b"small log"), "dump.bin": (5000, None)}
+
+
+def test_an_answer_to_a_resolved_request_opens_a_follow_up_that_later_answers_join(people, send, frozen, client, admin):
+    frozen(TUESDAY_10)
+    send(mail())
+    (first,) = _requests()
+    assert client.post(f"/api/requests/{first.id}/resolve", headers=admin).status_code == 200
+    send(mail(subject="Re: The export fails", message_id="<m2@acme.example>", In_Reply_To="<m1@acme.example>"))
+    send(mail(subject="Re: The export fails", message_id="<m3@acme.example>", References="<m1@acme.example>"))
+    old, follow_up = _requests()
+    assert (old.id, old.status) == (first.id, "resolved")
+    assert (follow_up.status, follow_up.customer_id, follow_up.team) == ("open", people["acme"]["id"], "dedicated")
+    created = fresh().scalars(select(RequestEvent).where(RequestEvent.request_id == follow_up.id)).first()
+    assert created is not None and created.details["follows"] == first.id
+    rows = fresh().scalars(select(RequestMessage.message_id).where(RequestMessage.request_id == follow_up.id)).all()
+    assert rows == ["<m2@acme.example>", "<m3@acme.example>"]

@@ -216,3 +216,25 @@ def test_metrics_show_the_last_poll_of_the_mailbox(app, client, settings, imap_m
     assert gauges[("booking_imap_imported_messages", label)] == 1
     assert gauges[("booking_imap_last_poll_timestamp_seconds", label)] == (NOW + timedelta(minutes=5)).timestamp()
     assert imap_mailbox.user not in client.get("/metrics").get_data(as_text=True)
+
+
+def test_two_polls_racing_past_the_job_lock_record_each_uid_once(app, settings, imap_mailbox):
+    """Another worker's poll runs while this one is ingesting: neither fails, the UID is recorded once."""
+    from sqlalchemy.orm import Session
+
+    uid = imap_mailbox.append(message(1))
+    other = Collect()
+    outer = Collect()
+
+    def ingest_while_another_poll_runs(session: Any, s: Settings, raw: bytes, now: datetime) -> None:
+        outer(session, s, raw, now)
+        session.rollback()  # end this poll's read (SQLite): the other worker writes now
+        with Session(db.engine) as elsewhere:
+            assert poll_mailbox(elsewhere, s, now, ingest=other).uids == [uid]
+
+    result = poll_mailbox(db.session, settings, NOW, ingest=ingest_while_another_poll_runs)
+
+    assert (result.status, result.imported, result.failed) == ("ok", 1, 0)
+    assert (len(outer.raw), len(other.raw)) == (1, 1)  # both handed it over: the ingest's Message-ID decides
+    assert [s.uid for s in db.session.scalars(select(ImapSeen))] == [uid]
+    assert "\\Seen" in imap_mailbox.flags()[uid]

@@ -104,3 +104,28 @@ def test_the_api_reply(people, send, frozen, smtp_sink, client, admin):
     client.post(f"/api/requests/{request.id}/resolve", headers=admin)
     late = client.post(f"/api/requests/{request.id}/reply", json={"text": "x"}, headers=admin)
     assert late.status_code == 409 and late.get_json()["error"]["code"] == "resolved"
+
+
+def test_the_thread_through_the_api_and_the_page_with_attachments(people, send, frozen, browser, client, admin):
+    frozen(TUESDAY_10)
+    msg = mail(text="See the log.\n\nOn Monday, Support wrote:\n> earlier answer\n")
+    msg.add_attachment(b"ERROR 42", maintype="text", subtype="html", filename="log.html")
+    msg.add_attachment(b"\0" * 5000, maintype="application", subtype="zip", filename="dump.zip")
+    send(msg)
+    request = fresh().scalars(select(SupportRequest)).one()
+    thread = client.get(f"/api/requests/{request.id}/messages", headers=admin).get_json()["messages"]
+    assert [m["text"] for m in thread] == ["See the log."]
+    assert thread[0]["attachments"] == [
+        {"filename": "log.html", "content_type": "text/html", "size": 8, "stored": True},
+        {"filename": "dump.zip", "content_type": "application/zip", "size": 5000, "stored": False},
+    ]
+    assert client.get(f"/api/requests/{request.id}/messages").status_code == 401
+    queue = browser.get("/agent/queue").get_data(as_text=True)
+    assert f'href="/agent/requests/{request.id}"' in queue
+    page = browser.get(f"/agent/requests/{request.id}").get_data(as_text=True)
+    assert "earlier answer" not in page and "dump.zip" in page
+    (stored,) = fresh().scalars(select(RequestMessage)).one().attachments[:1]
+    download = browser.get(f"/agent/requests/{request.id}/attachments/{stored.id}")
+    assert download.status_code == 200 and download.data == b"ERROR 42"
+    assert download.mimetype == "application/octet-stream" and "attachment" in download.headers["Content-Disposition"]
+    assert browser.get(f"/agent/requests/{request.id + 1}/attachments/{stored.id}").status_code == 404

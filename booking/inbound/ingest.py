@@ -107,12 +107,12 @@ def _store(
         direction="in",
         kind="customer",
         message_id=mid,
-        in_reply_to=parsed.in_reply_to[0] if parsed.in_reply_to else None,
+        in_reply_to=parsed.in_reply_to[0][:500] if parsed.in_reply_to else None,
         refs=" ".join(parsed.references) or None,
-        sender=parsed.sender or "(unknown)",
+        sender=(parsed.sender or "(unknown)")[:320],
         sender_name=parsed.sender_name[:200] or None,
         recipient=settings.support_email,
-        reply_to=parsed.reply_to,
+        reply_to=parsed.reply_to[:320] if parsed.reply_to else None,
         subject=parsed.subject[:300],
         text=parsed.text,
         display_text=parsed.display_text,
@@ -205,6 +205,8 @@ def ingest_message(session: Session, settings: Settings, raw: bytes, now: dateti
         raise ValueError(f"source must be one of {SOURCES}")
     parsed = parse(raw)
     mid = parsed.message_id or _fallback_id(raw)
+    if len(mid) > 500:  # longer than the column: still one stable name per message
+        mid = _fallback_id(mid.encode())
     seen = find_message(session, mid)
     if seen is not None:
         return IngestResult(mid, seen.request_id, seen.id, duplicate=True)

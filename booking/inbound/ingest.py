@@ -37,11 +37,11 @@ from sqlalchemy.orm import Session
 from booking.config import Settings
 from booking.core.sla import Severity
 from booking.db_guards import write_transaction
-from booking.i18n import DEFAULT_LOCALE, LOCALES
+from booking.i18n import DEFAULT_LOCALE
 from booking.inbound import acknowledgement
 from booking.inbound.models import RequestAttachment, RequestMessage
 from booking.inbound.parse import ParsedMail, parse
-from booking.models import Booking, Customer, CustomerEmail
+from booking.inbound.threads import customer_for, find_message, language_for, open_follow_up, thread_of
 from booking.models_requests import SupportRequest
 from booking.services import outbox
 from booking.services.requests import Actor, RequestIn, add_request, log_event, triage_alert
@@ -93,77 +93,6 @@ def _fallback_id(raw: bytes) -> str:
     return f"<sha256.{hashlib.sha256(raw).hexdigest()[:40]}@inbound.invalid>"
 
 
-def customer_for(session: Session, address: str) -> Customer | None:
-    """The customer listing this address, else the one listing ``@domain``; active customers first."""
-    if "@" not in address:
-        return None
-    domain = "@" + address.rsplit("@", 1)[1]
-    for wanted in (address, domain):
-        customer = session.scalar(
-            select(Customer)
-            .join(CustomerEmail, CustomerEmail.customer_id == Customer.id)
-            .where(func.lower(CustomerEmail.email) == wanted)
-            .order_by(Customer.active.desc(), Customer.id)
-            .limit(1)
-        )
-        if customer is not None:
-            return customer
-    return None
-
-
-def _existing(session: Session, message_id: str) -> RequestMessage | None:
-    return session.scalar(select(RequestMessage).where(RequestMessage.message_id == message_id))
-
-
-def _thread_of(session: Session, parsed: ParsedMail, customer: Customer | None) -> SupportRequest | None:
-    for ref in parsed.thread_ids:
-        row = _existing(session, ref)
-        if row is not None:
-            return row.request
-    if parsed.request_tag is None:
-        return None
-    request = session.get(SupportRequest, parsed.request_tag)
-    if request is None or request.channel != "email":
-        return None
-    # A tag alone is easy to type: it joins only from a sender of that thread or of its customer.
-    same_customer = customer is not None and request.customer_id == customer.id
-    known = session.scalar(
-        select(func.count())
-        .select_from(RequestMessage)
-        .where(RequestMessage.request_id == request.id, RequestMessage.sender == parsed.sender)
-    )
-    return request if same_customer or known else None
-
-
-def _open_follow_up(session: Session, resolved: SupportRequest) -> SupportRequest | None:
-    """The unresolved request already opened by an answer to ``resolved``'s thread, if any."""
-    thread = select(RequestMessage.message_id).where(RequestMessage.request_id == resolved.id)
-    row = session.scalar(
-        select(RequestMessage)
-        .join(SupportRequest, SupportRequest.id == RequestMessage.request_id)
-        .where(SupportRequest.status != "resolved", RequestMessage.in_reply_to.in_(thread))
-        .order_by(RequestMessage.id.desc())
-        .limit(1)
-    )
-    return row.request if row is not None else None
-
-
-def _language(session: Session, parsed: ParsedMail, customer: Customer | None) -> str:
-    """The message's declared language, else the customer's last booking's, else the default (fr)."""
-    if parsed.language in LOCALES:
-        return str(parsed.language)
-    if customer is not None:
-        locale = session.scalar(
-            select(Booking.locale)
-            .where(Booking.customer_id == customer.id, Booking.locale.is_not(None))
-            .order_by(Booking.id.desc())
-            .limit(1)
-        )
-        if locale in LOCALES:
-            return str(locale)
-    return DEFAULT_LOCALE
-
-
 def _store(
     session: Session,
     settings: Settings,
@@ -178,12 +107,12 @@ def _store(
         direction="in",
         kind="customer",
         message_id=mid,
-        in_reply_to=parsed.in_reply_to[0] if parsed.in_reply_to else None,
+        in_reply_to=parsed.in_reply_to[0][:500] if parsed.in_reply_to else None,
         refs=" ".join(parsed.references) or None,
-        sender=parsed.sender or "(unknown)",
+        sender=(parsed.sender or "(unknown)")[:320],
         sender_name=parsed.sender_name[:200] or None,
         recipient=settings.support_email,
-        reply_to=parsed.reply_to,
+        reply_to=parsed.reply_to[:320] if parsed.reply_to else None,
         subject=parsed.subject[:300],
         text=parsed.text,
         display_text=parsed.display_text,
@@ -232,7 +161,7 @@ def _may_acknowledge(
         return f"automatic mail ({parsed.automatic})"
     if request.first_response_at is not None or request.status == "resolved":
         return "already answered"
-    if _existing(session, our_message_id(settings, "ack", str(request.id))) is not None:
+    if find_message(session, our_message_id(settings, "ack", str(request.id))) is not None:
         return "thread already acknowledged"
     if _acks_today(session, parsed.reply_to or parsed.sender, now) >= settings.mail_ack_per_day:
         return "sender's daily acknowledgement cap reached"
@@ -276,7 +205,9 @@ def ingest_message(session: Session, settings: Settings, raw: bytes, now: dateti
         raise ValueError(f"source must be one of {SOURCES}")
     parsed = parse(raw)
     mid = parsed.message_id or _fallback_id(raw)
-    seen = _existing(session, mid)
+    if len(mid) > 500:  # longer than the column: still one stable name per message
+        mid = _fallback_id(mid.encode())
+    seen = find_message(session, mid)
     if seen is not None:
         return IngestResult(mid, seen.request_id, seen.id, duplicate=True)
     if is_ours(parsed, settings):
@@ -288,7 +219,7 @@ def ingest_message(session: Session, settings: Settings, raw: bytes, now: dateti
     except IntegrityError:
         # Another process stored the same Message-ID between our check and our commit.
         session.rollback()
-        seen = _existing(session, mid)
+        seen = find_message(session, mid)
         if seen is None:
             raise
         return IngestResult(mid, seen.request_id, seen.id, duplicate=True)
@@ -298,17 +229,17 @@ def ingest_message(session: Session, settings: Settings, raw: bytes, now: dateti
 def _ingest(
     session: Session, settings: Settings, parsed: ParsedMail, mid: str, raw: bytes, now: datetime, source: str
 ) -> IngestResult:
-    if _existing(session, mid) is not None:  # stored while we waited for the write lock
-        seen = _existing(session, mid)
+    if find_message(session, mid) is not None:  # stored while we waited for the write lock
+        seen = find_message(session, mid)
         assert seen is not None
         return IngestResult(mid, seen.request_id, seen.id, duplicate=True)
     customer = customer_for(session, parsed.sender)
-    request = _thread_of(session, parsed, customer)
+    request = thread_of(session, parsed, customer)
     follows: SupportRequest | None = None
     if request is not None and request.status == "resolved":
         # A closed request is not reopened behind the queue's back: the answer opens a follow-up
         # (its own clock, in the open queue), which later answers to the old thread join.
-        follows, request = request, _open_follow_up(session, request)
+        follows, request = request, open_follow_up(session, request)
         if customer is None:
             customer = follows.customer
     ids: list[int] = []
@@ -344,7 +275,7 @@ def _ingest(
         mid,
         raw,
         source=source,
-        language=_language(session, parsed, customer),
+        language=language_for(session, parsed, customer),
         received_at=now,
         created_at=now,
     )

@@ -154,3 +154,13 @@ def test_an_answer_to_a_resolved_request_opens_a_follow_up_that_later_answers_jo
     assert created is not None and created.details["follows"] == first.id
     rows = fresh().scalars(select(RequestMessage.message_id).where(RequestMessage.request_id == follow_up.id)).all()
     assert rows == ["<m2@acme.example>", "<m3@acme.example>"]
+
+
+def test_oversized_headers_are_stored_not_refused(people, send, frozen):
+    """A Message-ID or an address longer than its column must not make every retry fail (451 for ever)."""
+    frozen(TUESDAY_10)
+    long_id = f"<{'x' * 600}@acme.example>"
+    send(mail(message_id=long_id, In_Reply_To=f"<{'y' * 600}@acme.example>"))
+    send(mail(message_id=long_id))  # the replay is still recognised
+    (row,) = fresh().scalars(select(RequestMessage)).all()
+    assert row.message_id.startswith("<sha256.") and len(row.in_reply_to or "") == 500

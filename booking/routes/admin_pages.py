@@ -69,16 +69,10 @@ def log(admin: Agent, action: str, target: str, details: dict[str, Any] | None =
 
 
 def render(template: str, admin: Agent, status: int = 200, **context: Any) -> Any:
-    """An admin page: the admin, the notice named in ``?notice=``, times in the admin's zone."""
+    """An admin page: the admin, the notice named in ``?notice=``, times in the admin's zone (by default)."""
     tz = ZoneInfo(admin.timezone)
-    return page(
-        template,
-        status,
-        admin=admin,
-        notice=NOTICES.get(request.args.get("notice", "")),
-        instant=lambda moment: format_instant(moment, tz) if moment else "",
-        **context,
-    )
+    context.setdefault("instant", lambda moment: format_instant(moment, tz) if moment else "")
+    return page(template, status, admin=admin, notice=NOTICES.get(request.args.get("notice", "")), **context)
 
 
 def checkbox(name: str) -> bool:
@@ -198,6 +192,7 @@ def _agent_page(
         tiers=list(Tier),
         tz=tz,
         local=lambda moment: local_input(moment, tz),
+        instant=lambda moment: format_instant(moment, tz) if moment else "",  # the agent's zone, as the form
         feed_url=external_url(links.feed_path(agent)),
         entries=audit.recent(db.session, 20, target=f"agent:{agent.slug}"),
     )

@@ -216,3 +216,22 @@ def test_unknown_ids_and_bad_filters_are_friendly_pages(signed):
     assert 'value="2026-12-05"' in backwards.get_data(as_text=True)  # the filter is kept
     missing = _post(signed, "/admin/agents", "/admin/bookings/999/cancel", {"reason": "x"})
     assert missing.status_code == 404 and missing.mimetype == "text/html"
+
+
+def test_calendar_connect_and_test_connection_against_radicale(signed, radicale):
+    """A real CalDAV server: a wrong password is refused on the page (form kept, nothing stored),
+    the right one connects, and "Test connection" runs a sync pass whose status the page shows."""
+    _post(signed, "/admin/agents", "/admin/agents", NEW_AGENT)
+    form = {"url": radicale.collection_url, "username": radicale.username}
+    wrong = _post(signed, "/admin/agents/camille", "/admin/agents/camille/calendar", {**form, "password": "nope"})
+    assert wrong.status_code == 400 and f'value="{radicale.collection_url}"' in wrong.get_data(as_text=True)
+    assert db.session.query(Agent).filter_by(slug="camille").one().calendar is None
+    right = {**form, "password": radicale.password}
+    assert _post(signed, "/admin/agents/camille", "/admin/agents/camille/calendar", right).status_code == 303
+    tested = _post(signed, "/admin/agents/camille", "/admin/agents/camille/calendar/test", {})
+    assert tested.status_code == 303
+    page = signed.get("/admin/agents/camille?lang=en").get_data(as_text=True)
+    assert "Last sync" in page and " · ok" in page
+    assert radicale.password not in page
+    actions = [e.action for e in db.session.query(AuditEntry).order_by(AuditEntry.id)]
+    assert actions[-2:] == ["connect_calendar", "test_calendar"]

@@ -124,7 +124,9 @@ def _customer() -> Customer:
 
 
 def _origin_allowed(origin: str) -> bool:
-    if origin == own_origin():
+    # Our own pages (the booking page's button): the public URL, or the very host the request was sent
+    # to (a browser sets both Host and Origin; another site cannot make them match).
+    if origin in (own_origin(), request.host_url.rstrip("/")):
         return True
     try:
         customer = _customer()

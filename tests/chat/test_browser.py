@@ -111,9 +111,9 @@ def test_widget_and_agent_panel_side_by_side(app, browser, live, line, client, a
         button = page.locator(".chat-button")
         expect(button).to_have_text("Camille Martin is available")
         button.click()
-        page.get_by_label("Your name").fill("Jo Visitor")
-        page.get_by_label("Your message").fill("Hello from the <b>intranet</b>")
-        page.get_by_role("button", name="Send").click()
+        page.get_by_label("Name shown to your agent").fill("Jo Visitor")
+        page.get_by_label("Message to your agent").fill("Hello from the <b>intranet</b>")
+        page.get_by_role("button", name="Send message").click()
         expect(page.locator(".message.from-visitor .text")).to_have_text("Hello from the <b>intranet</b>")
 
         # Visitor -> agent, live: the conversation appears in the panel without a reload.
@@ -121,8 +121,8 @@ def test_widget_and_agent_panel_side_by_side(app, browser, live, line, client, a
         expect(opener).to_be_visible()
         opener.click()
         expect(agent.locator(".chat-message.from-visitor .chat-text")).to_have_text("Hello from the <b>intranet</b>")
-        page.get_by_label("Your message").fill("Second message")
-        page.get_by_role("button", name="Send").click()
+        page.get_by_label("Message to your agent").fill("Second message")
+        page.get_by_role("button", name="Send message").click()
         expect(agent.locator(".chat-message.from-visitor .chat-text").last).to_have_text("Second message")
 
         # Agent -> visitor, live; the visitor's messages show as read once the agent has seen them.
@@ -151,8 +151,8 @@ def test_widget_and_agent_panel_side_by_side(app, browser, live, line, client, a
             f"http://booking.test/book/{acme['booking_token']}",  # BOOKING_PUBLIC_URL
         )
         page.get_by_role("button", name="Leave a message").click()
-        page.get_by_label("Your message").fill("The export failed again tonight")
-        page.get_by_role("button", name="Send").click()
+        page.get_by_label("Message to your agent").fill("The export failed again tonight")
+        page.get_by_role("button", name="Send message").click()
         expect(page.locator(".message.from-system .text").last).to_contain_text("We are closed right now")
     finally:
         visitor_ctx.close()

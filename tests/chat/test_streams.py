@@ -90,6 +90,12 @@ def test_sse_delivers_the_agents_answer_live_and_resumes_after_last_event_id(
         backlog = _events(lines, 2)
         assert backlog[0] == (str(first["id"]), "message", {k: v for k, v in first.items() if k != "visitor_key"})
         assert backlog[1][1] == "presence" and backlog[1][2]["presence"] == "away"
+        db.session.remove()
+        samples = []
+        for _ in range(20):  # a heartbeat's short read may be under way at one instant, not at all of them
+            samples.append(db.engine.pool.checkedout())
+            time.sleep(0.01)
+        assert min(samples) == 0  # the open, idle stream holds no database connection
         # The agent answers from the dashboard (another client, the same server process).
         agent = app.test_client()
         sign_in(agent, "camille@vendor.example")

@@ -7,7 +7,10 @@ import os
 
 bind = os.environ.get("BOOKING_BIND", "127.0.0.1:8000")  # nginx in front; never expose gunicorn directly
 workers = int(os.environ.get("BOOKING_WEB_WORKERS", "4"))  # about 2 x cores
-threads = 1
+# gthread: one thread per request, so the chat's open event streams (issue 17, docs/chat.md) each
+# sleep in a thread of their own instead of holding a whole worker; size it for the open streams.
+worker_class = "gthread"
+threads = int(os.environ.get("BOOKING_WEB_THREADS", "64"))
 # A request never waits on a third party for long (database: BOOKING_DB_*_TIMEOUT, outbound calls:
 # their own deadlines), so 30 s is a ceiling for bugs, not a budget.
 timeout = 30

@@ -175,3 +175,11 @@ def test_read_receipts_and_the_transcript_mail(app, line, visitor, frozen, clien
     assert mail["To"] == "jo@acme.example"
     body = mail.get_body(preferencelist=("plain",)).get_content()
     assert "Jo Visitor:" in body and "  line two" in body and "Camille Martin:" in body and "On it" in body
+
+
+def test_a_single_threaded_server_gets_a_short_stream_that_the_browser_turns_into_polling(line, client, visitor):
+    """gunicorn's sync worker (``wsgi.multithread`` false, as the test client): backlog, then the end."""
+    first = visitor(line["token"], "hello")
+    response = client.get(f"/api/chat/{line['token']}/events?visitor={first['visitor_key']}")
+    body = response.get_data(as_text=True)  # returns at once: the stream ended by itself
+    assert body.startswith("retry: 2000") and f"id: {first['id']}" in body and "event: presence" in body

@@ -31,6 +31,7 @@ from sqlalchemy import create_engine, text
 
 SECRET = "bench-secret-key-0123456789abcdef"
 ADMIN = "bench-admin-token-0123456789abcdefghijkl"
+POSTS: list[float] = []  # round trip of each POST (ms): the part of the delay before any fan-out
 
 
 def free_port() -> int:
@@ -141,6 +142,7 @@ def post_messages(base: str, token: str, keys: list[str], count: int, interval: 
         )
         response.raise_for_status()
         sent[response.json()["id"]] = t0
+        POSTS.append((time.perf_counter() - t0) * 1000)
         time.sleep(interval)  # pacing the load generator (real time, not business time)
 
 
@@ -202,8 +204,12 @@ def main() -> None:
         args.last = last
         sent, received = asyncio.run(run(port, token, keys, args))
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        proc.terminate()  # open streams hold gunicorn's graceful stop: cut them after a while
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
     latencies = sorted((received[i] - t0) * 1000 for i, t0 in sent.items() if i in received)
     lost = len(sent) - len(latencies)
     if not latencies:
@@ -213,6 +219,11 @@ def main() -> None:
         f"gunicorn gthread {args.workers}x{args.threads}, PostgreSQL LISTEN/NOTIFY, {args.streams} open streams, "
         f"{len(sent)} messages: delivery p50 {statistics.median(latencies):.1f} ms, p99 {p99:.1f} ms, "
         f"max {latencies[-1]:.1f} ms, lost {lost}"
+    )
+    posts = sorted(POSTS)
+    print(
+        f"  of which the POST itself (write, commit, NOTIFY, answer): p50 {statistics.median(posts):.1f} ms, "
+        f"p99 {posts[int(len(posts) * 0.99)]:.1f} ms; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
     )
 
 

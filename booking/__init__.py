@@ -181,4 +181,5 @@ def _register_blueprints(app: OpenAPI) -> None:
     csrf.exempt(chat.bp)  # token auth and CORS, no cookies
     app.register_api(chat.bp)
     app.register_blueprint(chat.widget_bp)
+    app.add_template_global(chat.page_chat_token, "chat_token_for")
     app.register_blueprint(agent_chat.bp)

@@ -24,7 +24,12 @@ from booking.models import Agent, Booking, CalendarConnection, Customer
 from booking.tokens import TokenUnreadable, seal, unseal
 
 # (model, column holding a sealed token)
-_SEALED = ((Customer, "booking_token_sealed"), (Booking, "manage_token_sealed"), (Agent, "feed_key_sealed"))
+_SEALED = (
+    (Customer, "booking_token_sealed"),
+    (Customer, "chat_token_sealed"),  # issue 17
+    (Booking, "manage_token_sealed"),
+    (Agent, "feed_key_sealed"),
+)
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,13 @@ import os
 
 bind = os.environ.get("BOOKING_BIND", "127.0.0.1:8000")  # nginx in front; never expose gunicorn directly
 workers = int(os.environ.get("BOOKING_WEB_WORKERS", "4"))  # about 2 x cores
-# Threads per worker (issue 19): with sync workers, four requests waiting on the database or a
-# third party held all four processes and every other request queued behind them (a Twilio webhook
-# then waited a second). gthread serves BOOKING_WEB_THREADS requests per process at once and keeps
-# nginx's upstream connections alive; the GIL still bounds CPU work to one core per process.
+# Threads per worker: with sync workers, four requests waiting on the database or a third party held
+# all four processes and every other request queued behind them (a Twilio webhook then waited a
+# second, issue 19); and the chat's open event streams (issue 17, docs/chat.md) each sleep in a thread
+# of their own instead of holding a whole worker. Size BOOKING_WEB_THREADS for the open streams; the
+# GIL still bounds CPU work to one core per process.
 worker_class = "gthread"
-threads = int(os.environ.get("BOOKING_WEB_THREADS", "4"))
+threads = int(os.environ.get("BOOKING_WEB_THREADS", "64"))
 # A request never waits on a third party for long (database: BOOKING_DB_*_TIMEOUT, outbound calls:
 # their own deadlines), so 30 s is a ceiling for bugs, not a budget.
 timeout = 30

@@ -169,7 +169,8 @@ def test_secret_key_rotation_with_reseal(database_url, tmp_path, client, make_ag
 
         result = rotated.test_cli_runner().invoke(args=["reseal"], env={"BOOKING_OLD_SECRET_KEY": SECRET})
         assert result.exit_code == 0, result.output
-        assert "resealed 2 link tokens" in result.output  # the customer's booking token and the agent's feed key
+        # the customer's booking and chat tokens and the agent's feed key
+        assert "resealed 3 link tokens" in result.output
         assert db.session.get(Customer, customer["id"]).booking_token == customer["booking_token"]
         again = rotated.test_cli_runner().invoke(args=["reseal"], env={"BOOKING_OLD_SECRET_KEY": SECRET})
         assert "resealed 0 link tokens" in again.output

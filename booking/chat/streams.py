@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 
 from booking.chat.bus import Bus, bus_for
 from booking.extensions import remove_session
@@ -70,7 +70,14 @@ def event_stream(
     lifetime: float,
     bus: Bus | None = None,
 ) -> Response:
-    """The ``text/event-stream`` response; ``poll`` runs at connect, on every heartbeat and on nudges."""
+    """The ``text/event-stream`` response; ``poll`` runs at connect, on every heartbeat and on nudges.
+
+    Under a single-threaded server (gunicorn's default ``sync`` worker) a held stream would block the
+    whole worker and be killed by its timeout: there the stream sends the backlog and ends, and the
+    browser's reconnection every ``retry`` turns it into polling (see docs/chat.md).
+    """
+    if request.environ.get("wsgi.multithread") is False:
+        lifetime = 0.0
     sub = (bus or bus_for(app)).subscribe(topics)
 
     def run_poll(after: int) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:

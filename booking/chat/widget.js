@@ -14,13 +14,15 @@
   var T = {
     en: {available: "{n} is available", in_call: "{n} is on a call, back at {t}", away: "{n} is away right now",
          closed: "Chat is closed, back {t}", nobody: "Support chat", open: "Chat with your agent",
-         name: "Name", email: "E-mail (optional)", text: "Message", send: "Send",
+         name: "Name shown to your agent", email: "E-mail for the answer (optional)", text: "Message to your agent",
+         send: "Send message",
          leave: "Leave a message", book: "Book a call", transcript: "E-mail me this conversation",
          sent: "Transcript on its way.", close: "Close", error: "Not sent, please try again.",
          read: "Read", delivered: "Sent", unavailable: "Your agent cannot answer live right now."},
     fr: {available: "{n} est disponible", in_call: "{n} est en appel, de retour à {t}", away: "{n} est absent pour le moment",
          closed: "Chat fermé, retour {t}", nobody: "Chat du support", open: "Discuter avec votre agent",
-         name: "Nom", email: "E-mail (facultatif)", text: "Message", send: "Envoyer",
+         name: "Nom affiché à votre agent", email: "E-mail pour la réponse (facultatif)",
+         text: "Message à votre agent", send: "Envoyer le message",
          leave: "Laisser un message", book: "Réserver un appel", transcript: "Recevoir cette discussion par e-mail",
          sent: "Transcription envoyée.", close: "Fermer", error: "Non envoyé, réessayez.",
          read: "Lu", delivered: "Envoyé", unavailable: "Votre agent ne peut pas répondre en direct pour le moment."}

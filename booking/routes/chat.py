@@ -28,6 +28,7 @@ from booking.routes.common import external_url, json_error, settings
 from booking.routes.schemas import ErrorResponse, Responses, Strict
 from booking.services import chat
 from booking.services.errors import NotFound
+from booking.tokens import TokenUnreadable
 
 bp = APIBlueprint("chat_api", __name__, url_prefix="/api/chat", abp_tags=[Tag(name="chat")])
 widget_bp = Blueprint("chat", __name__, url_prefix="/chat")
@@ -123,7 +124,9 @@ def _customer() -> Customer:
 
 
 def _origin_allowed(origin: str) -> bool:
-    if origin == own_origin():
+    # Our own pages (the booking page's button): the public URL, or the very host the request was sent
+    # to (a browser sets both Host and Origin; another site cannot make them match).
+    if origin in (own_origin(), request.host_url.rstrip("/")):
         return True
     try:
         customer = _customer()
@@ -292,6 +295,15 @@ def widget() -> Any:
     # Any intranet may load the script itself; what it may *do* is decided per customer by CORS.
     response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
     return response
+
+
+def page_chat_token(customer: Customer) -> str | None:
+    """The token for the booking page's button, or None (no button) when it cannot be unsealed: a
+    rotated BOOKING_SECRET_KEY before ``booking reseal`` must not take the booking page down."""
+    try:
+        return customer.chat_token
+    except TokenUnreadable:
+        return None
 
 
 def snippet(customer: Customer) -> str:

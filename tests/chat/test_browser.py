@@ -111,9 +111,9 @@ def test_widget_and_agent_panel_side_by_side(app, browser, live, line, client, a
         button = page.locator(".chat-button")
         expect(button).to_have_text("Camille Martin is available")
         button.click()
-        page.get_by_label("Name", exact=True).fill("Jo Visitor")
-        page.get_by_label("Message", exact=True).fill("Hello from the <b>intranet</b>")
-        page.get_by_role("button", name="Send").click()
+        page.get_by_label("Name shown to your agent").fill("Jo Visitor")
+        page.get_by_label("Message to your agent").fill("Hello from the <b>intranet</b>")
+        page.get_by_role("button", name="Send message").click()
         expect(page.locator(".message.from-visitor .text")).to_have_text("Hello from the <b>intranet</b>")
 
         # Visitor -> agent, live: the conversation appears in the panel without a reload.
@@ -121,8 +121,8 @@ def test_widget_and_agent_panel_side_by_side(app, browser, live, line, client, a
         expect(opener).to_be_visible()
         opener.click()
         expect(agent.locator(".chat-message.from-visitor .chat-text")).to_have_text("Hello from the <b>intranet</b>")
-        page.get_by_label("Message", exact=True).fill("Second message")
-        page.get_by_role("button", name="Send").click()
+        page.get_by_label("Message to your agent").fill("Second message")
+        page.get_by_role("button", name="Send message").click()
         expect(agent.locator(".chat-message.from-visitor .chat-text").last).to_have_text("Second message")
 
         # Agent -> visitor, live; the visitor's messages show as read once the agent has seen them.
@@ -151,8 +151,8 @@ def test_widget_and_agent_panel_side_by_side(app, browser, live, line, client, a
             f"http://booking.test/book/{acme['booking_token']}",  # BOOKING_PUBLIC_URL
         )
         page.get_by_role("button", name="Leave a message").click()
-        page.get_by_label("Message", exact=True).fill("The export failed again tonight")
-        page.get_by_role("button", name="Send").click()
+        page.get_by_label("Message to your agent").fill("The export failed again tonight")
+        page.get_by_role("button", name="Send message").click()
         expect(page.locator(".message.from-system .text").last).to_contain_text("We are closed right now")
     finally:
         visitor_ctx.close()
@@ -163,3 +163,24 @@ def test_widget_and_agent_panel_side_by_side(app, browser, live, line, client, a
     request = db.session.scalars(db.select(SupportRequest)).one()
     assert (request.channel, request.customer_id) == ("chat", acme["id"])
     assert request.received_at == paris(2026, 11, 30, 18, 0)  # the answered morning did not count
+
+
+def test_the_booking_page_shows_the_same_button(app, browser, live, line, frozen):
+    """Our own page (same origin, no chat_origins needed): out of hours, a message becomes a request."""
+    from playwright.sync_api import expect
+
+    ctx = _context(browser, 375, "en-GB", "Europe/Paris")
+    try:
+        page = ctx.new_page()
+        page.goto(f"{live.url}/book/{line['acme']['booking_token']}")
+        button = page.locator(".chat-button")
+        expect(button).to_have_text("Chat is closed, back Monday 09:00")  # Monday 08:00 now
+        button.click()
+        page.get_by_label("Name shown to your agent").fill("Jo Visitor")
+        page.get_by_label("Message to your agent").fill("Can we talk about the invoice?")
+        page.get_by_role("button", name="Send message").click()
+        expect(page.locator(".message.from-system .text")).to_contain_text("We are closed right now")
+    finally:
+        ctx.close()
+    db.session.rollback()
+    assert db.session.scalars(db.select(SupportRequest)).one().channel == "chat"

@@ -90,6 +90,12 @@ def test_sse_delivers_the_agents_answer_live_and_resumes_after_last_event_id(
         backlog = _events(lines, 2)
         assert backlog[0] == (str(first["id"]), "message", {k: v for k, v in first.items() if k != "visitor_key"})
         assert backlog[1][1] == "presence" and backlog[1][2]["presence"] == "away"
+        db.session.remove()
+        samples = []
+        for _ in range(20):  # a heartbeat's short read may be under way at one instant, not at all of them
+            samples.append(db.engine.pool.checkedout())
+            time.sleep(0.01)
+        assert min(samples) == 0  # the open, idle stream holds no database connection
         # The agent answers from the dashboard (another client, the same server process).
         agent = app.test_client()
         sign_in(agent, "camille@vendor.example")
@@ -169,3 +175,11 @@ def test_read_receipts_and_the_transcript_mail(app, line, visitor, frozen, clien
     assert mail["To"] == "jo@acme.example"
     body = mail.get_body(preferencelist=("plain",)).get_content()
     assert "Jo Visitor:" in body and "  line two" in body and "Camille Martin:" in body and "On it" in body
+
+
+def test_a_single_threaded_server_gets_a_short_stream_that_the_browser_turns_into_polling(line, client, visitor):
+    """gunicorn's sync worker (``wsgi.multithread`` false, as the test client): backlog, then the end."""
+    first = visitor(line["token"], "hello")
+    response = client.get(f"/api/chat/{line['token']}/events?visitor={first['visitor_key']}")
+    body = response.get_data(as_text=True)  # returns at once: the stream ended by itself
+    assert body.startswith("retry: 2000") and f"id: {first['id']}" in body and "event: presence" in body

@@ -168,8 +168,10 @@ def test_open_bookings_are_capped_per_customer(client, customer, frozen, env_ove
         {"email": "mallory@evil.example"},
         {"topic": "training"},
         {"notes": "different notes"},
-        {"locale": "en"},
+        {"locale": "fr"},  # the first one was in the default language, English
         {"duration": 60},
+        {"timezone": "America/New_York"},
+        {"phone": "+12125550100"},
     ],
 )
 def test_idempotency_replay_with_any_other_field_is_refused(client, customer, change):

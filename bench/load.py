@@ -74,7 +74,7 @@ class Server:
                 [sys.executable, *args], env={**os.environ, **env}, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT
             )
 
-    def wait(self, path: str, seconds: float = 60) -> None:
+    def wait(self, path: str, seconds: float = 240) -> None:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

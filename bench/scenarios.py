@@ -557,11 +557,27 @@ README_HEAD = """# Benchmarks
 
 `python -m bench` (from the repository root, with the test extra installed and `wrk` on PATH) measures
 every figure of issue 19 in one run and rewrites the table below; `--quick` for a shorter run,
-`--only availability bookings webhooks sync` for a subset, `--pg-url` for PostgreSQL (the bench creates
-and drops `<database>_bench`). The machine is shared: read the ratios to the references measured in the
-same run, not the absolute times. The older single-purpose benches (`bench/availability.py`,
-`bench/core_availability.py`, `bench/sync.py`, `bench/radicale_raw.py`, `bench/sla_queue.py`) still run
-on their own.
+`--only availability bookings webhooks sync` for a subset, `--db sqlite postgresql`, `--pg-url` for
+PostgreSQL (the bench creates and drops `<database>_bench`). The machine is shared: read the ratios to
+the references measured in the same run, not the absolute times. The older single-purpose benches
+(`bench/availability.py`, `bench/core_availability.py`, `bench/sync.py`, `bench/radicale_raw.py`,
+`bench/sla_queue.py`) still run on their own.
+
+What each case is:
+
+* **availability**: `GET /api/agents/<slug>/availability` for a 30-day window holding all N busy
+  blocks, against `bench/minimal_app.py` (a bare WSGI app: the same indexed UNION ALL on the driver
+  and the same core slot pass, no framework) served by the same server, the two alternated case by
+  case; the in-process row is `free_slots_for` from the per-agent busy-time cache, the first answer
+  after a change (cache empty), and the old path (read + parse every time).
+* **bookings**: `POST /api/bookings` from 32 connections, each request a distinct free slot (48
+  agents interleaved) or groups of 8 overlapping attempts; afterwards the database is checked for
+  overlapping confirmed bookings (must be 0).
+* **webhooks**: every request distinct (CallSid / RecordingSid) and signed with
+  `twilio.request_validator`; on PostgreSQL served as deployed (their own gunicorn, 2 gthread
+  workers), plus a voice call while 32 clients load the main pool, and the old sync workers.
+* **sync**: a real Radicale on tmpfs; full pass and an incremental pass after one change, next to
+  Radicale's own 30-day calendar-query REPORT and icalendar's bare parse of 1,000 of the same events.
 
 """
 

@@ -183,3 +183,11 @@ def test_a_single_threaded_server_gets_a_short_stream_that_the_browser_turns_int
     response = client.get(f"/api/chat/{line['token']}/events?visitor={first['visitor_key']}")
     body = response.get_data(as_text=True)  # returns at once: the stream ended by itself
     assert body.startswith("retry: 2000") and f"id: {first['id']}" in body and "event: presence" in body
+
+
+def test_the_dashboard_links_to_the_chat_panel(app, line, sign_in):
+    """The agent reaches the panel from the dashboard's section links, not only by its address."""
+    agent = app.test_client()
+    sign_in(agent, "camille@vendor.example")
+    html = agent.get("/agent").get_data(as_text=True)
+    assert 'href="/agent/chat"' in html

@@ -7,11 +7,9 @@ explicit zone (never the server's): the visitor's on pages, the business or agen
 
 from __future__ import annotations
 
-import importlib.resources
 import zoneinfo
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -22,7 +20,7 @@ from flask_babel import Babel, get_locale, refresh
 from flask_babel import lazy_gettext as _l
 
 from booking.vocabulary import Topic
-from booking.zones import canonical_zones
+from booking.zones import canonical_zones, compiled_zone
 
 LOCALES = ("fr", "en")
 DEFAULT_LOCALE = "fr"
@@ -146,24 +144,12 @@ def zone_groups() -> tuple[tuple[str, tuple[str, ...]], ...]:
     return tuple((region, tuple(names)) for region, names in groups.items())
 
 
-def _tzif(name: str, *, system: bool = True) -> bytes | None:
-    """The compiled zone file behind ``name``: the system's (where zoneinfo looks first), or tzdata's."""
-    for root in zoneinfo.TZPATH if system else ():
-        path = Path(root, *name.split("/"))
-        if path.is_file():
-            return path.read_bytes()
-    try:
-        return importlib.resources.files("tzdata.zoneinfo").joinpath(*name.split("/")).read_bytes()
-    except (ModuleNotFoundError, FileNotFoundError, OSError):
-        return None
-
-
 @cache
 def _listed_by_content(system: bool) -> dict[bytes, str]:
     by_content: dict[bytes, str] = {}
     for _, names in zone_groups():
         for name in names:
-            data = _tzif(name, system=system)
+            data = compiled_zone(name, system=system)
             if data is not None:
                 by_content.setdefault(data, name)  # first in sorted order
     return by_content
@@ -181,7 +167,7 @@ def _listed_name(name: str) -> str:
     # A tzdata link (US/Eastern -> America/New_York) has the same compiled file: the system's copy
     # first (what zoneinfo reads), then the bundled tzdata package, which may be newer.
     for system in (True, False):
-        data = _tzif(name, system=system)
+        data = compiled_zone(name, system=system)
         if data is not None and data in _listed_by_content(system):
             return _listed_by_content(system)[data]
     zone = ZoneInfo(name)

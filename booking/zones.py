@@ -129,9 +129,12 @@ def canonical_names() -> frozenset[str]:
     return frozenset(entry.name for entry in canonical_zones())
 
 
-def _compiled(name: str) -> bytes | None:
-    """The compiled zone file zoneinfo would read for ``name`` (system first, then the tzdata package)."""
-    for root in zoneinfo.TZPATH:
+def compiled_zone(name: str, *, system: bool = True) -> bytes | None:
+    """The compiled zone file behind ``name``: the system's (where zoneinfo looks first), or tzdata's.
+
+    Two names with the same compiled file are the same zone (a backward link): both the alias list here
+    and ``i18n``'s canonicalisation of ``?tz=`` compare zones this way."""
+    for root in zoneinfo.TZPATH if system else ():
         path = Path(root, *name.split("/"))
         if path.is_file():
             return path.read_bytes()
@@ -149,13 +152,13 @@ def aliases() -> dict[str, tuple[str, ...]]:
     script finds the detected zone in the list through these, and the filter finds « Calcutta »."""
     by_content: dict[bytes, str] = {}
     for entry in canonical_zones():
-        data = _compiled(entry.name)
+        data = compiled_zone(entry.name)
         if data is not None:
             by_content.setdefault(data, entry.name)
     found: dict[str, list[str]] = {}
     listed = canonical_names()
     for name in sorted(zoneinfo.available_timezones() - listed):
-        data = _compiled(name)
+        data = compiled_zone(name)
         if data is not None and data in by_content:
             found.setdefault(by_content[data], []).append(name)
     return {name: tuple(names) for name, names in found.items()}

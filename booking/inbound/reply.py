@@ -22,9 +22,8 @@ from booking.db_guards import write_transaction
 from booking.inbound.ingest import EVENT_MAIL_QUEUED, our_message_id
 from booking.inbound.models import RequestMessage
 from booking.models import Agent
-from booking.models_requests import SupportRequest
 from booking.services import outbox, requests
-from booking.services.errors import Conflict, InvalidInput, NotFound
+from booking.services.errors import Conflict, InvalidInput
 from booking.services.requests import Actor
 from booking.text import has_unsafe_chars
 
@@ -58,16 +57,6 @@ def _check_text(text: str) -> str:
     return text
 
 
-def _locked(session: Session, request_id: int) -> SupportRequest:
-    stmt = select(SupportRequest).where(SupportRequest.id == request_id).execution_options(populate_existing=True)
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    request = session.scalar(stmt)
-    if request is None:
-        raise NotFound("no such request", code="unknown_request")
-    return request
-
-
 def reply(
     session: Session, settings: Settings, request_id: int, text: str, actor: Actor, now: datetime
 ) -> tuple[RequestMessage, list[int]]:
@@ -81,7 +70,7 @@ def reply(
         requests.owned_request(session, agent, request_id)  # 404 for someone else's request
     author = session.get(Agent, actor.agent_id) if actor.agent_id is not None else None
     with write_transaction(session):
-        request = _locked(session, request_id)
+        request = requests.locked_request(session, request_id)
         if request.status == "resolved":
             raise Conflict("this request is resolved", code="resolved")
         last = session.scalar(

@@ -352,7 +352,7 @@ def events_of(session: Session, request_id: int) -> list[RequestEvent]:
     )
 
 
-def _locked(session: Session, request_id: int) -> SupportRequest:
+def locked_request(session: Session, request_id: int) -> SupportRequest:
     """Re-read inside the write transaction, row-locked on PostgreSQL (two admins clicking at once)."""
     stmt = select(SupportRequest).where(SupportRequest.id == request_id).execution_options(populate_existing=True)
     if session.get_bind().dialect.name == "postgresql":
@@ -408,7 +408,7 @@ def respond(session: Session, request_id: int, actor: Actor, now: datetime) -> t
     transaction after this one; a repeat completes a callback a failure left pending.
     """
     with write_transaction(session):
-        request = _locked(session, request_id)
+        request = locked_request(session, request_id)
         _check_actor(session, request, actor)
         if request.first_response_at is None:
             if request.status == "resolved":
@@ -427,7 +427,7 @@ def respond(session: Session, request_id: int, actor: Actor, now: datetime) -> t
 def resolve(session: Session, request_id: int, actor: Actor, now: datetime) -> SupportRequest:
     """Close the request (idempotent). An unanswered request closed stays counted as unanswered."""
     with write_transaction(session):
-        request = _locked(session, request_id)
+        request = locked_request(session, request_id)
         _check_actor(session, request, actor)
         if request.status != "resolved":
             request.status = "resolved"
@@ -447,7 +447,7 @@ def escalate(
     team already owns changes nothing.
     """
     with write_transaction(session):
-        request = _locked(session, request_id)
+        request = locked_request(session, request_id)
         _check_actor(session, request, actor)
         if request.status == "resolved":
             raise Conflict("this request is resolved", code="resolved")
@@ -478,7 +478,7 @@ def take(session: Session, request_id: int, agent: Agent, actor: Actor, now: dat
     if agent.tier != "senior" or not agent.active:
         raise Conflict("only an active senior agent takes escalated requests", code="not_senior")
     with write_transaction(session):
-        request = _locked(session, request_id)
+        request = locked_request(session, request_id)
         if request.team != "senior":
             raise Conflict("only requests of the senior team are taken; escalate it first", code="not_escalated")
         if request.status == "resolved":
@@ -502,7 +502,7 @@ def assign(
     """
     calendar = settings.calendar
     with write_transaction(session):
-        request = _locked(session, request_id)
+        request = locked_request(session, request_id)
         if request.status == "resolved":
             raise Conflict("this request is resolved", code="resolved")
         done: dict[str, Any] = {}

@@ -105,7 +105,7 @@ def test_the_admin_console_in_the_browser(app, browser, live_server, make_agent,
 
         # The booking page offers the business hours; after the edit, only Tuesday 09:00-10:00.
         booking = ctx.new_page()
-        booking.goto(old_link)
+        booking.goto(f"{old_link}?day=2026-12-01")  # the month view lists the chosen day's times
         assert TUESDAY_10 in tuesday_slots(booking)
         page.goto(f"{base}/admin/agents/camille")
         page.locator("#business_hours").uncheck()

@@ -52,8 +52,9 @@ def _starts(client, day: str, next_day: str) -> list[str]:
     return [s["start"] for s in response.get_json()["slots"]]
 
 
-def _page_slots(client, customer) -> list[str]:
-    html = client.get(f"/book/{customer['booking_token']}?lang=en&tz=Europe/Paris").get_data(as_text=True)
+def _page_slots(client, customer, day: str = "2026-12-01") -> list[str]:
+    """The times the booking page lists for ``day`` (the month view lists the chosen day's)."""
+    html = client.get(f"/book/{customer['booking_token']}?lang=en&tz=Europe/Paris&day={day}").get_data(as_text=True)
     return slot_values(html)
 
 

@@ -162,7 +162,9 @@ def cut_right_after_the_booking_commits(proxy: TcpProxy) -> Iterator[dict[str, b
     armed = {"booking": False, "cut": False}
 
     def after_flush(session: Any, _context: Any) -> None:
-        if any(isinstance(obj, Booking) for obj in session.identity_map.values()):
+        # ``session.new`` too: the booking's own flush may be the transaction's last (the outbox rows
+        # are one Core INSERT since issue 19), and in ``after_flush`` it is not in the identity map yet.
+        if any(isinstance(obj, Booking) for obj in [*session.identity_map.values(), *session.new]):
             armed["booking"] = True
 
     def after_end(_session: Any, transaction: Any) -> None:

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from booking.config import Settings
 from booking.core.availability import BookingLimits
@@ -112,8 +112,13 @@ class BookResult:
     outbox_ids: list[int]
 
 
-def customer_by_token(session: Session, token: str) -> Customer:
-    customer = session.scalar(select(Customer).where(Customer.booking_token == token))
+def customer_by_token(session: Session, token: str, *, with_phones: bool = False) -> Customer:
+    """The customer behind a booking link, or NotFound; ``with_phones`` loads the numbers in the same
+    statement (the booking falls back to the first one: one round trip less per booking, issue 19)."""
+    stmt = select(Customer).where(Customer.booking_token == token)
+    if with_phones:
+        stmt = stmt.options(joinedload(Customer.phones))
+    customer = session.scalars(stmt).unique().one_or_none()
     if customer is None:
         raise NotFound("no booking page for this link", code="unknown_token")
     return customer
@@ -146,14 +151,19 @@ def serving(session: Session, customer: Customer, now: datetime) -> coverage.Cov
     return cover
 
 
-def booking_agent(session: Session, customer: Customer, start: datetime, end: datetime) -> Agent:
-    """The agent a call at ``[start, end)`` is booked with (``coverage.agent_for_slot``), or NotEligible."""
-    if not customer.eligible:
-        return eligible_agent(session, customer)  # raises the plan's message
+def booking_agent(session: Session, customer: Customer, start: datetime, end: datetime, *, lock: bool = False) -> Agent:
+    """The agent a call at ``[start, end)`` is booked with (``coverage.agent_for_slot``), or NotEligible;
+    ``lock=True`` inside ``write_transaction``: that agent's row is locked (``schedule.lock_agent``).
+
+    Without a backup named, the dedicated agent's time off need not be read here (it is busy time, so
+    the slot check refuses it): the agent is read and locked in one statement, as before issue 14.
+    """
+    if not customer.eligible or customer.backup_agent_id is None:
+        return eligible_agent(session, customer, lock=lock)  # raises the plan's message if need be
     agent = coverage.agent_for_slot(session, customer, start, end)
     if agent is None:
         raise NotEligible("this account has no active dedicated agent")
-    return agent
+    return schedule.lock_agent(session, agent.id) if lock else agent
 
 
 def _within_horizon(start: datetime, settings: Settings, now: datetime) -> bool:
@@ -251,15 +261,14 @@ def book(session: Session, settings: Settings, req: BookingRequest, now: datetim
         # agent, or the backup while they are away: issue 14) and locked, so eligibility, the replay
         # check and the slot check all run under the lock.
         with write_transaction(session):
-            customer = customer_by_token(session, req.token)
+            customer = customer_by_token(session, req.token, with_phones=True)
             contact = contact_details(settings, customer, req.timezone, req.phone, req.call_method)
-            chosen: Agent | None = None
+            agent: Agent | None = None
             if _within_horizon(req.start, settings, now):
-                chosen = booking_agent(session, customer, req.start, req.start + duration)
+                agent = booking_agent(session, customer, req.start, req.start + duration, lock=True)
             else:
                 serving(session, customer, now)  # 403 for an account without the add-on, whatever the time
             customer_id = customer.id
-            agent = schedule.lock_agent(session, chosen.id) if chosen is not None else None
             existing = _replay(session, customer_id, req.idempotency_key)
             if existing is not None:
                 _check_replay(existing, req, duration, contact)

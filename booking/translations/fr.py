@@ -271,8 +271,6 @@ FR: dict[str, str] = {
     "See your callbacks and upcoming calls.": "Consultez vos rappels et vos prochains appels.",
     "Integrators and operators": "Intégrateurs et exploitants",
     "API reference (OpenAPI document)": "Référence de l’API (document OpenAPI)",
-    "Deployment and operations guide: docs/deploy.md in the source distribution.": "Guide de déploiement et "
-    "d’exploitation : docs/deploy.md dans les sources.",
     # issue 17: the agent's chat panel
     "Chat": "Chat",
     "Back to your dashboard": "Retour au tableau de bord",

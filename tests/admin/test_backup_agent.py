@@ -26,6 +26,9 @@ def acme(make_agent, make_customer, frozen) -> dict[str, Any]:
     return make_customer("camille", name="Acme", backup_agent="dana")
 
 
+TUESDAY, WEDNESDAY = "2026-12-01", "2026-12-02"
+
+
 def _time_off(client, admin, slug="camille"):
     body = {"start": "2026-12-01T00:00:00+01:00", "end": "2026-12-02T00:00:00+01:00", "reason": "holiday"}
     response = client.post(f"/api/agents/{slug}/time-off", json=body, headers=admin)
@@ -96,14 +99,19 @@ def test_page_says_who_is_away_and_offers_the_backups_slots(client, admin, acme)
     before = client.get(f"/book/{acme['booking_token']}", query_string={"lang": "en"}).get_data(as_text=True)
     assert "is away until" not in before and "· Dana Roux" not in before
     _time_off(client, admin)
-    html = client.get(f"/book/{acme['booking_token']}", query_string={"lang": "en"}).get_data(as_text=True)
+    # The month view lists the chosen day's times: Tuesday (away), then Wednesday (back).
+    html = client.get(f"/book/{acme['booking_token']}", query_string={"lang": "en", "day": TUESDAY}).get_data(
+        as_text=True
+    )
     assert "Camille Martin is away until Wednesday, December 2, 2026, 12:00\u202fAM." in html
     assert "You can book with Dana Roux" in html
-    slots = slot_values(html)
-    assert "2026-12-01T09:00:00+00:00" in slots  # Tuesday 10:00 Paris: Dana's
-    assert "2026-12-02T09:00:00+00:00" in slots  # Wednesday 10:00 Paris: Camille's again
+    assert "2026-12-01T09:00:00+00:00" in slot_values(html)  # Tuesday 10:00 Paris: Dana's
     assert "· Dana Roux" in html
-    french = client.get(f"/book/{acme['booking_token']}", query_string={"lang": "fr"}).get_data(as_text=True)
+    wednesday = client.get(f"/book/{acme['booking_token']}", query_string={"lang": "en", "day": WEDNESDAY})
+    assert "2026-12-02T09:00:00+00:00" in slot_values(wednesday.get_data(as_text=True))  # Camille's again
+    french = client.get(f"/book/{acme['booking_token']}", query_string={"lang": "fr", "day": TUESDAY}).get_data(
+        as_text=True
+    )
     assert (
         "Camille Martin est absent·e jusqu’au mercredi 2 décembre 2026, 00:00." in french
         and "Vous pouvez réserver avec Dana Roux" in french
@@ -125,14 +133,18 @@ def test_without_a_backup_the_time_off_is_simply_not_offered(client, admin, acme
     client.patch(f"/api/customers/{acme['id']}", json={"backup_agent": None}, headers=admin)
     _time_off(client, admin)
     assert _book(client, acme, AWAY_SLOT).status_code == 409
-    html = client.get(f"/book/{acme['booking_token']}", query_string={"lang": "en"}).get_data(as_text=True)
+    html = client.get(f"/book/{acme['booking_token']}", query_string={"lang": "en", "day": TUESDAY}).get_data(
+        as_text=True
+    )
     assert "Camille Martin is away until" in html and "You can book with" not in html
     assert "2026-12-01T09:00:00+00:00" not in slot_values(html)
 
 
 def test_a_deactivated_agent_is_covered_entirely(client, admin, acme):
     assert client.post("/api/agents/camille/deactivate", headers=admin).status_code == 200
-    html = client.get(f"/book/{acme['booking_token']}", query_string={"lang": "en"}).get_data(as_text=True)
+    html = client.get(f"/book/{acme['booking_token']}", query_string={"lang": "en", "day": WEDNESDAY}).get_data(
+        as_text=True
+    )
     assert "Camille Martin is not taking calls any more." in html and "You can book with Dana Roux" in html
     assert "2026-12-02T09:00:00+00:00" in slot_values(html)
     booked = _book(client, acme, BACK_SLOT)

@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from booking.routes import month_picker
+from booking.services import coverage
 from tests.pages.forms import hidden, slot_values
 
 SLOT = "2026-12-01T09:00:00+00:00"  # Tuesday 10:00 Paris
@@ -118,7 +119,8 @@ def test_one_availability_call_per_page_not_one_per_day(client, customer, monkey
         calls.append(args[3])  # the window
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(month_picker, "free_slots_for", counted)
+    monkeypatch.setattr(month_picker, "free_slots_for", counted)  # moving a booked call
+    monkeypatch.setattr(coverage, "free_slots_for", counted)  # booking: the dedicated agent's (or backup's)
     html = _get(client, customer["booking_token"], month="2026-12")
     assert len(slot_values(html)) > 300 and len(calls) == 1
     start, end = calls[0]

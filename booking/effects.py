@@ -31,6 +31,7 @@ from booking.services.agent_auth import EVENT_SIGN_IN_REQUESTED
 from booking.services.call_now import EVENT_CALL_NOW
 from booking.services.callbacks import EVENT_CALLBACK_OVERDUE, EVENT_CALLBACK_QUEUED
 from booking.services.calls import EVENT_CRITICAL_CALL, EVENT_SENIOR_MISSED
+from booking.services.chat import EVENT_TRANSCRIPT
 from booking.services.handoff import EVENT_HANDOFF
 from booking.services.reminders import EVENT_REMINDER
 from booking.services.requests import EVENT_BREACHED, EVENT_DUE_SOON, EVENT_ESCALATED, EVENT_TRIAGE
@@ -184,7 +185,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     EVENT_MAIL_RECEIVED: ("email.request_agent",),  # business hours: the agent reads new mail at once
     EVENT_CALL_NOW: ("phone.call_now",),  # "Call now" pressed: ring the agent, then the customer
     EVENT_HANDOFF: ("phone.handoff",),  # a live call moved into a conference, a senior dialled in
-    "chat.transcript_requested": ("chat.transcript_email",),
+    EVENT_TRANSCRIPT: ("chat.transcript_email",),
 }
 
 

@@ -225,3 +225,25 @@ def test_racing_bookings_never_exceed_the_customer_cap(app, agent, make_customer
     assert statuses.count(409) == 8, statuses
     db.session.rollback()
     assert db.session.query(Booking).filter_by(status="confirmed").count() == 2
+
+
+def test_the_manage_page_offers_no_time_the_reschedule_would_refuse(app, client, agent, make_customer):
+    """Over the cap (an admin lowered it after two calls were booked), moving one call is refused; the
+    manage page's picker asks the same question with the customer, so it offers no time either."""
+    from dataclasses import replace
+
+    customer = make_customer("camille")
+    first = _book(client, customer).get_json()
+    assert _book(client, customer, start="2026-12-02T10:00:00+01:00").status_code == 201
+    app.extensions["booking.settings"] = replace(app.extensions["booking.settings"], max_open_bookings_per_customer=1)
+    moved = client.post(
+        f"/api/bookings/{first['id']}/reschedule",
+        json={"token": first["manage_token"], "start": "2026-12-03T09:00:00Z"},
+    )
+    assert moved.status_code == 409
+    page = client.get(
+        f"/bookings/{first['id']}/manage",
+        query_string={"token": first["manage_token"], "lang": "en", "day": "2026-12-03"},
+    )
+    assert page.status_code == 200
+    assert slot_values(page.get_data(as_text=True)) == []

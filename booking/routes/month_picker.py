@@ -142,11 +142,13 @@ def _month_slots(
     now: datetime,
     exclude_booking_id: int | None,
     customer: Customer | None,
+    customer_id: int | None = None,
 ) -> list[tuple[datetime, datetime, Agent]]:
     """One availability call: the month, cut to [today, horizon].
 
     Booking (``customer`` given): the dedicated agent's slots, and the backup's while they are away
-    (issue 14, ``coverage.offered_slots``); moving a booked call: it stays with its agent."""
+    (issue 14, ``coverage.offered_slots``); moving a booked call (``customer_id`` its customer's, for
+    the cap of open calls, as the reschedule service checks it): it stays with its agent."""
     first = max(month, today)
     end = min(add_months(month, 1), last_day + timedelta(days=1))
     if end <= first:
@@ -156,9 +158,8 @@ def _month_slots(
     except InvalidInput:
         return []
     if customer is None:
-        return [
-            (s, e, agent) for s, e in free_slots_for(session, cfg, agent, window, duration, now, exclude_booking_id)
-        ]
+        free = free_slots_for(session, cfg, agent, window, duration, now, exclude_booking_id, customer_id)
+        return [(s, e, agent) for s, e in free]
     return [(x.start, x.end, x.agent) for x in coverage.offered_slots(session, cfg, customer, window, duration, now)]
 
 
@@ -176,6 +177,7 @@ def build_picker(
     now: datetime,
     exclude_booking_id: int | None = None,
     customer: Customer | None = None,
+    customer_id: int | None = None,
 ) -> Picker:
     """The month to show (asked, else the month of ``day`` / ``chosen``, else the first with free
     time), its free slots grouped by day in ``tz``, and the selected day (asked, else the chosen
@@ -191,10 +193,14 @@ def build_picker(
         chosen_day = None
     asked = month or (day.replace(day=1) if day else None) or (chosen_day.replace(day=1) if chosen_day else None)
     shown = min(max(asked or first_month, first_month), last_month)
-    slots = _month_slots(session, cfg, agent, shown, tz, today, last_day, length, now, exclude_booking_id, customer)
+    slots = _month_slots(
+        session, cfg, agent, shown, tz, today, last_day, length, now, exclude_booking_id, customer, customer_id
+    )
     if not slots and asked is None and shown < last_month:  # nothing left this month: show the next
         shown = add_months(shown, 1)
-        slots = _month_slots(session, cfg, agent, shown, tz, today, last_day, length, now, exclude_booking_id, customer)
+        slots = _month_slots(
+            session, cfg, agent, shown, tz, today, last_day, length, now, exclude_booking_id, customer, customer_id
+        )
 
     city = city_of(tz, locale)
     # Babel is slow (~0.2 ms a call) and a month holds ~350 slots on ~20 days: format each wall time

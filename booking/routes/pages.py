@@ -86,6 +86,7 @@ def build_picker(
     now: datetime,
     exclude_booking_id: int | None = None,
     customer: Customer | None = None,
+    customer_id: int | None = None,
 ) -> Picker:
     """The month picker for this request's ``?month=`` / ``?day=`` (see ``booking.routes.month_picker``).
 
@@ -103,6 +104,7 @@ def build_picker(
         now=now,
         exclude_booking_id=exclude_booking_id,
         customer=customer,
+        customer_id=customer_id,
     )
 
 
@@ -380,7 +382,16 @@ def manage(booking_id: int) -> Any:
     too_late = booking.start_at <= now
     changeable = booking.status == BookingStatus.CONFIRMED and not too_late
     picker = (
-        build_picker(booking.agent, tz, tz_source, duration, request.values.get("start", ""), now, booking.id)
+        build_picker(
+            booking.agent,
+            tz,
+            tz_source,
+            duration,
+            request.values.get("start", ""),
+            now,
+            booking.id,
+            customer_id=booking.customer_id,
+        )
         if changeable
         else None
     )

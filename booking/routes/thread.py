@@ -8,6 +8,7 @@ other channels show the request's log. Someone else's request answers 404, as in
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, redirect, request, url_for
@@ -85,12 +86,14 @@ def attachment(agent: Agent, request_id: int, attachment_id: int) -> Any:
     item = db.session.get(RequestAttachment, attachment_id)
     if item is None or item.content is None or item.message.request_id != request_id:
         abort(404)
-    name = "".join(c for c in item.filename if c.isalnum() or c in "._- ") or "attachment"
+    # WSGI headers are Latin-1 (PEP 3333): a name like « 报告.pdf » in ``filename`` made the server fail
+    # (500). An ASCII fallback, and the real name percent-encoded in ``filename*`` (RFC 6266/5987).
+    fallback = "".join(c for c in item.filename if c.isascii() and (c.isalnum() or c in "._- ")) or "attachment"
     return Response(
         item.content,
         mimetype="application/octet-stream",
         headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
+            "Content-Disposition": f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(item.filename)}",
             "X-Content-Type-Options": "nosniff",
             "Cache-Control": "private, no-store",
         },

@@ -129,3 +129,18 @@ def test_the_thread_through_the_api_and_the_page_with_attachments(people, send, 
     assert download.status_code == 200 and download.data == b"ERROR 42"
     assert download.mimetype == "application/octet-stream" and "attachment" in download.headers["Content-Disposition"]
     assert browser.get(f"/agent/requests/{request.id + 1}/attachments/{stored.id}").status_code == 404
+
+
+def test_an_attachment_named_in_chinese_downloads_with_a_latin_1_header(people, send, frozen, browser):
+    """WSGI headers are Latin-1: « 报告.pdf » in ``filename=`` made the server answer 500."""
+    frozen(TUESDAY_10)
+    msg = mail(text="Report attached.")
+    msg.add_attachment(b"%PDF-1.4", maintype="application", subtype="pdf", filename="报告 été.pdf")
+    send(msg)
+    request = fresh().scalars(select(SupportRequest)).one()
+    (stored,) = fresh().scalars(select(RequestMessage)).one().attachments
+    download = browser.get(f"/agent/requests/{request.id}/attachments/{stored.id}")
+    assert download.status_code == 200 and download.data == b"%PDF-1.4"
+    disposition = download.headers["Content-Disposition"]
+    disposition.encode("latin-1")  # raises before the fix
+    assert "filename*=UTF-8''%E6%8A%A5%E5%91%8A%20%C3%A9t%C3%A9.pdf" in disposition

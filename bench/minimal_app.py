@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import parse_qs
@@ -29,20 +32,37 @@ PARIS = ZoneInfo("Europe/Paris")
 CALENDAR = business_calendar("Europe/Paris", "09:00-17:00", "mon-fri", "FR")
 RULES = SlotRules(timedelta(minutes=30), timedelta(minutes=30), timedelta(minutes=60), timedelta(days=60))
 URL = os.environ.get("BENCH_DATABASE_URL", "")
-_local = threading.local()
+#: Connections per process, as many as the app's SQLAlchemy pool holds (pool_size 5 + max_overflow 10).
+#: One connection per thread (gthread runs 64) made the two servers of a case hold 4 x 64 + 4 x 15
+#: connections between them, past PostgreSQL's max_connections of 100: the app then answered 503.
+POOL_SIZE = 15
+_pool: queue.LifoQueue[Any] = queue.LifoQueue()
+_slots = threading.BoundedSemaphore(POOL_SIZE)
 
 
-def _connection() -> Any:
-    conn = getattr(_local, "conn", None)
-    if conn is None:
-        if URL.startswith("sqlite"):
-            conn = sqlite3.connect(URL.split("///", 1)[1], check_same_thread=False)
-        else:
-            import psycopg
+def _open() -> Any:
+    if URL.startswith("sqlite"):
+        return sqlite3.connect(URL.split("///", 1)[1], check_same_thread=False)
+    import psycopg
 
-            conn = psycopg.connect(URL.replace("postgresql+psycopg", "postgresql"), autocommit=True)
-        _local.conn = conn
-    return conn
+    return psycopg.connect(URL.replace("postgresql+psycopg", "postgresql"), autocommit=True)
+
+
+@contextmanager
+def _connection() -> Iterator[Any]:
+    """A pooled connection: at most POOL_SIZE open per process, a request waits for one when all are out."""
+    _slots.acquire()
+    try:
+        try:
+            conn = _pool.get_nowait()
+        except queue.Empty:
+            conn = _open()
+        try:
+            yield conn
+        finally:
+            _pool.put(conn)
+    finally:
+        _slots.release()
 
 
 def _busy(conn: Any, agent_id: int, lo: datetime, hi: datetime) -> list[tuple[datetime, datetime]]:
@@ -73,14 +93,14 @@ def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
         return [b'{"error": {"code": "not_found"}}']
     query = parse_qs(environ.get("QUERY_STRING", ""))
     start, end = date.fromisoformat(query["start"][0]), date.fromisoformat(query["end"][0])
-    conn = _connection()
-    agent_id = _agent_id(conn, parts[2])
-    if agent_id is None:
-        start_response("404 Not Found", [("Content-Type", "application/json")])
-        return [b'{"error": {"code": "unknown_agent"}}']
     w_start = datetime.combine(start, time(0), tzinfo=PARIS).astimezone(UTC)
     w_end = datetime.combine(end, time(0), tzinfo=PARIS).astimezone(UTC)
-    busy = _busy(conn, agent_id, w_start - timedelta(days=1), w_end + RULES.duration)
+    with _connection() as conn:
+        agent_id = _agent_id(conn, parts[2])
+        if agent_id is None:
+            start_response("404 Not Found", [("Content-Type", "application/json")])
+            return [b'{"error": {"code": "unknown_agent"}}']
+        busy = _busy(conn, agent_id, w_start - timedelta(days=1), w_end + RULES.duration)
     slots = free_slots(CALENDAR, (w_start, w_end), RULES, datetime.now(UTC), busy)
     body = json.dumps(
         {

@@ -20,6 +20,11 @@ from booking.extensions import csrf, db, migrate
 
 __all__ = ["ConfigError", "Settings", "create_app"]
 
+#: ``booking worker``'s pool: every job may run at once (APScheduler's 10 threads; each job holds its
+#: session plus its advisory lock, the IMAP IDLE watcher one more): at most 20, 5 kept open.
+WORKER_POOL_SIZE = 5
+WORKER_MAX_OVERFLOW = 15
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 MIGRATIONS_DIR = PACKAGE_DIR / "migrations"
 
@@ -32,19 +37,24 @@ def _resource_dir(name: str) -> str:
     return str(PACKAGE_DIR.parent / name)
 
 
-def _engine_options(database_url: str, *, web: bool = True) -> dict[str, Any]:
+def _engine_options(settings: Settings, *, web: bool = True) -> dict[str, Any]:
     """PostgreSQL sessions in UTC: instants come back with ``datetime.UTC`` itself, no conversion.
 
     Everything is stored and compared in UTC anyway; with the server's zone (say Etc/UTC as a
     ZoneInfo) every datetime the driver returns needed an ``astimezone`` and compared ~7x slower.
-    A worker (``web=False``) runs every job at once, each holding its session's connection and one
-    more for its advisory lock: its pool is sized for that instead of the web default of 5 + 10.
+    A web process keeps ``BOOKING_DB_POOL_SIZE`` connections and opens at most
+    ``BOOKING_DB_MAX_OVERFLOW`` more (default 5 + 5: the deployment's budget in docs/deploy.md fits
+    PostgreSQL's default max_connections of 100). A worker (``web=False``) runs every job at once,
+    each holding its session's connection and one more for its advisory lock: its pool is sized for
+    that instead.
     """
     options: dict[str, Any] = {"pool_pre_ping": True}
-    if database_url.startswith("postgresql"):
+    if settings.database_url.startswith("postgresql"):
         options["connect_args"] = {"options": "-c TimeZone=UTC"}
-        if not web:
-            options.update(pool_size=20, max_overflow=10)
+        if web:
+            options.update(pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
+        else:
+            options.update(pool_size=WORKER_POOL_SIZE, max_overflow=WORKER_MAX_OVERFLOW)
     return options
 
 
@@ -70,7 +80,7 @@ def create_app(
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=settings.database_url,
-        SQLALCHEMY_ENGINE_OPTIONS=with_timeouts(_engine_options(settings.database_url, web=web), settings),
+        SQLALCHEMY_ENGINE_OPTIONS=with_timeouts(_engine_options(settings, web=web), settings),
         WTF_CSRF_TIME_LIMIT=None,
         # The session cookie signs agents in: script-proof, not sent on cross-site POSTs, and only
         # over HTTPS when the service is published on HTTPS.

@@ -83,6 +83,11 @@ class Settings:
     # the log format. Defaults keep a hung database from holding a web worker past gunicorn's 30 s.
     db_connect_timeout: int = 5  # seconds; PostgreSQL connect_timeout
     db_statement_timeout: int = 15  # seconds; PostgreSQL statement_timeout, SQLite busy timeout
+    # Connections a web process keeps (pool) and may open beyond that (overflow): see docs/deploy.md's
+    # connection budget. A process runs Python on one core, so more than ten statements in flight
+    # buy it nothing, while every connection counts against PostgreSQL's max_connections.
+    db_pool_size: int = 5
+    db_max_overflow: int = 5
     log_format: str = "text"  # "text" or "json" (one JSON object per line, with the request id)
     access_log: bool = False  # one line per request (``booking serve`` turns it on)
     security: SecuritySettings = field(default_factory=lambda: SecuritySettings(), repr=False)
@@ -230,6 +235,8 @@ class _Twilio(TypedDict):
 class _Operations(TypedDict):
     db_connect_timeout: int
     db_statement_timeout: int
+    db_pool_size: int
+    db_max_overflow: int
     log_format: str
     access_log: bool
 
@@ -256,10 +263,13 @@ def _log_format(env: Mapping[str, str]) -> str:
 
 
 def _operations(env: Mapping[str, str]) -> _Operations:
-    """Database timeouts (a hung database answers 503 before gunicorn's 30 s), log format, access log."""
+    """Database timeouts (a hung database answers 503 before gunicorn's 30 s), the web processes'
+    connection pool, log format, access log."""
     return {
         "db_connect_timeout": _int(env, "BOOKING_DB_CONNECT_TIMEOUT", 5, 2, 300),
         "db_statement_timeout": _int(env, "BOOKING_DB_STATEMENT_TIMEOUT", 15, 1, 3600),
+        "db_pool_size": _int(env, "BOOKING_DB_POOL_SIZE", 5, 1, 200),
+        "db_max_overflow": _int(env, "BOOKING_DB_MAX_OVERFLOW", 5, 0, 200),
         "log_format": _log_format(env),
         "access_log": _bool(env, "BOOKING_ACCESS_LOG", False),
     }

@@ -9,8 +9,9 @@ sending MTA keeps the message and retries - an accepted message is never lost, a
 is recognised by its Message-ID. The envelope sender becomes ``Return-Path`` as a final MTA would
 write it (``<>`` for a bounce), which is what the no-auto-reply rules read.
 
-Ingestion runs in a worker thread (``run_in_executor``) with its own app context and session, so a
-slow database holds one connection, not the whole server.
+Ingestion runs in one of ``INGEST_THREADS`` worker threads (``run_in_executor``), each with its own
+app context and session, so a slow database holds one connection, not the whole server, and the
+gateway never holds more than that many connections (docs/deploy.md, "Connection budget").
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiosmtpd.controller import Controller
@@ -29,6 +31,9 @@ from booking import clock
 from booking.config import Settings
 
 log = logging.getLogger(__name__)
+
+#: Messages ingested at once (each holds one database connection while it is stored).
+INGEST_THREADS = 4
 
 
 def _settings(app: Flask) -> Settings:
@@ -42,6 +47,9 @@ class SupportHandler:
 
     app: Flask
     ingested: int = 0
+    executor: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=INGEST_THREADS, thread_name_prefix="mail-ingest")
+    )
 
     @property
     def address(self) -> str:
@@ -64,7 +72,7 @@ class SupportHandler:
         raw = f"Return-Path: <{sender}>\r\n".encode() + raw
         loop = asyncio.get_running_loop()
         try:
-            await loop.run_in_executor(None, self._ingest, raw)
+            await loop.run_in_executor(self.executor, self._ingest, raw)
         except Exception:
             log.exception("mail-gateway: could not store a message from %r; answered 451 (the sender retries)", sender)
             return "451 4.3.0 Could not store the message now, please retry"

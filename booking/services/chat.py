@@ -156,7 +156,11 @@ def messages_after(session: Session, conversation_id: int, after: int = 0, limit
 
 
 def serialize_message(message: ChatMessage, conversation: ChatConversation, agent_name: str | None) -> dict[str, Any]:
+    """``agent_name``: the conversation's agent; an answer written by another agent (before the
+    conversation moved to the backup, or back) keeps its own author's name."""
     name = {"visitor": conversation.visitor_name, "agent": agent_name}.get(message.author)
+    if message.author == "agent" and message.agent_id is not None and message.agent_id != conversation.agent_id:
+        name = message.author_agent.name if message.author_agent is not None else name
     return {
         "id": message.id,
         "conversation": conversation.id,

@@ -248,6 +248,11 @@ def test_a_conversation_moves_to_the_backup_when_its_agent_goes_away_and_stays_a
     key, conversation_id = sent["visitor_key"], sent["conversation"]
     assert db.session.get(ChatConversation, conversation_id).agent.slug == "camille"
     assert client.get(f"/api/chat/{covered['token']}").get_json()["agent"] == {"name": "Camille Martin"}
+    camille = _panel(app, sign_in, "camille@vendor.example")
+    answer = {"text": "Camille here"}
+    assert (
+        camille.post(f"/agent/chat/{conversation_id}/messages", json=answer, headers=_csrf(camille)).status_code == 201
+    )
     _time_off(client, admin, "camille", OPEN + timedelta(hours=1), OPEN + timedelta(hours=3))
     frozen(OPEN + timedelta(hours=1))
     visitor(covered["token"], "during the holiday", key=key)
@@ -255,6 +260,15 @@ def test_a_conversation_moves_to_the_backup_when_its_agent_goes_away_and_stays_a
     assert db.session.get(ChatConversation, conversation_id).agent.slug == "bob"  # the visitor is not left alone
     bob = _panel(app, sign_in, "bob@vendor.example")
     assert bob.get(f"/agent/chat/{conversation_id}/messages").status_code == 200
+    assert (
+        bob.post(f"/agent/chat/{conversation_id}/messages", json={"text": "Bob here"}, headers=_csrf(bob)).status_code
+        == 201
+    )
+    seen = client.get(f"/api/chat/{covered['token']}/messages", headers={"X-Chat-Visitor": key}).get_json()
+    assert [(m["name"], m["text"]) for m in seen["messages"] if m["author"] == "agent"] == [
+        ("Camille Martin", "Camille here"),  # each answer keeps its author's name
+        ("Bob Backup", "Bob here"),
+    ]
     frozen(OPEN + timedelta(hours=4))  # Camille is back: the chat button shows her again
     assert client.get(f"/api/chat/{covered['token']}").get_json()["agent"] == {"name": "Camille Martin"}
     visitor(covered["token"], "after the holiday", key=key)

@@ -98,8 +98,16 @@ def conversation_for(session: Session, customer: Customer, visitor_key: str | No
 
 
 def chat_coverage(session: Session, customer: Customer, now: datetime) -> Coverage | None:
-    """Who may serve an eligible customer's chat at ``now`` (``services.coverage``); None: nobody."""
-    return coverage(session, customer, now) if customer.eligible and customer.agent_id is not None else None
+    """Who may serve an eligible customer's chat at ``now`` (``services.coverage``); None: nobody.
+
+    Without a backup named, the dedicated agent's time off changes nobody (they serve while active),
+    so it is not read: the presence answer keeps its four statements, as ``bookings.booking_agent``.
+    """
+    if not customer.eligible or customer.agent_id is None:
+        return None
+    if customer.backup_agent_id is None:
+        return Coverage(customer.agent, None, [])
+    return coverage(session, customer, now)
 
 
 def serve_agent(session: Session, customer: Customer, now: datetime) -> Agent | None:

@@ -290,7 +290,7 @@ def _import(kind: str, path: str, dry_run: bool) -> None:
 @click.option("--dry-run", is_flag=True, help="check every row, write nothing")
 @with_appcontext
 def agent_import(path: str, dry_run: bool) -> None:
-    """Create the agents of a CSV file (slug,name,email,phone[,timezone,tier,on_call]): all or none."""
+    """Create the agents of a CSV file (slug,name,email,phone[,timezone,tier,on_call,language]): all or none."""
     _import("agent", path, dry_run)
 
 

@@ -33,6 +33,7 @@ HELPERS = {
     ("calendar_sync/sync.py", "_replace_rows"),
     ("services/callbacks.py", "_reserve"),
     ("services/callbacks.py", "_release"),
+    ("services/requests.py", "_callback_owner_follows"),  # assign locks the reservation's agent first
 }
 HELPER_NAMES = {name for _, name in HELPERS}
 
@@ -114,6 +115,89 @@ def test_the_rule_checker_sees_an_unlocked_writer():
     assert _writes(unlocked) and not _lock_lines(unlocked)
     fn = locked.body[0]
     assert all(any(lock < line for lock in _lock_lines(fn)) for line, _ in _writes(fn))
+
+
+#: Readers that lock the agent as they read it, for a caller that calls them first in its transaction
+#: (their call sites, ``lock=True``, are checked as locks by the rule below).
+LOCK_READERS = {("services/schedule.py", "dedicated_agent"), ("services/bookings.py", "booking_agent")}
+#: Calls that write or take a row lock: none may come before the agent lock in its transaction.
+WRITE_CALLS = {"add", "add_all", "delete", "flush", "merge", "emit", "log_event", "locked_request", "_get_locked"}
+WRITE_CALLS |= {"with_for_update"} | SCHEDULE_WRITES
+
+
+def _opens_transaction(node: ast.AST) -> bool:
+    return isinstance(node, ast.With) and any(
+        isinstance(item.context_expr, ast.Call) and _call_name(item.context_expr)[1] == "write_transaction"
+        for item in node.items
+    )
+
+
+def _writes_or_row_locks(nodes: list[ast.AST]) -> list[tuple[int, str]]:
+    """(line, what) of the writes and row locks among ``nodes`` (each node looked at alone)."""
+    found = []
+    for node in nodes:
+        if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(t, ast.Attribute) for t in targets):
+                found.append((node.lineno, "attribute assignment"))
+        elif isinstance(node, ast.Call):
+            name = _call_name(node)[1]
+            inner = _call_name(node.args[0])[1] if node.args and isinstance(node.args[0], ast.Call) else ""
+            if name in WRITE_CALLS:
+                found.append((node.lineno, f"{name}(...)"))
+            elif name == "execute" and inner in {"update", "insert", "delete"}:
+                found.append((node.lineno, f"execute({inner}(...))"))
+    return found
+
+
+def _lock_order_offences(fn: ast.FunctionDef, is_reader: bool = False) -> list[str]:
+    """Each agent lock sits in the function that opens its transaction, before every write and row lock
+    there: a helper that locks in the middle of its caller's transaction (after the caller's writes and
+    its own row locks, e.g. of a request) takes the locks in the other order than a booking does."""
+    offences = []
+    blocks = [node for node in ast.walk(fn) if _opens_transaction(node)]
+    for lock in (n for n in ast.walk(fn) if isinstance(n, ast.Call) and _is_lock(n)):
+        block = next((b for b in blocks if any(lock in ast.walk(stmt) for stmt in b.body)), None)
+        if block is None:
+            if not is_reader:
+                offences.append(f"{fn.name}:{lock.lineno} locks the agent outside its own write_transaction")
+            continue
+        earlier = [
+            n for stmt in block.body for n in ast.walk(stmt) if getattr(n, "end_lineno", lock.lineno) < lock.lineno
+        ]
+        offences += [
+            f"{fn.name}:{line} {what} before the agent lock (line {lock.lineno})"
+            for line, what in _writes_or_row_locks(earlier)
+        ]
+    return offences
+
+
+def test_the_agent_lock_comes_first_in_its_transaction():
+    offenders = []
+    for rel, fn in _functions():
+        offenders += [f"booking/{rel}: {o}" for o in _lock_order_offences(fn, (rel, fn.name) in LOCK_READERS)]
+    assert not offenders, "\n".join(offenders)
+
+
+def test_the_lock_order_checker_sees_a_late_lock_and_a_helper_locking_for_its_caller():
+    late = ast.parse(
+        "def f(session):\n    with write_transaction(session):\n        request = locked_request(session, 1)\n"
+        "        request.agent_id = 2\n        schedule.lock_agent(session, 1)\n"
+    ).body[0]
+    helper = ast.parse(
+        "def g(session, booking):\n    schedule.lock_agent(session, 1)\n    schedule.cancel(session, booking)\n"
+    ).body[0]
+    first = ast.parse(
+        "def h(session, x):\n    with write_transaction(session):\n        if x is not None:\n"
+        "            schedule.lock_agent(session, x)\n        request = locked_request(session, 1)\n"
+        "        request.agent_id = 2\n"
+    ).body[0]
+    assert (
+        isinstance(late, ast.FunctionDef) and isinstance(helper, ast.FunctionDef) and isinstance(first, ast.FunctionDef)
+    )
+    assert len(_lock_order_offences(late)) == 2
+    assert _lock_order_offences(helper) == ["g:2 locks the agent outside its own write_transaction"]
+    assert _lock_order_offences(first) == []
 
 
 # --------------------------------------------------------------------------------------------------

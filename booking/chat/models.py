@@ -60,6 +60,9 @@ class ChatMessage(db.Model):  # type: ignore[name-defined]
     #: when the other side's screen showed it (read receipts)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
+    #: who wrote an agent message: loaded only for one written before the conversation changed hands
+    author_agent: Mapped[Agent | None] = relationship()
+
     __table_args__ = (
         CheckConstraint("author IN ('visitor', 'agent', 'system')", name="author"),
         Index("ix_chat_messages_conversation", "conversation_id", "id"),

@@ -32,7 +32,7 @@ from booking.routes.common import external_url, settings
 from booking.routes.pages import page
 from booking.services import audit, directory, time_off
 from booking.services.errors import ServiceError
-from booking.vocabulary import Tier
+from booking.vocabulary import Language, Tier
 
 bp = Blueprint("admin_pages", __name__, url_prefix="/admin")
 
@@ -92,7 +92,33 @@ def agent_form() -> dict[str, Any]:
         "on_call": checkbox("on_call"),
         "admin": checkbox("admin"),
         "active": checkbox("active"),
+        "language": form.get("language", Language.EN).strip(),
+        "buffer_minutes": form.get("buffer_minutes", "").strip(),
+        "max_calls_per_day": form.get("max_calls_per_day", "").strip(),
     }
+
+
+#: The agent's own booking rules (issue 18): typed as text, a whole number for the service.
+RULE_FIELDS = ("buffer_minutes", "max_calls_per_day")
+_WHOLE = re.compile(r"[0-9]{1,9}")
+
+
+def _rule(typed: str) -> int | str | None:
+    """Empty: None (the deployment's default); digits: the number; anything else as typed, for
+    ``validation.minutes_or_default`` (through ``directory``) to refuse with the API's message."""
+    if not typed:
+        return None
+    return int(typed) if _WHOLE.fullmatch(typed) else typed
+
+
+def service_fields(form: dict[str, Any]) -> dict[str, Any]:
+    """The typed form as the directory service takes it (the rules as numbers, the rest as typed)."""
+    return {k: (_rule(v) if k in RULE_FIELDS else v) for k, v in form.items()}
+
+
+def rules_text(agent: Agent) -> dict[str, str]:
+    """The agent's rules as the form shows them: 0 stays "0", the default (None) is an empty field."""
+    return {k: "" if getattr(agent, k) is None else str(getattr(agent, k)) for k in RULE_FIELDS}
 
 
 _SHIFT_SPLIT = re.compile(r"[,;\s]+")
@@ -126,7 +152,7 @@ def parse_local(raw: str, tz: ZoneInfo) -> datetime | None:
 
 
 def _agents_page(admin: Agent, status: int = 200, form: dict[str, Any] | None = None, error: str | None = None) -> Any:
-    blank = {"tier": Tier.DEDICATED, "timezone": settings().timezone.key, "active": True}
+    blank = {"tier": Tier.DEDICATED, "timezone": settings().timezone.key, "active": True, "language": Language.EN}
     return render(
         "admin/agents.html",
         admin,
@@ -135,6 +161,8 @@ def _agents_page(admin: Agent, status: int = 200, form: dict[str, Any] | None = 
         form=form or blank,
         error=error,
         tiers=list(Tier),
+        languages=list(Language),
+        defaults=settings(),
     )
 
 
@@ -151,7 +179,7 @@ def agents(admin: Agent) -> Any:
     if request.method == "GET":
         return _agents_page(admin)
     form = agent_form()
-    fields = {k: v for k, v in form.items() if k != "active"}
+    fields = {k: v for k, v in service_fields(form).items() if k != "active"}
     fields["timezone"] = fields["timezone"] or None
     try:
         agent = directory.create_agent(db.session, settings(), **fields)
@@ -174,6 +202,8 @@ def _agent_page(
         "on_call": agent.on_call,
         "admin": agent.admin,
         "active": agent.active,
+        "language": agent.language,
+        **rules_text(agent),
     }
     return render(
         "admin/agent.html",
@@ -190,6 +220,8 @@ def _agent_page(
         section=section,
         weekdays=WEEKDAYS,
         tiers=list(Tier),
+        languages=list(Language),
+        defaults=settings(),
         tz=tz,
         local=lambda moment: local_input(moment, tz),
         instant=lambda moment: format_instant(moment, tz) if moment else "",  # the agent's zone, as the form
@@ -206,7 +238,7 @@ def agent(admin: Agent, slug: str) -> Any:
     if request.method == "GET":
         return _agent_page(admin, target)
     form = agent_form()
-    changes = {k: v for k, v in form.items() if k != "slug"}
+    changes = {k: v for k, v in service_fields(form).items() if k != "slug"}
     try:
         directory.update_agent(db.session, slug, changes, clock.now())
     except ServiceError as exc:

@@ -173,8 +173,9 @@ def _booking_url(customer: Customer) -> str | None:
 
 def _presence_dict(customer: Customer, booking_url: str | None) -> dict[str, Any]:
     """The presence answer; ``booking_url`` is built in the request (a stream's polls run outside it)."""
-    agent = chat.serve_agent(customer)
-    found = chat.agent_presence(db.session, settings(), agent, clock.now())
+    now = clock.now()
+    agent = chat.serve_agent(db.session, customer, now)
+    found = chat.agent_presence(db.session, settings(), agent, now)
     return {"agent": {"name": agent.name} if agent else None, **found.as_dict(), "booking_url": booking_url}
 
 
@@ -225,8 +226,7 @@ def events(path: ChatPath, query: EventsQuery) -> Any:
     """Server-Sent Events: ``message`` (``id:`` = message id; ``Last-Event-ID`` resumes), ``presence``, ``read``."""
     customer = _customer()
     conversation = _conversation(query.visitor)
-    agent = chat.serve_agent(customer)
-    customer_id, agent_id = customer.id, agent.id if agent else None
+    customer_id, topics = customer.id, chat.presence_topics(customer)
     booking_url = _booking_url(customer)
     conversation_id = conversation.id if conversation else None
     app = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -247,7 +247,6 @@ def events(path: ChatPath, query: EventsQuery) -> Any:
                 messages = [chat.serialize_message(m, conv, name) for m in found]
         return messages, _presence_dict(fresh, booking_url if fresh.eligible else None)
 
-    topics = [chat.presence_topic(agent_id)]
     if conversation_id is not None:
         topics.append(chat.conversation_topic(conversation_id))
     return streams.event_stream(app, topics, poll, last, heartbeat=cfg.heartbeat_seconds, lifetime=cfg.stream_seconds)

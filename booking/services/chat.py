@@ -31,6 +31,7 @@ from booking.core.presence import AgentFacts, Presence, presence
 from booking.db_guards import write_transaction
 from booking.models import Agent, Booking, Customer, TimeOff
 from booking.services import outbox, validation
+from booking.services.coverage import Coverage, coverage
 from booking.services.errors import InvalidInput, NotFound, ServiceError
 from booking.services.requests import Actor, RequestIn, add_request, triage_alert
 from booking.text import has_unsafe_chars
@@ -96,9 +97,32 @@ def conversation_for(session: Session, customer: Customer, visitor_key: str | No
     return found
 
 
-def serve_agent(customer: Customer) -> Agent | None:
-    """Who answers this customer's chat: the dedicated agent of an eligible customer, else nobody."""
-    return customer.agent if customer.eligible and customer.agent is not None and customer.agent.active else None
+def chat_coverage(session: Session, customer: Customer, now: datetime) -> Coverage | None:
+    """Who may serve an eligible customer's chat at ``now`` (``services.coverage``); None: nobody.
+
+    Without a backup named, the dedicated agent's time off changes nobody (they serve while active),
+    so it is not read: the presence answer keeps its four statements, as ``bookings.booking_agent``.
+    """
+    if not customer.eligible or customer.agent_id is None:
+        return None
+    if customer.backup_agent_id is None:
+        return Coverage(customer.agent, None, [])
+    return coverage(session, customer, now)
+
+
+def serve_agent(session: Session, customer: Customer, now: datetime) -> Agent | None:
+    """Who answers this customer's chat now: the dedicated agent of an eligible customer, or the named
+    backup while the dedicated one is away (time off) or deactivated, the rule the booking page and
+    the booking service follow (``coverage``); nobody for a customer without the add-on."""
+    cover = chat_coverage(session, customer, now)
+    return cover.serving_at(now) if cover is not None else None
+
+
+def presence_topics(customer: Customer) -> list[str]:
+    """The presence topics a visitor's stream follows: every agent who may serve the customer (the
+    dedicated one and the backup: who serves changes while the stream is open, with time off)."""
+    ids = dict.fromkeys(i for i in (customer.agent_id, customer.backup_agent_id) if i is not None)
+    return [presence_topic(i) for i in ids] or [presence_topic(None)]
 
 
 def agent_presence(session: Session, settings: Settings, agent: Agent | None, now: datetime) -> Presence:
@@ -140,7 +164,11 @@ def messages_after(session: Session, conversation_id: int, after: int = 0, limit
 
 
 def serialize_message(message: ChatMessage, conversation: ChatConversation, agent_name: str | None) -> dict[str, Any]:
+    """``agent_name``: the conversation's agent; an answer written by another agent (before the
+    conversation moved to the backup, or back) keeps its own author's name."""
     name = {"visitor": conversation.visitor_name, "agent": agent_name}.get(message.author)
+    if message.author == "agent" and message.agent_id is not None and message.agent_id != conversation.agent_id:
+        name = message.author_agent.name if message.author_agent is not None else name
     return {
         "id": message.id,
         "conversation": conversation.id,
@@ -237,7 +265,10 @@ def _become_request(
 ) -> tuple[ChatMessage, list[int]]:
     """Open the conversation's ``chat`` request (inside the caller's transaction) and tell the visitor."""
     customer = conversation.customer
-    agent = serve_agent(customer)
+    # The request goes to whoever has the conversation in their panel (so their answer is its first
+    # response), or to whoever serves the customer now when that agent has left.
+    owner = conversation.agent
+    agent = owner if owner is not None and owner.active else serve_agent(session, customer, now)
     first = session.scalar(
         select(ChatMessage)
         .where(ChatMessage.conversation_id == conversation.id, ChatMessage.author == "visitor")
@@ -313,7 +344,8 @@ def post_visitor_message(
         conversation = conversation_for(session, customer, visitor_key)
         if visitor_key and conversation is None:
             raise NotFound("no such conversation", code="not_found")
-        agent = serve_agent(customer)
+        cover = chat_coverage(session, customer, now)
+        agent = cover.serving_at(now) if cover is not None else None
         if conversation is None:
             new_key = new_token()
             conversation = ChatConversation(
@@ -332,6 +364,10 @@ def post_visitor_message(
             conversation.visitor_name = name
             conversation.visitor_email = email or conversation.visitor_email
             conversation.updated_at = now
+            if cover is not None and agent is not None and not cover.can_serve(conversation.agent_id, now):
+                # Its agent went away (time off, deactivated) or no longer serves this customer: the
+                # conversation moves to the panel of whoever serves now, instead of waiting unseen.
+                conversation.agent_id = agent.id
         message = ChatMessage(conversation_id=conversation.id, author="visitor", text=text, created_at=now)
         session.add(message)
         session.flush()

@@ -4,7 +4,9 @@ A customer may name a ``backup_agent``. The dedicated agent is *away* for a slot
 period overlaps it, or altogether when they were deactivated. For such slots the booking page
 offers the backup's free time (saying who is away and until when) instead of an empty page, and
 the booking service books the backup: both ask :func:`agent_for_slot` / :func:`offered_slots`, so
-what is shown is what gets booked. Outside time off the dedicated agent keeps every call.
+what is shown is what gets booked. Outside time off the dedicated agent keeps every call. The chat
+asks the same question for "now" (:meth:`Coverage.serving_at`): whose presence and name the visitor
+sees, and whose panel receives the conversation.
 
 Reads only; the rows are written by ``booking.services.schedule``.
 """
@@ -22,6 +24,10 @@ from booking.core.intervals import Interval, merge, overlaps_any
 from booking.models import Agent, Customer, TimeOff
 from booking.services.availability import free_slots_for
 
+#: The span a "who serves now" question asks about: [moment, moment + 1 µs) overlaps a time off
+#: exactly when the moment lies inside it (half-open intervals).
+INSTANT = timedelta(microseconds=1)
+
 
 @dataclass(frozen=True)
 class Coverage:
@@ -38,6 +44,30 @@ class Coverage:
     def away_at(self, start: datetime, end: datetime) -> bool:
         """Whether the dedicated agent cannot take a call in ``[start, end)``."""
         return self.deactivated or overlaps_any(self.away, start, end)
+
+    def serving(self, start: datetime, end: datetime) -> Agent | None:
+        """Who takes ``[start, end)``: the dedicated agent, or the backup while the dedicated one is
+        away then (time off or deactivated); None when nobody active can."""
+        if self.dedicated is None:
+            return None
+        if self.away_at(start, end) and self.backup is not None:
+            return self.backup
+        return self.dedicated if self.dedicated.active else None
+
+    def serving_at(self, moment: datetime) -> Agent | None:
+        """Who serves the customer at ``moment`` (the chat: presence, the conversation's owner)."""
+        return self.serving(moment, moment + INSTANT)
+
+    def can_serve(self, agent_id: int | None, moment: datetime) -> bool:
+        """Whether ``agent_id`` may still serve the customer at ``moment``: the active backup, or the
+        dedicated agent while not away. A conversation already with one of them stays with them."""
+        if agent_id is None:
+            return False
+        if self.backup is not None and agent_id == self.backup.id:
+            return True
+        return (
+            self.dedicated is not None and agent_id == self.dedicated.id and not self.away_at(moment, moment + INSTANT)
+        )
 
     def away_until(self, moment: datetime) -> datetime | None:
         """The end of the absence running at (or starting after) ``moment``; None if deactivated or never."""
@@ -67,12 +97,7 @@ def coverage(session: Session, customer: Customer, since: datetime) -> Coverage:
 def agent_for_slot(session: Session, customer: Customer, start: datetime, end: datetime) -> Agent | None:
     """The agent a call in ``[start, end)`` is booked with: the dedicated agent unless they are away
     then and a backup is named, in which case the backup. None when nobody active can take it."""
-    cover = coverage(session, customer, start)
-    if cover.dedicated is None:
-        return None
-    if cover.away_at(start, end) and cover.backup is not None:
-        return cover.backup
-    return cover.dedicated if cover.dedicated.active else None
+    return coverage(session, customer, start).serving(start, end)
 
 
 @dataclass(frozen=True)

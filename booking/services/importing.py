@@ -7,7 +7,8 @@ unknown agent, and the same value twice in the file); when any row is bad nothin
 ``dry_run`` writes nothing either. The rows are written in one transaction.
 
 CSV columns (a header line; extra columns refused, order free):
-- agents: ``slug,name,email,phone`` and optionally ``timezone,tier,on_call``;
+- agents: ``slug,name,email,phone`` and optionally ``timezone,tier,on_call,language`` (``en`` or ``fr``,
+  the language of the agent's e-mails and SMS; empty or absent: ``en``);
 - customers: ``name,plan`` and optionally ``dedicated_support,agent,backup_agent,phones,emails`` (several phones or
   e-mails separated by ``;``). Booleans: ``true/false``, ``yes/no``, ``1/0`` or empty (false).
 """
@@ -28,8 +29,9 @@ from booking.db_guards import write_transaction
 from booking.models import Agent, Customer, CustomerEmail, CustomerPhone
 from booking.services import validation
 from booking.services.errors import InvalidInput
+from booking.vocabulary import Language
 
-AGENT_COLUMNS = ({"slug", "name", "email", "phone"}, {"timezone", "tier", "on_call"})
+AGENT_COLUMNS = ({"slug", "name", "email", "phone"}, {"timezone", "tier", "on_call", "language"})
 CUSTOMER_COLUMNS = ({"name", "plan"}, {"dedicated_support", "agent", "backup_agent", "phones", "emails"})
 MAX_ROWS = 100_000
 
@@ -125,6 +127,7 @@ def import_agents(session: Session, settings: Settings, text: str, *, dry_run: b
             timezone=validation.timezone(row.get("timezone", "").strip() or settings.timezone.key),
             tier=validation.tier(row.get("tier", "").strip() or "dedicated"),
             on_call=_bool(row.get("on_call", "")),
+            language=validation.language(row.get("language", "").strip() or Language.EN),
         )
         seen.add(("slug", slug))
         return agent

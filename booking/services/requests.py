@@ -28,11 +28,12 @@ from booking.core.business_time import BusinessCalendar
 from booking.core.intervals import to_utc
 from booking.core.sla import CHANNELS, Severity, targets, warning_at
 from booking.db_guards import write_transaction
-from booking.models import Agent, Callback, Customer
+from booking.models import Agent, Booking, Callback, Customer
 from booking.models_requests import TEAMS, RequestEvent, SupportRequest
 from booking.services import outbox
 from booking.services.calls import dedicated_agent
 from booking.services.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
+from booking.vocabulary import BookingStatus, CallbackStatus
 
 EVENT_DUE_SOON = "request.due_soon"
 EVENT_BREACHED = "request.breached"
@@ -500,8 +501,18 @@ def assign(
     a customer and an agent leaves triage. A severity change recomputes both due times from when the
     request arrived (``core.sla.targets``) and logs a ``moved`` event with the old and new times.
     """
+    from booking.services import schedule
+
     calendar = settings.calendar
     with write_transaction(session):
+        # The lock order of every use case that touches busy time: the agent first (as a booking does,
+        # which then touches the request), then the request. A new owner frees the old owner's reserved
+        # time, so that agent is locked before the request row and before any write.
+        reserved_agent_id = None
+        if changes.customer_id is not None or changes.agent_slug is not None:
+            reserved_agent_id = _reserved_agent_id(session, request_id)
+        if reserved_agent_id is not None:
+            schedule.lock_agent(session, reserved_agent_id)
         request = locked_request(session, request_id)
         if request.status == "resolved":
             raise Conflict("this request is resolved", code="resolved")
@@ -526,7 +537,8 @@ def assign(
         if request.team == "triage" and customer is not None and agent is not None:
             request.team = team_for(customer, agent)
             done["team"] = request.team
-        queued = _callback_owner_follows(session, request, now) if {"customer", "agent"} & set(done) else []
+        moved = {"customer", "agent"} & set(done)
+        queued = _callback_owner_follows(session, request, reserved_agent_id, now) if moved else []
         if changes.severity is not None and changes.severity != request.severity:
             try:
                 severity = Severity(changes.severity)
@@ -557,24 +569,47 @@ def assign(
     return request, [*queued, *ids]
 
 
-def _callback_owner_follows(session: Session, request: SupportRequest, now: datetime) -> list[int]:
+def _reserved_agent_id(session: Session, request_id: int) -> int | None:
+    """The agent holding a confirmed reservation for the request's pending callback, if any: the agent
+    a reassignment may have to lock (read before any lock, so it can be locked first)."""
+    return session.scalar(
+        select(Booking.agent_id)
+        .join(Callback, Callback.booking_id == Booking.id)
+        .join(SupportRequest, SupportRequest.callback_id == Callback.id)
+        .where(
+            SupportRequest.id == request_id,
+            Callback.status == CallbackStatus.PENDING,
+            Booking.status == BookingStatus.CONFIRMED,
+        )
+    )
+
+
+def _callback_owner_follows(
+    session: Session, request: SupportRequest, locked_agent_id: int | None, now: datetime
+) -> list[int]:
     """A phone request's callback belongs to whoever the request now belongs to (inside assign's
     transaction): the agent's dashboard lists it, and the agent is told once, by SMS and e-mail, as
-    if the voicemail had been theirs from the start (a triage voicemail told nobody)."""
+    if the voicemail had been theirs from the start (a triage voicemail told nobody).
+
+    ``locked_agent_id``: the reservation's agent, locked by :func:`assign` first in its transaction.
+    A reservation that changed hands between that read and the lock (a concurrent move) is a
+    conflict to retry, never a cancellation in an agent's schedule without their lock.
+    """
     from booking.services import schedule
     from booking.services.callbacks import EVENT_CALLBACK_QUEUED
 
     callback = request.callback
     if callback is None or callback.status != "pending":
         return []
+    reserved = callback.booking
+    if reserved is not None and reserved.status == "confirmed" and reserved.agent_id != locked_agent_id:
+        raise Conflict("the callback's reservation changed meanwhile; please try again", code="retry")
     callback.customer_id = request.customer_id
     callback.agent_id = request.agent_id
     ids: list[int] = []
-    reserved = callback.booking
     if reserved is not None and reserved.status == "confirmed" and reserved.agent_id != callback.agent_id:
         # The old owner's reserved time is freed (and leaves their calendar); the new owner reserves
         # when they move the callback. Never a reservation in one agent's schedule for another's call.
-        schedule.lock_agent(session, reserved.agent_id)
         ids += schedule.cancel(session, reserved, now)
     if callback.agent_id is None:
         return ids

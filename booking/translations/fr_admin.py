@@ -132,3 +132,15 @@ FR_ADMIN.update(
         "on call": "d’astreinte",
     }
 )
+
+# The agent form's language and own booking rules (issue 18's fields, edited as PATCH /api/agents does).
+FR_ADMIN.update(
+    {
+        "Language of the agent's e-mails and SMS": "Langue des e-mails et SMS de l’agent",
+        "Buffer between calls (minutes, 0-240)": "Battement entre deux appels (minutes, 0 à 240)",
+        "Empty: the default for everyone (%(n)d min).": "Vide : la valeur par défaut pour tous (%(n)d min).",
+        "Most calls per day (0-100, 0 = no cap)": "Nombre maximal d’appels par jour (0 à 100, 0 = sans limite)",
+        "Empty: the default for everyone (%(n)d; 0 = no cap).": "Vide : la valeur par défaut pour tous "
+        "(%(n)d ; 0 = sans limite).",
+    }
+)

@@ -235,3 +235,47 @@ def test_calendar_connect_and_test_connection_against_radicale(signed, radicale)
     assert radicale.password not in page
     actions = [e.action for e in db.session.query(AuditEntry).order_by(AuditEntry.id)]
     assert actions[-2:] == ["connect_calendar", "test_calendar"]
+
+
+def test_agent_form_creates_and_edits_language_buffer_and_daily_cap(signed):
+    """The form edits what ``PATCH /api/agents`` edits (issue 18's fields), with the API's checks."""
+    created = _post(
+        signed,
+        "/admin/agents",
+        "/admin/agents",
+        {**NEW_AGENT, "language": "fr", "buffer_minutes": "10", "max_calls_per_day": "0"},
+    )
+    assert created.status_code == 303
+    agent = db.session.query(Agent).filter_by(slug="camille").one()
+    assert (agent.language, agent.buffer_minutes, agent.max_calls_per_day) == ("fr", 10, 0)
+    page = signed.get("/admin/agents/camille").get_data(as_text=True)
+    assert 'name="buffer_minutes" value="10"' in page and 'name="max_calls_per_day" value="0"' in page
+    assert '<option value="fr" selected>' in page
+    details = {
+        **{k: v for k, v in NEW_AGENT.items() if k != "slug"},
+        "active": "on",
+        "language": "en",
+        "buffer_minutes": "15",
+        "max_calls_per_day": "",  # empty: BOOKING_MAX_CALLS_PER_DAY again
+    }
+    assert _post(signed, "/admin/agents/camille", "/admin/agents/camille", details).status_code == 303
+    db.session.expire_all()
+    agent = db.session.query(Agent).filter_by(slug="camille").one()
+    assert (agent.language, agent.buffer_minutes, agent.max_calls_per_day) == ("en", 15, None)
+    for field, typed, message in (
+        ("buffer_minutes", "500", "buffer_minutes must be a whole number from 0 to 240"),
+        ("buffer_minutes", "ten", "buffer_minutes must be a whole number from 0 to 240"),
+        ("max_calls_per_day", "101", "max_calls_per_day must be a whole number from 0 to 100"),
+        ("language", "de", "language must be &#39;en&#39; or &#39;fr&#39;"),
+    ):
+        bad = _post(signed, "/admin/agents/camille", "/admin/agents/camille", {**details, field: typed, "lang": "en"})
+        html = bad.get_data(as_text=True)
+        assert bad.status_code == 400 and message in html, (field, typed)
+        if field != "language":
+            assert f'name="{field}" value="{typed}"' in html  # what was typed comes back
+        refused = _post(signed, "/admin/agents", "/admin/agents", {**NEW_AGENT, "slug": "dana", field: typed})
+        assert refused.status_code == 400 and message in refused.get_data(as_text=True), (field, typed)
+    db.session.expire_all()
+    agent = db.session.query(Agent).filter_by(slug="camille").one()
+    assert (agent.language, agent.buffer_minutes, agent.max_calls_per_day) == ("en", 15, None)
+    assert db.session.query(Agent).filter_by(slug="dana").count() == 0

@@ -83,6 +83,27 @@ def test_agents_file_duplicates_and_taken_slugs(app):
     assert _count(Agent) == 2
 
 
+def test_agents_file_language_column_optional_default_en_and_checked(app):
+    """Issue 18's agent field in the CSV: ``language`` optional (empty or absent: en), checked as the API does."""
+    settings = app.extensions["booking.settings"]
+    text = (
+        "slug,name,email,phone,language\n"
+        "noa,Noa,noa@example.com,+33140000003,fr\n"
+        "eve,Eve,eve@example.com,+33140000004,\n"
+        "ines,Ines,ines@example.com,+33140000005, FR \n"
+    )
+    result = importing.import_agents(db.session, settings, text)
+    assert result.errors == [] and result.created == 3
+    languages = {slug: language for slug, language in db.session.execute(select(Agent.slug, Agent.language))}
+    assert languages == {"noa": "fr", "eve": "en", "ines": "fr"}
+    assert importing.import_agents(db.session, settings, AGENTS).errors == []  # no column at all: en
+    assert db.session.scalar(select(Agent.language).where(Agent.slug == "camille")) == "en"
+    bad = importing.import_agents(
+        db.session, settings, "slug,name,email,phone,language\nzoe,Zoe,z@example.com,+33140000009,de\n"
+    )
+    assert bad.errors == [(2, "language must be 'en' or 'fr', not 'de'")] and bad.created == 0
+
+
 def test_wrong_columns_are_one_error_on_line_1(app):
     result = importing.import_agents(db.session, app.extensions["booking.settings"], "slug,name,colour\na,b,c\n")
     assert result.errors == [(1, "missing column(s) email, phone; unknown column(s) colour")]

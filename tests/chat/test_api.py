@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -180,3 +181,102 @@ def test_the_widget_is_small_cached_and_revalidated(client):
     again = client.get("/chat/widget.js", headers={"If-None-Match": response.headers["ETag"]})
     assert again.status_code == 304 and again.data == b""
     assert b"innerHTML" not in response.data  # text only: every message is rendered with textContent
+
+
+@pytest.fixture
+def covered(line, make_agent, make_customer, client, admin) -> dict[str, Any]:
+    """Camille's customer Globex names Bob as backup (``services.coverage``: who serves while she is away)."""
+    make_agent(slug="bob", name="Bob Backup", email="bob@vendor.example")
+    globex = make_customer("camille", name="Globex", phones=["+33612349999"], backup_agent="bob")
+    return {"token": globex["chat_token"], "id": globex["id"]}
+
+
+def _time_off(client, admin, slug: str, start, end) -> None:
+    body = {"start": start.isoformat(), "end": end.isoformat(), "reason": "holiday"}
+    assert client.post(f"/api/agents/{slug}/time-off", json=body, headers=admin).status_code == 201
+
+
+def _csrf(agent_client) -> dict[str, str]:
+    token = agent_client.get("/agent/chat").get_data(as_text=True).split('data-csrf="')[1].split('"')[0]
+    return {"X-CSRFToken": token}
+
+
+def _panel(app, sign_in, email: str):
+    agent_client = app.test_client()
+    sign_in(agent_client, email)
+    return agent_client
+
+
+def test_the_backup_serves_the_chat_while_the_dedicated_agent_is_away_or_deactivated(
+    covered, client, admin, visitor, frozen, sign_in, app
+):
+    """Presence, who receives the conversation and whose name the visitor sees follow the coverage."""
+    frozen(OPEN)
+    _time_off(client, admin, "camille", OPEN - timedelta(hours=1), OPEN + timedelta(days=2))
+    bob = _panel(app, sign_in, "bob@vendor.example")  # Bob is at work (a dashboard request)
+    assert bob.get("/agent").status_code == 200
+    body = client.get(f"/api/chat/{covered['token']}").get_json()
+    assert (body["agent"], body["presence"]) == ({"name": "Bob Backup"}, "available")
+    sent = visitor(covered["token"], "hello, anyone?")
+    conversation = db.session.get(ChatConversation, sent["conversation"])
+    assert conversation.agent.slug == "bob"  # Bob's panel receives it
+    assert db.session.scalar(db.select(db.func.count()).select_from(SupportRequest)) == 0  # someone answers live
+    assert "Jo Visitor · Globex" in bob.get("/agent/chat").get_data(as_text=True)
+    camille = _panel(app, sign_in, "camille@vendor.example")
+    assert camille.get(f"/agent/chat/{conversation.id}/messages").status_code == 404
+    answered = bob.post(f"/agent/chat/{conversation.id}/messages", json={"text": "Bob here"}, headers=_csrf(bob))
+    assert answered.status_code == 201
+    seen = client.get(f"/api/chat/{covered['token']}/messages", headers={"X-Chat-Visitor": sent["visitor_key"]})
+    assert [(m["author"], m["name"]) for m in seen.get_json()["messages"]] == [
+        ("visitor", "Jo Visitor"),
+        ("agent", "Bob Backup"),
+    ]
+    # Deactivated for good: still Bob.
+    assert client.patch("/api/agents/camille", json={"active": False}, headers=admin).status_code == 200
+    frozen(OPEN + timedelta(days=3))
+    bob = _panel(app, sign_in, "bob@vendor.example")  # a new day, a new sign-in
+    assert bob.get("/agent").status_code == 200
+    body = client.get(f"/api/chat/{covered['token']}").get_json()
+    assert (body["agent"], body["presence"]) == ({"name": "Bob Backup"}, "available")
+
+
+def test_a_conversation_moves_to_the_backup_when_its_agent_goes_away_and_stays_after(
+    covered, client, admin, visitor, frozen, sign_in, app
+):
+    frozen(OPEN)
+    sent = visitor(covered["token"], "before the holiday")
+    key, conversation_id = sent["visitor_key"], sent["conversation"]
+    assert db.session.get(ChatConversation, conversation_id).agent.slug == "camille"
+    assert client.get(f"/api/chat/{covered['token']}").get_json()["agent"] == {"name": "Camille Martin"}
+    camille = _panel(app, sign_in, "camille@vendor.example")
+    answer = {"text": "Camille here"}
+    assert (
+        camille.post(f"/agent/chat/{conversation_id}/messages", json=answer, headers=_csrf(camille)).status_code == 201
+    )
+    _time_off(client, admin, "camille", OPEN + timedelta(hours=1), OPEN + timedelta(hours=3))
+    frozen(OPEN + timedelta(hours=1))
+    visitor(covered["token"], "during the holiday", key=key)
+    db.session.expire_all()
+    assert db.session.get(ChatConversation, conversation_id).agent.slug == "bob"  # the visitor is not left alone
+    bob = _panel(app, sign_in, "bob@vendor.example")
+    assert bob.get(f"/agent/chat/{conversation_id}/messages").status_code == 200
+    assert (
+        bob.post(f"/agent/chat/{conversation_id}/messages", json={"text": "Bob here"}, headers=_csrf(bob)).status_code
+        == 201
+    )
+    seen = client.get(f"/api/chat/{covered['token']}/messages", headers={"X-Chat-Visitor": key}).get_json()
+    assert [(m["name"], m["text"]) for m in seen["messages"] if m["author"] == "agent"] == [
+        ("Camille Martin", "Camille here"),  # each answer keeps its author's name
+        ("Bob Backup", "Bob here"),
+    ]
+    frozen(OPEN + timedelta(hours=4))  # Camille is back: the chat button shows her again
+    assert client.get(f"/api/chat/{covered['token']}").get_json()["agent"] == {"name": "Camille Martin"}
+    visitor(covered["token"], "after the holiday", key=key)
+    db.session.expire_all()
+    assert db.session.get(ChatConversation, conversation_id).agent.slug == "bob"  # Bob finishes what he took
+
+
+def test_without_a_backup_a_deactivated_agent_leaves_nobody(line, client, admin):
+    assert client.patch("/api/agents/camille", json={"active": False}, headers=admin).status_code == 200
+    body = client.get(f"/api/chat/{line['token']}").get_json()
+    assert (body["agent"], body["presence"]) == (None, "closed")  # 08:00: closed, nobody named

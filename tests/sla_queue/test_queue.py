@@ -4,10 +4,14 @@ take, triage; breach warnings once at T-15 min and once at breach (issue 13's "D
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from sqlalchemy import event, select
 
+from booking.extensions import db
 from booking.jobs import registered_jobs
+from booking.models import Agent
 from booking.services import requests as requests_service
 from booking.services.requests import Actor, RequestIn
 from tests.sla_queue.conftest import SENIOR_PHONE, UNKNOWN_CALLER, fresh
@@ -396,6 +400,50 @@ def test_reassigning_a_phone_request_frees_the_old_reservation_and_tells_the_new
     assert callback["agent"] == "dora"
     assert callback["reserved"]["status"] == "cancelled"  # Camille's reserved time is free again
     assert len([m for m in fake_twilio.messages if m.to == "+33140000007"]) == 1  # Dora is told, once
+
+
+def test_reassigning_locks_the_reserved_agent_before_any_other_write_or_row_lock(
+    line, voicemail, api, frozen, make_agent
+):
+    """Lock order: a booking locks the agent first, then touches the request; a reassignment that
+    locked the request (and wrote the callback) before it locked the agent whose reservation it frees
+    could deadlock with it. So the agent lock is the first write and the first row lock of the PATCH."""
+    make_agent(slug="dora", name="Dora Dedicated", phone="+33140000007", email="dora@example.com")
+    voicemail(paris(2026, 11, 30, 10, 0), "CA1")  # Acme's: Camille's, with a reservation
+    item = only(api, agent="camille")
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(" ".join(statement.split()))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        api("PATCH", f"/api/requests/{item['id']}", json={"agent": "dora"})
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    locks = [i for i, s in enumerate(statements) if s.startswith("UPDATE agents SET schedule_version")]
+    assert locks, statements
+    before = statements[: locks[0]]
+    writes = [s for s in before if s.split(" ", 1)[0] in ("INSERT", "UPDATE", "DELETE") or "FOR UPDATE" in s]
+    assert writes == [], writes
+    (callback,) = api("GET", "/api/callbacks")["callbacks"]
+    assert (callback["agent"], callback["reserved"]["status"]) == ("dora", "cancelled")
+
+
+def test_a_reservation_that_changed_hands_before_the_lock_is_a_conflict_not_an_unlocked_cancel(
+    line, voicemail, api, frozen, make_agent, monkeypatch
+):
+    """The reservation's agent is read, then locked: if a concurrent move gave it to someone else in
+    between, the reassignment refuses (409, retry) instead of cancelling in an agent's schedule unlocked."""
+    make_agent(slug="dora", name="Dora Dedicated", phone="+33140000007", email="dora@example.com")
+    voicemail(paris(2026, 11, 30, 10, 0), "CA1")
+    item = only(api, agent="camille")
+    sam = db.session.scalar(select(Agent.id).where(Agent.slug == "sam"))  # not the reservation's agent
+    monkeypatch.setattr(requests_service, "_reserved_agent_id", lambda session, request_id: sam)
+    refused = api("PATCH", f"/api/requests/{item['id']}", json={"agent": "dora"}, status=409)
+    assert refused["error"]["code"] == "retry"
+    (callback,) = api("GET", "/api/callbacks")["callbacks"]
+    assert (callback["agent"], callback["reserved"]["status"]) == ("camille", "confirmed")  # nothing changed
 
 
 def test_requests_escalated_after_their_breach_do_not_crowd_out_new_ones(line, app, api, frozen):

@@ -79,3 +79,22 @@ def test_the_counter_sees_every_statement(client, make_agent, make_customer, fro
         response = _book(client, "no-such-token", "2026-12-01T11:00:00+01:00")
     assert response.status_code == 404
     assert any("customers" in s for s in statements), statements
+
+
+def test_one_count_answers_both_caps_of_upcoming_calls(client, make_agent, make_customer, frozen, monkeypatch, app):
+    """With BOOKING_MAX_OPEN_BOOKINGS_PER_CUSTOMER set too, the booking still costs the ceiling: the
+    abuse cap, the business cap and the slot check's own cap read ONE count of upcoming calls (before:
+    three counts, and two definitions of "upcoming")."""
+    from dataclasses import replace
+
+    app.extensions["booking.settings"] = replace(app.extensions["booking.settings"], max_open_bookings_per_customer=5)
+    agent = make_agent()
+    customer = make_customer(agent["slug"])
+    db.session.remove()
+    assert _book(client, customer["booking_token"], "2026-12-01T10:00:00+01:00").status_code == 201  # warm
+    with counted(monkeypatch) as statements:
+        response = _book(client, customer["booking_token"], "2026-12-01T11:00:00+01:00")
+    assert response.status_code == 201, response.get_json()
+    counts = [s for s in statements if "count(" in s.lower()]
+    assert len(counts) == 1, "\n".join(statements)
+    assert len(statements) <= CEILING, "\n".join(statements)

@@ -12,10 +12,7 @@ workers = int(os.environ.get("BOOKING_WEB_WORKERS", "4"))  # about 2 x cores
 # second, issue 19); and the chat's open event streams (issue 17, docs/chat.md) each sleep in a thread
 # of their own instead of holding a whole worker. Size BOOKING_WEB_THREADS for the open streams; the
 # GIL still bounds CPU work to one core per process.
-# gthread, balanced (booking/web_balance.py): a worker accepts a connection only while no other
-# holds fewer, so kept-alive connections (nginx's upstream pool) spread evenly over the processes;
-# plain gthread let one process hold 25 of 32 and its requests wait 4-8x the median (issue 19).
-worker_class = os.environ.get("BOOKING_WEB_WORKER_CLASS", "booking.web_balance.BalancedThreadWorker")
+worker_class = "gthread"
 threads = int(os.environ.get("BOOKING_WEB_THREADS", "64"))
 # A request never waits on a third party for long (database: BOOKING_DB_*_TIMEOUT, outbound calls:
 # their own deadlines), so 30 s is a ceiling for bugs, not a budget.
@@ -32,30 +29,8 @@ forwarded_allow_ips = "127.0.0.1"
 # concerns `booking serve`; gunicorn never starts one).
 
 
-def on_starting(server):  # noqa: ANN001, ANN201 - gunicorn's hook signature
-    """Master, before any fork: the shared connection counts of the balanced workers."""
-    from booking import web_balance
-
-    web_balance.setup(server)
-
-
-def pre_fork(server, worker):  # noqa: ANN001, ANN201 - gunicorn's hook signature
-    """Master: a slot in the shared counts for the worker about to be forked."""
-    from booking import web_balance
-
-    web_balance.assign(server, worker)
-
-
-def post_worker_init(worker):  # noqa: ANN001, ANN201 - gunicorn's hook signature
-    """The app is loaded and the worker about to serve (and, balanced, to count): say so once."""
-    worker.log.info("Worker ready (pid: %s)", worker.pid)
-
-
 def child_exit(server, worker):  # noqa: ANN001, ANN201 - gunicorn's hook signature
-    """Free a dead worker's balancing slot; forget its live gauges in Prometheus' multiprocess directory."""
-    from booking import web_balance
-
-    web_balance.release(worker)
+    """Forget a dead worker's live gauges in Prometheus' multiprocess directory."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 

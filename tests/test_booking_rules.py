@@ -7,6 +7,7 @@ each rule is checked on all three, and the caps under real concurrency (a runnin
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -125,6 +126,25 @@ def test_open_calls_per_customer(client, agent, make_customer):
     cancelled = client.post(f"/api/bookings/{second['id']}/cancel", json={"token": second["manage_token"]})
     assert cancelled.status_code == 200
     assert _book(client, customer, start="2026-12-03T11:00:00+01:00").status_code == 201
+
+
+def test_a_call_in_progress_is_upcoming_for_both_caps(client, agent, make_customer, frozen):
+    """Issue 19 review: one definition of an upcoming call, ``end_at > now`` (it has not yet taken
+    place). The abuse cap (BOOKING_MAX_OPEN_BOOKINGS) counted calls not yet ended, the business cap
+    (BOOKING_MAX_OPEN_BOOKINGS_PER_CUSTOMER) calls not yet started: during a call the customer held 2
+    calls for the one and 1 for the other. Now one count answers both, the page and the API alike."""
+    customer = make_customer("camille")
+    assert _book(client, customer).status_code == 201  # Tuesday 10:00-10:30
+    assert _book(client, customer, start="2026-12-02T10:00:00+01:00").status_code == 201
+    frozen(datetime(2026, 12, 1, 9, 15, tzinfo=UTC))  # Tuesday 10:15 Paris: the first call is under way
+    during = _book(client, customer, start="2026-12-03T10:00:00+01:00")
+    assert during.status_code == 409 and _code(during) == "booking_limit_reached", during.get_json()
+    assert _page_slots(client, customer, "2026-12-03") == []
+    page = client.get(f"/book/{customer['booking_token']}?lang=en&day=2026-12-03").get_data(as_text=True)
+    assert "You have as many upcoming calls as you can book" in page
+    frozen(datetime(2026, 12, 1, 9, 30, tzinfo=UTC))  # 10:30: it has taken place, the cap frees a call
+    assert _page_slots(client, customer, "2026-12-03")
+    assert _book(client, customer, start="2026-12-03T10:00:00+01:00").status_code == 201
 
 
 def test_the_page_answers_a_capped_booking_with_its_notice(client, agent, make_customer):

@@ -156,12 +156,19 @@ def _cap(agent_value: int | None, default: int) -> int | None:
 
 
 def open_calls(session: Session, customer_id: int, now: datetime) -> int:
-    """The customer's confirmed calls still ahead (the BOOKING_MAX_OPEN_BOOKINGS_PER_CUSTOMER count)."""
+    """The customer's upcoming calls: THE one definition, for both caps (BOOKING_MAX_OPEN_BOOKINGS,
+    the abuse cap, and BOOKING_MAX_OPEN_BOOKINGS_PER_CUSTOMER, the business cap), the API, the page
+    and the slot check alike.
+
+    Upcoming = a confirmed call that has not yet taken place: ``end_at > now``, so a call in progress
+    still counts (both refusals say "wait until one has taken place"). The two caps used to count
+    differently (``end_at`` vs ``start_at``), so during a call they disagreed (issue 19 review).
+    """
     stmt = select(func.count()).where(
         Booking.customer_id == customer_id,
         Booking.kind == BookingKind.CALL,
         Booking.status == BookingStatus.CONFIRMED,
-        Booking.start_at > now,
+        Booking.end_at > now,
     )
     return session.scalar(stmt) or 0
 
@@ -174,12 +181,14 @@ def booking_limits(
     now: datetime,
     customer_id: int | None = None,
     exclude_booking_id: int | None = None,
+    held_calls: int | None = None,
 ) -> BookingLimits:
     """The agent's buffer and daily cap and the customer's open-call cap, with the counts they need.
 
     The counts are only queried when their cap is set. ``customer_id`` None (the per-agent GET
     endpoint) leaves the customer cap out; the booking page and the booking service pass it.
     A call being moved (``exclude_booking_id``) counts neither for its day nor for its customer.
+    ``held_calls``: :func:`open_calls`, when the caller already counted it (the booking service).
     """
     buffer = timedelta(minutes=agent.buffer_minutes if agent.buffer_minutes is not None else settings.buffer_minutes)
     per_day = _cap(agent.max_calls_per_day, settings.max_calls_per_day)
@@ -199,7 +208,8 @@ def booking_limits(
         starts = tuple(session.scalars(stmt))
     held = 0
     if per_customer is not None and customer_id is not None:
-        held = open_calls(session, customer_id, now) - (1 if exclude_booking_id is not None else 0)
+        counted = held_calls if held_calls is not None else open_calls(session, customer_id, now)
+        held = counted - (1 if exclude_booking_id is not None else 0)
     return BookingLimits(
         buffer=buffer,
         max_calls_per_day=per_day,
@@ -219,13 +229,14 @@ def _slot_inputs(
     exclude_booking_id: int | None,
     now: datetime,
     customer_id: int | None = None,
+    held_calls: int | None = None,
 ) -> _SlotInputs:
     """What the core needs to decide on slots in ``window``: rules, busy time, working hours, limits."""
     rules = SlotRules(
         duration=duration, step=settings.slot_step, min_notice=settings.min_notice, horizon=settings.horizon
     )
     start, end = window
-    limits = booking_limits(session, settings, agent, window, now, customer_id, exclude_booking_id)
+    limits = booking_limits(session, settings, agent, window, now, customer_id, exclude_booking_id, held_calls)
     # Busy time that starts before the window can still cover a slot inside it; a slot that starts
     # inside the window can end after it (plus the buffer kept after it).
     busy = busy_intervals(
@@ -262,6 +273,7 @@ def is_offered(
     now: datetime,
     exclude_booking_id: int | None = None,
     customer_id: int | None = None,
+    held_calls: int | None = None,
 ) -> bool:
     """Whether exactly this slot is offered now — the core's ``slot_offered``, i.e. the same
     computation as the GET endpoint, on the same busy time."""
@@ -271,5 +283,5 @@ def is_offered(
     except OverflowError:  # comparing year-1 / year-9999 instants with extreme offsets
         return False
     window = (start, start + timedelta(seconds=1))
-    given = _slot_inputs(session, settings, agent, window, duration, exclude_booking_id, now, customer_id)
+    given = _slot_inputs(session, settings, agent, window, duration, exclude_booking_id, now, customer_id, held_calls)
     return slot_offered(settings.calendar, start, given.rules, now, given.busy, given.working, given.limits)

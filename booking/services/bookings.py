@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
@@ -157,13 +157,21 @@ def booking_agent(session: Session, customer: Customer, start: datetime, end: da
 
     Without a backup named, the dedicated agent's time off need not be read here (it is busy time, so
     the slot check refuses it): the agent is read and locked in one statement, as before issue 14.
+    With a backup named, the dedicated agent is locked FIRST (``lock=True``), and only then is their
+    time off read to choose: an admin changing that time off takes the same lock (``time_off``), so
+    the choice is made on committed time off that cannot change before this booking commits (read
+    before the lock, a removal landing in between left the call with the backup while the dedicated
+    agent was free). The backup, when chosen, is locked second: the order is dedicated, then backup.
     """
     if not customer.eligible or customer.backup_agent_id is None:
         return eligible_agent(session, customer, lock=lock)  # raises the plan's message if need be
+    dedicated = schedule.lock_agent(session, customer.agent_id) if lock and customer.agent_id is not None else None
     agent = coverage.agent_for_slot(session, customer, start, end)
     if agent is None:
         raise NotEligible("this account has no active dedicated agent")
-    return schedule.lock_agent(session, agent.id) if lock else agent
+    if not lock or (dedicated is not None and agent.id == dedicated.id):
+        return agent  # not locking, or the dedicated agent (already locked above)
+    return schedule.lock_agent(session, agent.id)
 
 
 def _within_horizon(start: datetime, settings: Settings, now: datetime) -> bool:
@@ -214,34 +222,26 @@ def _check_replay(existing: Booking, req: BookingRequest, duration: timedelta, c
         raise Conflict("this Idempotency-Key was already used for a different booking", code="idempotency_key_reused")
 
 
-def _check_open_bookings(session: Session, settings: Settings, customer_id: int, now: datetime) -> None:
-    """At most ``BOOKING_MAX_OPEN_BOOKINGS`` upcoming calls per customer, checked under the agent lock."""
+def _check_open_bookings(settings: Settings, held: int) -> None:
+    """At most ``BOOKING_MAX_OPEN_BOOKINGS`` upcoming calls per customer (the abuse cap: a leaked
+    link's damage), on the count taken under the agent lock (``availability.open_calls``)."""
     cap = settings.security.max_open_bookings
-    open_calls = session.scalar(
-        select(func.count())
-        .select_from(Booking)
-        .where(
-            Booking.customer_id == customer_id,
-            Booking.kind == "call",
-            Booking.status == "confirmed",
-            Booking.end_at > now,
-        )
-    )
-    if (open_calls or 0) >= cap:
+    if held >= cap:
         raise TooManyOpenBookings(
             f"this account already has {cap} upcoming calls, the most it can hold; "
             "cancel one or wait until one has taken place"
         )
 
 
-def _check_customer_cap(session: Session, settings: Settings, customer_id: int, now: datetime) -> None:
-    """BOOKING_MAX_OPEN_BOOKINGS_PER_CUSTOMER, asked of the core's limits under the agent lock (a
-    customer's calls all go to their one dedicated agent, so that lock serialises them too). The
-    slot check refuses the slot as well; this gives the refusal its own code."""
+def _check_customer_cap(settings: Settings, held: int) -> None:
+    """BOOKING_MAX_OPEN_BOOKINGS_PER_CUSTOMER (the business cap), asked of the core's limits on the same
+    count as the abuse cap, taken under the agent lock (a customer's calls all go to their one
+    dedicated agent, so that lock serialises them too). The slot check refuses the slot as well;
+    this gives the refusal its own code."""
     cap = settings.max_open_bookings_per_customer
     if not cap:
         return
-    if BookingLimits(max_open_bookings=cap, open_bookings=open_calls(session, customer_id, now)).customer_capped:
+    if BookingLimits(max_open_bookings=cap, open_bookings=held).customer_capped:
         raise BookingLimitReached(
             f"you already have {cap} upcoming calls booked, the most allowed; "
             "cancel one or wait until one has taken place"
@@ -276,10 +276,12 @@ def book(session: Session, settings: Settings, req: BookingRequest, now: datetim
             if agent is None:
                 raise SlotUnavailable("this time is not (or no longer) available; please pick another slot")
             agent_id = agent.id
-            _check_open_bookings(session, settings, customer_id, now)
-            _check_customer_cap(session, settings, customer_id, now)
+            # One count of upcoming calls answers both caps and the slot check's own (issue 19).
+            held = open_calls(session, customer_id, now)
+            _check_open_bookings(settings, held)
+            _check_customer_cap(settings, held)
             if not schedule.call_slot_offered(
-                session, settings, agent, req.start, duration, now, customer_id=customer_id
+                session, settings, agent, req.start, duration, now, customer_id=customer_id, held_calls=held
             ):
                 raise SlotUnavailable("this time is not (or no longer) available; please pick another slot")
             booking, ids = schedule.insert(

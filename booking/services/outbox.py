@@ -84,6 +84,9 @@ def emit(session: Session, event: str, payload: dict[str, Any], key: str, now: d
     # One INSERT ... ON CONFLICT DO NOTHING RETURNING id for all handlers (issue 19): a row already
     # queued for the same (handler, key) is left alone and not returned, even when a concurrent
     # transaction inserted it a moment ago, so no existence check and no savepoint per handler.
+    # The rows go as executemany parameters, which SQLAlchemy sends as that one multi-row INSERT
+    # ("insertmanyvalues") from a statement compiled once: ``.values(rows)`` was never cached and
+    # was compiled anew on every booking (about 0.8 ms, under SQLite's write lock).
     rows = [
         {
             "handler": handler,
@@ -97,13 +100,8 @@ def emit(session: Session, event: str, payload: dict[str, Any], key: str, now: d
         for handler in handlers
     ]
     insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = (
-        insert(OutboxMessage)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=["handler", "key"])
-        .returning(OutboxMessage.id)
-    )
-    ids = sorted(session.execute(stmt).scalars())
+    stmt = insert(OutboxMessage).on_conflict_do_nothing(index_elements=["handler", "key"]).returning(OutboxMessage.id)
+    ids = sorted(session.execute(stmt, rows).scalars())
     session.info.setdefault(QUEUED, []).extend(ids)
     return ids
 

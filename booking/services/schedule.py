@@ -115,16 +115,26 @@ def call_slot_offered(
     now: datetime,
     exclude_booking_id: int | None = None,
     customer_id: int | None = None,
+    held_calls: int | None = None,
 ) -> bool:
     """Whether a customer may (still) book exactly this slot: the availability GET's own answer.
 
     Asked under the agent lock, so nothing can take the slot between this answer and the insert;
     ``exclude_booking_id`` lets a call being moved not collide with itself. The buffer and the
     caps (``customer_id``'s open calls, the agent's calls per day) are part of the answer, so
-    concurrent bookings serialised by the lock cannot exceed them.
+    concurrent bookings serialised by the lock cannot exceed them. ``held_calls``: the customer's
+    upcoming calls, when the caller already counted them under the lock (not queried again).
     """
     return is_offered(
-        session, settings, agent, start, duration, now, exclude_booking_id=exclude_booking_id, customer_id=customer_id
+        session,
+        settings,
+        agent,
+        start,
+        duration,
+        now,
+        exclude_booking_id=exclude_booking_id,
+        customer_id=customer_id,
+        held_calls=held_calls,
     )
 
 

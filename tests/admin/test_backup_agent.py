@@ -192,3 +192,51 @@ def test_cli_customer_add_backup_agent(app):
     assert refused.exit_code == 2 and "backup agent must not be the dedicated agent" in refused.output
     assert runner.invoke(args=[*base, "--backup-agent", "dana"]).exit_code == 0
     assert db.session.query(Customer).one().backup_agent.slug == "dana"
+
+
+def test_the_dedicated_agent_is_locked_before_their_time_off_is_read(client, admin, acme):
+    """Issue 19 review: with a backup named, the choice between the dedicated agent and the backup
+    reads the dedicated agent's time off. Read before any lock, an admin removing that time off in
+    the same instant (``time_off`` locks the dedicated agent first) could commit between the read
+    and the booking: a call left with the backup while the dedicated agent is free. So the booking
+    locks the dedicated agent (``schedule.lock_agent``) before reading the time off, then the backup
+    (lock order dedicated, then backup, always)."""
+    from sqlalchemy import event, select
+
+    from booking.extensions import db
+    from booking.models import Agent
+
+    _time_off(client, admin)
+    ids = {slug: id_ for slug, id_ in db.session.execute(select(Agent.slug, Agent.id))}
+    sent: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        sent.append((" ".join(statement.split()), parameters))
+
+    db.session.remove()
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        booked = _book(client, acme, AWAY_SLOT)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert booked.status_code == 201 and booked.get_json()["agent"] == "dana", booked.get_json()
+
+    def locks(agent_id: int) -> list[int]:
+        return [
+            i
+            for i, (sql, params) in enumerate(sent)
+            if sql.startswith("UPDATE agents SET schedule_version") and _locked_id(params) == agent_id
+        ]
+
+    reads = [i for i, (sql, _) in enumerate(sent) if sql.startswith("SELECT") and "FROM time_off" in sql]
+    assert reads and locks(ids["camille"]) and locks(ids["dana"]), sent
+    assert locks(ids["camille"])[0] < reads[0], sent  # the dedicated agent is locked before the read
+    assert locks(ids["camille"])[0] < locks(ids["dana"])[0], sent  # dedicated, then backup
+
+
+def _locked_id(params: Any) -> Any:
+    """The agent id bound to ``UPDATE agents ... WHERE agents.id = ?``: the last value (SQLite's
+    tuple), or the ``id`` key (PostgreSQL's dict); the other value is the version's increment."""
+    if isinstance(params, dict):
+        return next((v for k, v in params.items() if k.startswith("id")), None)
+    return params[-1] if params else None

@@ -35,8 +35,15 @@ def _gunicorn(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> tuple[int
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     conf = runpy.run_path(str(DEPLOY / "gunicorn.conf.py"))
-    threaded = conf.get("worker_class", "sync") == "gthread"
-    return int(conf["workers"]), int(conf.get("threads", 1)) if threaded else 1
+    return int(conf["workers"]), int(conf.get("threads", 1)) if _threaded(conf.get("worker_class", "sync")) else 1
+
+
+def _threaded(worker_class: str) -> bool:
+    """gunicorn's ``gthread`` or a worker class built on it (a sync worker serves one request at a time)."""
+    from gunicorn.util import load_class
+    from gunicorn.workers.gthread import ThreadWorker
+
+    return issubclass(load_class(worker_class, default="gthread", section="gunicorn.workers"), ThreadWorker)
 
 
 def _web_pool(env: dict[str, str]) -> int:

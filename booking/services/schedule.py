@@ -76,7 +76,18 @@ def dedicated_agent(session: Session, customer: Customer | None, *, lock: bool =
     if customer is None or not customer.eligible or customer.agent_id is None:
         return None
     agent = lock_agent(session, customer.agent_id) if lock else session.get(Agent, customer.agent_id)
-    return agent if agent is not None and agent.active else None
+    return eligible_agent(customer, agent)
+
+
+def eligible_agent(customer: Customer | None, agent: Agent | None) -> Agent | None:
+    """:func:`dedicated_agent`'s rule for a customer and agent already read together (one query).
+
+    ``agent`` is the row of ``customer.agent_id`` (or None); the incoming-call webhook reads both in
+    the statement that finds the caller, and must decide exactly as every other path does.
+    """
+    if customer is None or not customer.eligible or agent is None or agent.id != customer.agent_id:
+        return None
+    return agent if agent.active else None
 
 
 def lock_agent(session: Session, agent_id: int) -> Agent:

@@ -183,9 +183,10 @@ def store_voicemail(session: Session, settings: Settings, rec: RecordingIn, now:
                 severity, received_at, phone = Severity(call.severity), call.received_at, call.from_number
             else:
                 severity, received_at, phone = Severity.STANDARD, now, caller_number(rec.from_raw)
-            dedicated = (
-                schedule.eligible_agent(customer, agent_row) if agent_read else schedule.dedicated_agent(session, customer)
-            )
+            if agent_read:
+                dedicated = schedule.eligible_agent(customer, agent_row)
+            else:
+                dedicated = schedule.dedicated_agent(session, customer)
             assignee = _assignee(session, severity, dedicated)
             if assignee is not None:
                 assignee = schedule.lock_agent(session, assignee.id)

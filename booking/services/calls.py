@@ -265,7 +265,8 @@ def _route(
         if settings.support_number:
             return Routing(RouteKind.SUPPORT, caller_id, dial_number=settings.support_number)
         if after_hours:
-            return Routing(RouteKind.AFTER_HOURS_VOICEMAIL, caller_id, next_opening=settings.calendar.next_opening(received_at))
+            opening = settings.calendar.next_opening(received_at)
+            return Routing(RouteKind.AFTER_HOURS_VOICEMAIL, caller_id, next_opening=opening)
         return Routing(RouteKind.VOICEMAIL, caller_id)
     if after_hours:
         return Routing(
@@ -340,7 +341,8 @@ def incoming_call(
             },
         )
         if call is None:  # a replay, or another hook of this call came first: the stored row decides
-            call = session.scalar(select(Call).where(Call.call_sid == call_sid).execution_options(populate_existing=True))
+            stored = select(Call).where(Call.call_sid == call_sid).execution_options(populate_existing=True)
+            call = session.scalar(stored)
             assert call is not None
             if call.agent_id is None:
                 agent = None

@@ -8,15 +8,20 @@ what each path needs; a change that adds a query fails here and must say why.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+import requests
+from sqlalchemy import event, func, select
 
 from booking.extensions import db
+from booking.models import Call
 from booking.services import availability
-from tests.voicemail.conftest import AGENT_PHONE, CALLER, LINE, paris, post_hook
+from booking.vocabulary import CallStatus
+from tests.fixtures.twilio_rest import TEST_AUTH_TOKEN, twilio_signature
+from tests.voicemail.conftest import AGENT_PHONE, CALLER, LINE, PUBLIC_URL, paris, post_hook
 
 #: An in-hours call from a customer with dedicated support, first sight of its CallSid: ONE write
 #: transaction - BEGIN (IMMEDIATE on SQLite), the customer, its agent and whether the service has a
@@ -147,6 +152,26 @@ def test_a_voicemail_costs_at_most_the_ceiling(client, customer, frozen):
         response, _ = _recording(client, "CAcounted", "REcounted")
     assert response.status_code == 200
     assert len(statements) <= VOICEMAIL_CEILING, _show(statements)
+
+
+def test_concurrent_retries_of_a_call_store_one_row_and_answer_alike(client, customer, frozen, live_server):
+    """Twilio retries overlap: 12 identical /twilio/voice at once, over real sockets. The routed
+    insert's ON CONFLICT DO NOTHING makes the losers read the winner's row: one call, one answer."""
+    frozen(paris(2026, 11, 30, 10, 0))
+    params = {"CallSid": "CArace", "From": CALLER, "To": LINE, "CallStatus": "ringing"}
+    headers = {"X-Twilio-Signature": twilio_signature(f"{PUBLIC_URL}/twilio/voice", params, TEST_AUTH_TOKEN)}
+
+    def attempt(_: int) -> tuple[int, str]:
+        response = requests.post(f"{live_server.url}/twilio/voice", data=params, headers=headers, timeout=60)
+        return response.status_code, response.text
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        answers = list(pool.map(attempt, range(12)))
+    assert {status for status, _ in answers} == {200}
+    assert len({body for _, body in answers}) == 1 and "<Dial" in answers[0][1]
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Call)) == 1
+    assert db.session.scalar(select(Call.status)) == CallStatus.DIALING
 
 
 def test_a_replayed_recording_writes_nothing(client, customer, frozen):

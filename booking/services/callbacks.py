@@ -26,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, joinedload
 
@@ -141,9 +141,11 @@ def _assignee(session: Session, severity: Severity, dedicated: Agent | None) -> 
 def _recording_context(
     session: Session, rec: RecordingIn
 ) -> tuple[int | None, Call | None, Customer | None, Agent | None, bool]:
-    """(callback id if this RecordingSid is stored, call, customer, the customer's agent row, whether
-    that agent row was read): for a known call ONE query (the recording check, the call, its customer
-    and the customer's agent), where it was four round trips in a transaction of its own (issue 19)."""
+    """(callback id if this RecordingSid is stored, call, customer, the call's agent row, whether that
+    agent row was read): for a known call ONE query (the recording check, the call, its customer and
+    the agent the call was routed to - the dedicated agent or the backup covering for them; the
+    customer's agent for a call stored without one), where it was four round trips in a transaction of
+    its own (issue 19)."""
     stored = (
         select(Callback.id)
         .join(Voicemail, Voicemail.id == Callback.voicemail_id)
@@ -154,7 +156,7 @@ def _recording_context(
     row = session.execute(
         select(Call, Customer, agent, stored.label("stored"))
         .outerjoin(Customer, Customer.id == Call.customer_id)
-        .outerjoin(agent, agent.id == Customer.agent_id)
+        .outerjoin(agent, agent.id == func.coalesce(Call.agent_id, Customer.agent_id))
         .where(Call.call_sid == rec.call_sid)
     ).first()
     if row is not None:

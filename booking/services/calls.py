@@ -28,7 +28,7 @@ from booking.core.duty import on_duty
 from booking.core.sla import Severity, callback_due
 from booking.db_guards import write_transaction
 from booking.models import Agent, Booking, Call, Customer, CustomerPhone, TimeOff
-from booking.services import outbox, schedule
+from booking.services import coverage, outbox, schedule
 from booking.vocabulary import BookingKind, BookingStatus, CallStatus, RouteKind, Tier
 from booking.voicemail.phone import normalize_e164
 
@@ -226,29 +226,45 @@ def ensure_call(
     return call
 
 
-def _caller_with_agent(session: Session, raw: str | None) -> tuple[Customer | None, Agent | None, bool | None]:
-    """The caller's customer, the row of its agent and whether the service has a senior: ONE query.
+@dataclass(frozen=True)
+class Caller:
+    """What one query tells about a caller: the customer, the agent to ring, whether a senior exists."""
+
+    customer: Customer | None
+    agent: Agent | None  # coverage.phone_agent: the dedicated agent, or the backup while they are away
+    seniors: bool | None  # None when no customer row came back (then no route asks)
+
+
+def _caller(session: Session, raw: str | None, now: datetime) -> Caller:
+    """The caller's customer, its dedicated and backup agents' rows, whether the dedicated agent is on
+    time off at ``now`` and whether the service has a senior: ONE query.
 
     :func:`customer_for_number`, :func:`dedicated_agent`'s read and :func:`has_seniors` were three
-    round trips while Twilio waited (issue 19); the agent is only the row of ``customer.agent_id``,
-    the eligibility rule is still :func:`booking.services.schedule.eligible_agent`. The senior flag is
-    None when no customer row came back (then no route asks for it).
+    round trips while Twilio waited (issue 19); who is rung is decided by
+    :func:`booking.services.coverage.phone_agent`, the booking page's backup rule for the present.
     """
     e164 = normalize_e164(raw)
     if e164 is None:
-        return None, None, None
-    agent, senior = aliased(Agent), aliased(Agent)
+        return Caller(None, None, None)
+    agent, backup, senior = aliased(Agent), aliased(Agent), aliased(Agent)
     any_senior = exists().where(senior.tier == Tier.SENIOR, senior.active.is_(True)).label("has_seniors")
+    away = (
+        exists()
+        .where(TimeOff.agent_id == Customer.agent_id, TimeOff.start_at <= now, TimeOff.end_at > now)
+        .label("away")
+    )
     row = session.execute(
-        select(Customer, agent, any_senior)
+        select(Customer, agent, backup, any_senior, away)
         .join(CustomerPhone, CustomerPhone.customer_id == Customer.id)
         .outerjoin(agent, agent.id == Customer.agent_id)
+        .outerjoin(backup, backup.id == Customer.backup_agent_id)
         .where(CustomerPhone.e164 == e164)
         .limit(1)
     ).first()
     if row is None:
-        return None, None, None
-    return row[0], row[1], bool(row[2])
+        return Caller(None, None, None)
+    customer, dedicated, covering, seniors, away_now = row
+    return Caller(customer, coverage.phone_agent(customer, dedicated, covering, bool(away_now)), bool(seniors))
 
 
 def _route(
@@ -308,22 +324,26 @@ def incoming_call(
     * Callers that are not customers with dedicated support go to ``BOOKING_SUPPORT_NUMBER`` when
       it is set, at any hour (the general line has its own hours and voicemail), else to our
       voicemail.
-    * Customers with dedicated support: in business hours their agent's phone rings (first offering
+    * Customers with dedicated support: the agent is their dedicated agent, or their backup agent
+      while the dedicated one is away (time off now, or deactivated; ``coverage.phone_agent``), and
+      the call's later hooks and its voicemail's callback follow the call's agent.
+    * In business hours that agent's phone rings (first offering
       "press 2 for a senior technical agent" when the service has senior agents); after hours
       (holidays included) they hear when the line opens and when they will be called back, may
       press 1 if their service is down, and leave a voicemail.
 
-    One write transaction, four round trips on first sight (issue 19): the caller, its agent and the
-    senior flag in one SELECT, then the call inserted already in its routed state. A replay (the row
-    exists) changes nothing and answers from the stored row (its agent, its ``after_hours``), as the
-    first attempt did; a row another hook created first (still ``ringing``) is moved on.
+    One write transaction, four round trips on first sight (issue 19): the caller, its agents, the
+    time off check and the senior flag in one SELECT, then the call inserted already in its routed
+    state. A replay (the row exists) changes nothing and answers from the stored row (its agent, its
+    ``after_hours``), as the first attempt did; a row another hook created first (still ``ringing``)
+    is moved on.
     """
     # Keep the caller's number on the forwarded leg so the agent sees who is calling; Twilio allows
     # this for calls it received. Hidden callers fall back to the number they dialled.
     caller_id = normalize_e164(from_raw) or to_raw or settings.twilio_from_number or ""
     with write_transaction(session):
-        customer, row_agent, seniors = _caller_with_agent(session, from_raw)
-        agent = schedule.eligible_agent(customer, row_agent)
+        caller = _caller(session, from_raw, now)
+        customer, agent, seniors = caller.customer, caller.agent, caller.seniors
         after_hours = not settings.calendar.is_open(now)
         route = _route(session, settings, caller_id, agent, after_hours, now, seniors)
         call = _insert_routed(

@@ -80,12 +80,13 @@ def dedicated_agent(session: Session, customer: Customer | None, *, lock: bool =
 
 
 def eligible_agent(customer: Customer | None, agent: Agent | None) -> Agent | None:
-    """:func:`dedicated_agent`'s rule for a customer and agent already read together (one query).
+    """:func:`dedicated_agent`'s rule for an agent row already read with the customer (one query):
+    the agent while the customer has dedicated support and the agent is active, else None.
 
-    ``agent`` is the row of ``customer.agent_id`` (or None); the incoming-call webhook reads both in
-    the statement that finds the caller, and must decide exactly as every other path does.
+    The voicemail callback passes the agent its call was routed to (the dedicated agent, or the
+    backup covering for them: ``coverage.phone_agent``), so the callback goes where the call went.
     """
-    if customer is None or not customer.eligible or agent is None or agent.id != customer.agent_id:
+    if customer is None or not customer.eligible or agent is None:
         return None
     return agent if agent.active else None
 

@@ -404,10 +404,32 @@ def _signed(path: str, params: dict[str, str]) -> Req:
     return Req("POST", path, urlencode(params), headers)
 
 
+WEBHOOK_UNIT = Path(__file__).resolve().parents[1] / "deploy" / "booking-webhooks.service"
+
+
+def webhook_pool_env(unit: Path = WEBHOOK_UNIT) -> dict[str, str]:
+    """The ``BOOKING_WEB_*`` / ``BOOKING_OUTBOX_*`` ``Environment=`` lines of the webhook pool's unit:
+    the bench serves the webhooks exactly as deployed (workers, worker class, drain thread), so the
+    two cannot drift apart. The bind address is the bench's own."""
+    env = {}
+    for line in unit.read_text().splitlines():
+        key, _, value = line.removeprefix("Environment=").partition("=")
+        if line.startswith("Environment=") and key.startswith(("BOOKING_WEB_", "BOOKING_OUTBOX_")):
+            env[key] = value
+    return env
+
+
+def _pool_label(env: dict[str, str]) -> str:
+    kind = env.get("BOOKING_WEB_WORKER_CLASS", "gthread")
+    threads = f" x {env.get('BOOKING_WEB_THREADS', '64')} threads" if kind == "gthread" else ""
+    return f"gunicorn webhook pool -w {env.get('BOOKING_WEB_WORKERS', '4')} {kind}{threads}"
+
+
 def webhooks(db_name: str, url: str, folder: Path, seconds: float) -> list[Row]:
-    """On PostgreSQL the deployment's model: the webhooks on their own gunicorn (2 gthread workers,
-    deploy/booking-webhooks.service); also a voice call while 32 clients load the main pool, sent to
-    the main pool itself and to the webhook pool, and the old sync workers (before) at 16 clients."""
+    """On PostgreSQL the deployment's model: the webhooks on their own gunicorn, started with the
+    ``Environment=`` of deploy/booking-webhooks.service; also a voice call while 32 clients load the
+    main pool, sent to the main pool itself and to the webhook pool, and the main pool's model (4
+    gthread workers) at 16 clients."""
     with app_for(url, folder) as app:
         _agent(app, "phone-agent", 7000)
         phone = _customer(app, "phone-agent", 7000)["phones"][0]
@@ -434,8 +456,8 @@ def webhooks(db_name: str, url: str, folder: Path, seconds: float) -> list[Row]:
             },
         )
 
-    voice = [voice_req(i) for i in range(30000)]
-    record = [record_req(i) for i in range(20000)]
+    voice = [voice_req(i) for i in range(40000)]
+    record = [record_req(i) for i in range(40000)]
     kind = _server_kind(db_name)
     env = base_env(url, folder)
     rows = []
@@ -451,8 +473,8 @@ def webhooks(db_name: str, url: str, folder: Path, seconds: float) -> list[Row]:
             None if limit is None else res.ok() and res.p99_ms < limit,
         )
 
-    hook_env = {**env, "BOOKING_WEB_WORKERS": "2"} if kind == "gunicorn" else env
-    pool = "gunicorn webhook pool -w 2 gthread" if kind == "gunicorn" else "waitress 8 threads"
+    hook_env = {**env, **webhook_pool_env()} if kind == "gunicorn" else env
+    pool = _pool_label(hook_env) if kind == "gunicorn" else "waitress 8 threads"
     with Server(kind, "booking:create_app()", hook_env, folder) as server:
         server.wait("/healthz")
         for label, reqs in (("voice", voice), ("voicemail", record)):
@@ -485,10 +507,16 @@ def webhooks(db_name: str, url: str, folder: Path, seconds: float) -> list[Row]:
                         None,
                     )
                 )
-    with Server(kind, "booking:create_app()", env, folder, worker_class="sync", threads="1") as old:
+    # The webhook pool's model before issue 19 (2 gthread workers of 64 threads), on requests of its
+    # own: the old "sync (before)" row replayed CallSids the pool had already stored (cheaper).
+    before = {**env, "BOOKING_WEB_WORKERS": "2", "BOOKING_WEB_WORKER_CLASS": "gthread", "BOOKING_WEB_THREADS": "64"}
+    with Server(kind, "booking:create_app()", before, folder) as old:
         old.wait("/healthz")
-        res = wrk(old.url, voice[200:1000] + voice[1000:1], 16, seconds, warmup=voice[:200])
-        rows.append(row("postgresql gunicorn -w 4 SYNC workers (before), /twilio/voice, 16 clients", res, None))
+        for label, reqs in (("voice", voice[30000:]), ("voicemail", record[30000:])):
+            res = wrk(old.url, reqs[300:], 16, seconds, warmup=reqs[:300])
+            rows.append(
+                row(f"postgresql webhook pool before (-w 2 gthread x 64), /twilio/{label}, 16 clients", res, None)
+            )
     return rows
 
 
@@ -574,8 +602,9 @@ What each case is:
   agents interleaved) or groups of 8 overlapping attempts; afterwards the database is checked for
   overlapping confirmed bookings (must be 0).
 * **webhooks**: every request distinct (CallSid / RecordingSid) and signed with
-  `twilio.request_validator`; on PostgreSQL served as deployed (their own gunicorn, 2 gthread
-  workers), plus a voice call while 32 clients load the main pool, and the old sync workers.
+  `twilio.request_validator`; on PostgreSQL served as deployed (their own gunicorn, with
+  the `Environment=` lines of `deploy/booking-webhooks.service`: 4 sync workers), plus a voice call while
+  32 clients load the main pool, and the pool's model before issue 19 (2 gthread workers x 64 threads).
 * **sync**: a real Radicale on tmpfs; full pass and an incremental pass after one change, next to
   Radicale's own 30-day calendar-query REPORT and icalendar's bare parse of 1,000 of the same events.
 

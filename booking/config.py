@@ -78,6 +78,7 @@ class Settings:
     outbox_inline: bool
     scheduler_enabled: bool
     outbox_lease_seconds: int
+    outbox_drain_thread: bool
     calendar: BusinessCalendar = field(repr=False, compare=False)
     # Operations (issue 11): how long a database may take before a request gives up with a 503, and
     # the log format. Defaults keep a hung database from holding a web worker past gunicorn's 30 s.
@@ -253,6 +254,7 @@ class _Background(TypedDict):
     outbox_inline: bool
     scheduler_enabled: bool
     outbox_lease_seconds: int
+    outbox_drain_thread: bool
 
 
 def _log_format(env: Mapping[str, str]) -> str:
@@ -443,6 +445,10 @@ def _background(env: Mapping[str, str]) -> _Background:
         "scheduler_enabled": _bool(env, "BOOKING_SCHEDULER", True),
         # How long a worker owns the outbox row it runs: a crashed worker's row is retried after it.
         "outbox_lease_seconds": _int(env, "BOOKING_OUTBOX_LEASE_SECONDS", 600, 1, 24 * 3600),
+        # The after-response drain in one background thread per process instead of the request's own
+        # thread: a gunicorn SYNC worker (the webhook pool) accepts its next request only once the
+        # response's close has returned, so an inline SMS + e-mail would queue the next caller.
+        "outbox_drain_thread": _bool(env, "BOOKING_OUTBOX_DRAIN_THREAD", False),
     }
 
 

@@ -9,11 +9,19 @@
 - ``after_response(response, work)`` runs a unit of work after the answer (sign-in: the lookup must not
   be timed) and drains what it queued the same way.
 Routes therefore never drain anything by hand.
+
+With ``BOOKING_OUTBOX_DRAIN_THREAD`` (the webhook pool's sync workers) that after-response work is
+handed to one background thread per process instead of running in the request's thread: a gunicorn
+sync worker accepts its next connection only once the response's ``close`` returns, so an SMS and an
+e-mail sent there (up to ``outbox.INLINE_BUDGET``) would make the next caller wait in silence.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import queue
+import threading
 from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
@@ -86,6 +94,56 @@ def drain_now(app: Flask, ids: list[int]) -> None:
         outbox.drain(db.session, built.now(), ids=[row_id], adapters=inline)
 
 
+class Drainer:
+    """One daemon thread per process that runs after-response work in order, off the request thread.
+
+    Started on first use and again in a forked child (the parent's thread does not exist there). The
+    queue is bounded: past ``MAX_WAITING`` units the work is dropped with a warning, its rows stay
+    pending in the outbox and the scheduler sends them (as it does for anything an exit interrupts:
+    a claimed row's lease expires and it is retried).
+    """
+
+    MAX_WAITING = 1000
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._queue: queue.Queue[Callable[[], None]] = queue.Queue(self.MAX_WAITING)
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+
+    def submit(self, work: Callable[[], None]) -> None:
+        with self._lock:
+            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+                self._queue = queue.Queue(self.MAX_WAITING)
+                self._pid = os.getpid()
+                self._thread = threading.Thread(
+                    target=self._run, args=(self._queue,), name="booking-outbox-drain", daemon=True
+                )
+                self._thread.start()
+            try:
+                self._queue.put_nowait(work)
+            except queue.Full:
+                log.warning("after-response drain queue full: left to the scheduler")
+
+    @staticmethod
+    def _run(work_queue: queue.Queue[Callable[[], None]]) -> None:
+        while True:
+            work = work_queue.get()
+            try:
+                work()
+            except Exception:  # run() logs its own failures; nothing may end this thread
+                log.exception("after-response work failed in the drain thread")
+            finally:
+                work_queue.task_done()
+
+    def join(self) -> None:
+        """Wait until everything submitted so far has run (tests; nothing on the request path)."""
+        self._queue.join()
+
+
+DRAINER = Drainer()
+
+
 def after_response(
     response: Response, work: Callable[[], object] | None = None, *, queued: list[int] | None = None
 ) -> Response:
@@ -113,7 +171,10 @@ def after_response(
                 remove_session()
                 pushed.pop()
 
-    response.call_on_close(run)
+    if adapters(app).settings.outbox_drain_thread:
+        response.call_on_close(partial(DRAINER.submit, run))
+    else:
+        response.call_on_close(run)
     return response
 
 

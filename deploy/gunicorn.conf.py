@@ -12,7 +12,13 @@ workers = int(os.environ.get("BOOKING_WEB_WORKERS", "4"))  # about 2 x cores
 # second, issue 19); and the chat's open event streams (issue 17, docs/chat.md) each sleep in a thread
 # of their own instead of holding a whole worker. Size BOOKING_WEB_THREADS for the open streams; the
 # GIL still bounds CPU work to one core per process.
-worker_class = "gthread"
+# The webhook pool (deploy/booking-webhooks.service) sets BOOKING_WEB_WORKER_CLASS=sync: it serves no
+# event streams, and 64 threads in 2 processes took turns on one GIL per process - a thread holding an
+# agent's row lock waited for the GIL after each database round trip, so every voicemail for that agent
+# waited too (/twilio/voice at 16 clients, idle machine: p99 223 ms vs 58 ms on 4 sync workers, issue
+# 19). A sync worker runs one request alone in its process; its after-response drain goes to a thread
+# (BOOKING_OUTBOX_DRAIN_THREAD).
+worker_class = os.environ.get("BOOKING_WEB_WORKER_CLASS", "gthread")
 threads = int(os.environ.get("BOOKING_WEB_THREADS", "64"))
 # A request never waits on a third party for long (database: BOOKING_DB_*_TIMEOUT, outbound calls:
 # their own deadlines), so 30 s is a ceiling for bugs, not a budget.

@@ -26,9 +26,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, aliased, joinedload
 
 from booking.config import Settings
 from booking.core.intervals import to_utc
@@ -63,6 +63,8 @@ class StoreResult:
     callback: Callback
     created: bool  # False when the RecordingSid was already stored (a replay)
     outbox_ids: list[int]
+    callback_id: int
+    due_at: datetime
 
 
 # --------------------------------------------------------------------------------------------------
@@ -126,10 +128,9 @@ def _by_recording(session: Session, recording_sid: str) -> Callback | None:
     return session.scalar(select(Callback).join(Voicemail).where(Voicemail.recording_sid == recording_sid))
 
 
-def _assignee(session: Session, severity: Severity, customer: Customer | None) -> Agent | None:
+def _assignee(session: Session, severity: Severity, dedicated: Agent | None) -> Agent | None:
     """Severity 1-2 → the on-call senior (awake at 03:00), else the dedicated agent; nobody for
     callers without dedicated support (their callback waits, unassigned, in the admin list)."""
-    dedicated = schedule.dedicated_agent(session, customer)
     if dedicated is None:
         return None
     if severity.wall_clock:
@@ -137,29 +138,63 @@ def _assignee(session: Session, severity: Severity, customer: Customer | None) -
     return dedicated
 
 
-def store_voicemail(session: Session, settings: Settings, rec: RecordingIn, now: datetime) -> StoreResult:
-    """Store a recording and queue its callback, exactly once per ``RecordingSid``."""
+def _recording_context(
+    session: Session, rec: RecordingIn
+) -> tuple[int | None, Call | None, Customer | None, Agent | None, bool]:
+    """(callback id if this RecordingSid is stored, call, customer, the call's agent row, whether that
+    agent row was read): for a known call ONE query (the recording check, the call, its customer and
+    the agent the call was routed to - the dedicated agent or the backup covering for them; the
+    customer's agent for a call stored without one), where it was four round trips in a transaction of
+    its own (issue 19)."""
+    stored = (
+        select(Callback.id)
+        .join(Voicemail, Voicemail.id == Callback.voicemail_id)
+        .where(Voicemail.recording_sid == rec.recording_sid)
+        .scalar_subquery()
+    )
+    agent = aliased(Agent)
+    row = session.execute(
+        select(Call, Customer, agent, stored.label("stored"))
+        .outerjoin(Customer, Customer.id == Call.customer_id)
+        .outerjoin(agent, agent.id == func.coalesce(Call.agent_id, Customer.agent_id))
+        .where(Call.call_sid == rec.call_sid)
+    ).first()
+    if row is not None:
+        return row[3], row[0], row[1], row[2], True
+    # The incoming-call hook never reached us; the recording still must not be lost.
     existing = _by_recording(session, rec.recording_sid)
-    if existing is not None:
-        return StoreResult(existing, created=False, outbox_ids=[])
-    call = session.scalar(select(Call).where(Call.call_sid == rec.call_sid))
-    if call is not None:
-        customer = session.get(Customer, call.customer_id) if call.customer_id else None
-        severity, received_at, phone = Severity(call.severity), call.received_at, call.from_number
-    else:  # the incoming-call hook never reached us; the recording still must not be lost
-        customer = customer_for_number(session, rec.from_raw)
-        severity, received_at, phone = Severity.STANDARD, now, caller_number(rec.from_raw)
-    assignee = _assignee(session, severity, customer)
-    due = callback_due(severity, received_at, settings.calendar)
-    customer_id = customer.id if customer else None
-    assignee_id = assignee.id if assignee else None
+    return existing.id if existing else None, None, customer_for_number(session, rec.from_raw), None, False
+
+
+def store_voicemail(session: Session, settings: Settings, rec: RecordingIn, now: datetime) -> StoreResult:
+    """Store a recording and queue its callback, exactly once per ``RecordingSid``.
+
+    One write transaction (issue 19): the recording check, the call, customer and agent in one read,
+    the assignee's lock, then the rows. The reservation is inserted before the callback so the callback
+    goes in with its ``booking_id`` (no UPDATE after). A replay returns the stored callback and writes
+    nothing; a concurrent duplicate that wins the unique ``recording_sid`` turns into "already stored".
+    """
     try:
         with write_transaction(session):
-            if assignee_id is not None:
-                assignee = schedule.lock_agent(session, assignee_id)
-            existing = _by_recording(session, rec.recording_sid)
-            if existing is not None:
-                return StoreResult(existing, created=False, outbox_ids=[])
+            stored_id, call, customer, agent_row, agent_read = _recording_context(session, rec)
+            if stored_id is not None:
+                existing = session.get(Callback, stored_id)
+                assert existing is not None
+                return _result(existing, created=False, outbox_ids=[])
+            if call is not None:
+                severity, received_at, phone = Severity(call.severity), call.received_at, call.from_number
+            else:
+                severity, received_at, phone = Severity.STANDARD, now, caller_number(rec.from_raw)
+            if agent_read:
+                dedicated = schedule.eligible_agent(customer, agent_row)
+            else:
+                dedicated = schedule.dedicated_agent(session, customer)
+            assignee = _assignee(session, severity, dedicated)
+            if assignee is not None:
+                assignee = schedule.lock_agent(session, assignee.id)
+            due = callback_due(severity, received_at, settings.calendar)
+            customer_id = customer.id if customer else None
+            assignee_id = assignee.id if assignee else None
             voicemail = Voicemail(
                 recording_sid=rec.recording_sid,
                 call_sid=rec.call_sid,
@@ -183,24 +218,34 @@ def store_voicemail(session: Session, settings: Settings, rec: RecordingIn, now:
                 status=CallbackStatus.PENDING,
                 created_at=now,
             )
+            ids: list[int] = []
+            if assignee is not None and customer is not None:  # sets callback.booking_id before its INSERT
+                ids += _reserve(session, settings, callback, assignee, customer, voicemail, now)
             session.add(callback)
             session.flush()
-            _, ids = requests.open_for_callback(  # issue 13; a press-2 message is the senior team's (issue 16)
+            _, request_ids = requests.open_for_callback(  # issue 13; a press-2 message is the senior team's (issue 16)
                 session, settings.calendar, callback, received_at, now, team=voicemail_team(call)
             )
+            ids += request_ids
             if assignee is not None and customer is not None:
-                ids += _reserve(session, settings, callback, assignee, customer, voicemail, now)
                 ids += outbox.emit(
                     session, EVENT_CALLBACK_QUEUED, {"callback_id": callback.id}, f"callback:{callback.id}", now
                 )
             if call is not None:
                 move_call(call, CallStatus.VOICEMAIL)
+            result = _result(callback, created=True, outbox_ids=ids)
     except IntegrityError:
         existing = _by_recording(session, rec.recording_sid)
         if existing is None:
             raise
-        return StoreResult(existing, created=False, outbox_ids=[])
-    return StoreResult(callback, created=True, outbox_ids=ids)
+        return _result(existing, created=False, outbox_ids=[])
+    return result
+
+
+def _result(callback: Callback, *, created: bool, outbox_ids: list[int]) -> StoreResult:
+    """The result with the callback's id and due time read now, before the commit expires the row
+    (the route logs them; reading them afterwards was one more SELECT per webhook)."""
+    return StoreResult(callback, created, outbox_ids, callback.id, to_utc(callback.due_at))
 
 
 def list_callbacks(session: Session, status: str | None = None, agent_slug: str | None = None) -> list[Callback]:

@@ -16,8 +16,10 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from booking.config import Settings
 from booking.core.business_time import weekly_hours_intervals
@@ -26,7 +28,7 @@ from booking.core.duty import on_duty
 from booking.core.sla import Severity, callback_due
 from booking.db_guards import write_transaction
 from booking.models import Agent, Booking, Call, Customer, CustomerPhone, TimeOff
-from booking.services import outbox, schedule
+from booking.services import coverage, outbox, schedule
 from booking.vocabulary import BookingKind, BookingStatus, CallStatus, RouteKind, Tier
 from booking.voicemail.phone import normalize_e164
 
@@ -224,6 +226,91 @@ def ensure_call(
     return call
 
 
+@dataclass(frozen=True)
+class Caller:
+    """What one query tells about a caller: the customer, the agent to ring, whether a senior exists."""
+
+    customer: Customer | None
+    agent: Agent | None  # coverage.phone_agent: the dedicated agent, or the backup while they are away
+    seniors: bool | None  # None when no customer row came back (then no route asks)
+
+
+def _caller(session: Session, raw: str | None, now: datetime) -> Caller:
+    """The caller's customer, its dedicated and backup agents' rows, whether the dedicated agent is on
+    time off at ``now`` and whether the service has a senior: ONE query.
+
+    :func:`customer_for_number`, :func:`dedicated_agent`'s read and :func:`has_seniors` were three
+    round trips while Twilio waited (issue 19); who is rung is decided by
+    :func:`booking.services.coverage.phone_agent`, the booking page's backup rule for the present.
+    """
+    e164 = normalize_e164(raw)
+    if e164 is None:
+        return Caller(None, None, None)
+    agent, backup, senior = aliased(Agent), aliased(Agent), aliased(Agent)
+    any_senior = exists().where(senior.tier == Tier.SENIOR, senior.active.is_(True)).label("has_seniors")
+    away = (
+        exists()
+        .where(TimeOff.agent_id == Customer.agent_id, TimeOff.start_at <= now, TimeOff.end_at > now)
+        .label("away")
+    )
+    row = session.execute(
+        select(Customer, agent, backup, any_senior, away)
+        .join(CustomerPhone, CustomerPhone.customer_id == Customer.id)
+        .outerjoin(agent, agent.id == Customer.agent_id)
+        .outerjoin(backup, backup.id == Customer.backup_agent_id)
+        .where(CustomerPhone.e164 == e164)
+        .limit(1)
+    ).first()
+    if row is None:
+        return Caller(None, None, None)
+    customer, dedicated, covering, seniors, away_now = row
+    return Caller(customer, coverage.phone_agent(customer, dedicated, covering, bool(away_now)), bool(seniors))
+
+
+def _route(
+    session: Session,
+    settings: Settings,
+    caller_id: str,
+    agent: Agent | None,
+    after_hours: bool,
+    received_at: datetime,
+    seniors: bool | None,
+) -> Routing:
+    """Issue 6's routing table for a call whose agent and hours are known (see :func:`incoming_call`)."""
+    if agent is None:
+        if settings.support_number:
+            return Routing(RouteKind.SUPPORT, caller_id, dial_number=settings.support_number)
+        if after_hours:
+            opening = settings.calendar.next_opening(received_at)
+            return Routing(RouteKind.AFTER_HOURS_VOICEMAIL, caller_id, next_opening=opening)
+        return Routing(RouteKind.VOICEMAIL, caller_id)
+    if after_hours:
+        return Routing(
+            RouteKind.AFTER_HOURS_MENU,
+            caller_id,
+            agent_name=agent.name,
+            next_opening=settings.calendar.next_opening(received_at),
+        )
+    return Routing(
+        RouteKind.DIAL,
+        caller_id,
+        dial_number=agent.phone,
+        agent_name=agent.name,
+        offer_seniors=has_seniors(session) if seniors is None else seniors,
+    )
+
+
+def _insert_routed(session: Session, values: dict[str, object]) -> Call | None:
+    """``INSERT ... ON CONFLICT (call_sid) DO NOTHING RETURNING``: the new row, or None if it existed.
+
+    The row goes in already routed (no insert-then-update) and a concurrent or replayed webhook's
+    insert turns into "nothing" instead of an IntegrityError and a second transaction.
+    """
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(Call).values(**values).on_conflict_do_nothing(index_elements=["call_sid"]).returning(Call)
+    return session.scalars(stmt).one_or_none()
+
+
 def incoming_call(
     session: Session,
     settings: Settings,
@@ -237,37 +324,53 @@ def incoming_call(
     * Callers that are not customers with dedicated support go to ``BOOKING_SUPPORT_NUMBER`` when
       it is set, at any hour (the general line has its own hours and voicemail), else to our
       voicemail.
-    * Customers with dedicated support: in business hours their agent's phone rings (first offering
+    * Customers with dedicated support: the agent is their dedicated agent, or their backup agent
+      while the dedicated one is away (time off now, or deactivated; ``coverage.phone_agent``), and
+      the call's later hooks and its voicemail's callback follow the call's agent.
+    * In business hours that agent's phone rings (first offering
       "press 2 for a senior technical agent" when the service has senior agents); after hours
       (holidays included) they hear when the line opens and when they will be called back, may
       press 1 if their service is down, and leave a voicemail.
+
+    One write transaction, four round trips on first sight (issue 19): the caller, its agents, the
+    time off check and the senior flag in one SELECT, then the call inserted already in its routed
+    state. A replay (the row exists) changes nothing and answers from the stored row (its agent, its
+    ``after_hours``), as the first attempt did; a row another hook created first (still ``ringing``)
+    is moved on.
     """
-    call = ensure_call(session, settings, call_sid, from_raw, to_raw, now)
-    agent = session.get(Agent, call.agent_id) if call.agent_id else None
     # Keep the caller's number on the forwarded leg so the agent sees who is calling; Twilio allows
     # this for calls it received. Hidden callers fall back to the number they dialled.
     caller_id = normalize_e164(from_raw) or to_raw or settings.twilio_from_number or ""
-    next_opening = settings.calendar.next_opening(call.received_at)
-    if agent is None:
-        if settings.support_number:
-            route = Routing(RouteKind.SUPPORT, caller_id, dial_number=settings.support_number)
-        elif call.after_hours:
-            route = Routing(RouteKind.AFTER_HOURS_VOICEMAIL, caller_id, next_opening=next_opening)
-        else:
-            route = Routing(RouteKind.VOICEMAIL, caller_id)
-    elif call.after_hours:
-        route = Routing(RouteKind.AFTER_HOURS_MENU, caller_id, agent_name=agent.name, next_opening=next_opening)
-    else:
-        route = Routing(
-            RouteKind.DIAL,
-            caller_id,
-            dial_number=agent.phone,
-            agent_name=agent.name,
-            offer_seniors=has_seniors(session),
+    with write_transaction(session):
+        caller = _caller(session, from_raw, now)
+        customer, agent, seniors = caller.customer, caller.agent, caller.seniors
+        after_hours = not settings.calendar.is_open(now)
+        route = _route(session, settings, caller_id, agent, after_hours, now, seniors)
+        call = _insert_routed(
+            session,
+            {
+                "call_sid": call_sid,
+                "from_number": caller_number(from_raw),
+                "to_number": (to_raw or None) and to_raw[:32],
+                "customer_id": customer.id if customer is not None else None,
+                "agent_id": agent.id if agent else None,
+                "severity": int(Severity.STANDARD),
+                "after_hours": after_hours,
+                "status": _ROUTED[route.kind],
+                "received_at": now,
+            },
         )
-    if call.status == CallStatus.RINGING:  # a retried hook finds the call routed already
-        with write_transaction(session):
-            move_call(call, _ROUTED[route.kind])
+        if call is None:  # a replay, or another hook of this call came first: the stored row decides
+            stored = select(Call).where(Call.call_sid == call_sid).execution_options(populate_existing=True)
+            call = session.scalar(stored)
+            assert call is not None
+            if call.agent_id is None:
+                agent = None
+            elif agent is None or agent.id != call.agent_id:
+                agent = session.get(Agent, call.agent_id)
+            route = _route(session, settings, caller_id, agent, call.after_hours, call.received_at, seniors)
+            if call.status == CallStatus.RINGING:
+                move_call(call, _ROUTED[route.kind])
     return route
 
 

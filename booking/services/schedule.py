@@ -76,7 +76,19 @@ def dedicated_agent(session: Session, customer: Customer | None, *, lock: bool =
     if customer is None or not customer.eligible or customer.agent_id is None:
         return None
     agent = lock_agent(session, customer.agent_id) if lock else session.get(Agent, customer.agent_id)
-    return agent if agent is not None and agent.active else None
+    return eligible_agent(customer, agent)
+
+
+def eligible_agent(customer: Customer | None, agent: Agent | None) -> Agent | None:
+    """:func:`dedicated_agent`'s rule for an agent row already read with the customer (one query):
+    the agent while the customer has dedicated support and the agent is active, else None.
+
+    The voicemail callback passes the agent its call was routed to (the dedicated agent, or the
+    backup covering for them: ``coverage.phone_agent``), so the callback goes where the call went.
+    """
+    if customer is None or not customer.eligible or agent is None:
+        return None
+    return agent if agent.active else None
 
 
 def lock_agent(session: Session, agent_id: int) -> Agent:

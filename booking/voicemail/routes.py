@@ -234,7 +234,7 @@ def voicemail() -> Response:
         recording_sid,
         _call_sid(),
         "queued" if result.created else "already queued",
-        result.callback.id,
-        result.callback.due_at.isoformat(),
+        result.callback_id,
+        result.due_at.isoformat(),
     )
     return _empty()

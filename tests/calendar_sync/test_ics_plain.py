@@ -329,3 +329,74 @@ def test_the_bench_objects_take_the_plain_path_unless_recurring() -> None:
             )
         answered = _compare(data)
         assert (answered == 0) if i % 20 == 0 else (answered > 0)
+
+
+# -- VTIMEZONEs of zones zoneinfo knows are not parsed ---------------------- #
+
+PARIS_TZ = (
+    (ICS_DIR / "weekly_exdate_moved_dst_paris.ics").read_text().split("BEGIN:VTIMEZONE")[1].split("END:VTIMEZONE")[0]
+)
+SERIES = (
+    "BEGIN:VEVENT\nUID:series@test\nDTSTART;TZID={tzid}:20261020T090000\nDTEND;TZID={tzid}:20261020T093000\n"
+    "RRULE:FREQ=WEEKLY;COUNT=12\nEXDATE;TZID={tzid}:20261027T090000\nEND:VEVENT\n"
+)
+
+
+def _zoned(tzid: str, timezone_block: str) -> bytes:
+    text = "BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//test//EN\n" + timezone_block + SERIES.format(tzid=tzid)
+    return (text + "END:VCALENDAR\n").replace("\n", "\r\n").encode()
+
+
+def _timezone_variants() -> Iterator[bytes]:
+    block = f"BEGIN:VTIMEZONE{PARIS_TZ}END:VTIMEZONE\n"
+    custom = block.replace("TZID:Europe/Paris", "TZID:Paris custom").replace("+0200", "+0300")
+    for tzid in ("Europe/Paris", "/Europe/Paris", "/mozilla.org/20050126_1/Europe/Paris", "Paris custom"):
+        yield _zoned(tzid, block.replace("TZID:Europe/Paris", f"TZID:{tzid}"))
+        yield _zoned(tzid, block.replace("TZID:Europe/Paris", f"TZID:{tzid}").replace("+0200", "+0300"))
+    yield _zoned("Europe/Paris", block.replace("TZOFFSETFROM:+0100", "TZOFFSETFROM:garbage"))
+    yield _zoned("Paris custom", block.replace("TZOFFSETFROM:+0100", "TZOFFSETFROM:garbage") + custom)
+    yield _zoned("Europe/Paris", block.replace("TZID:Europe/Paris", "TZID:Europe/Paris\nTZID:Europe/Berlin"))
+    yield _zoned("Europe/Paris", block.replace("END:STANDARD", "BEGIN:VALARM\nEND:VALARM\nEND:STANDARD"))
+    yield _zoned("Europe/Paris", block.replace("END:VTIMEZONE", ""))
+    yield _zoned("Europe/Paris", block.replace("TZID:Europe/Paris", "tzid:Europe/Paris"))
+    yield _zoned("Europe/Paris", block.replace("TZID:Europe/Paris", "TZID:Europe\\/Paris"))
+    yield _zoned("Europe/Paris", block + block)
+    yield _zoned("Europe/Paris", block.replace("BEGIN:VTIMEZONE", "begin:vtimezone"))
+    yield _zoned("America/New_York", block)
+
+
+TIMEZONE_OBJECTS = [(str(p.relative_to(TESTS_DIR)), p.read_bytes()) for p in FILES] + [
+    (f"variant#{i}", data) for i, data in enumerate(_timezone_variants())
+]
+
+
+@pytest.mark.parametrize(("name", "data"), TIMEZONE_OBJECTS, ids=[n for n, _ in TIMEZONE_OBJECTS])
+def test_known_timezone_blocks_change_nothing(name: str, data: bytes) -> None:
+    """icalendar with and without the VTIMEZONEs of zones zoneinfo knows: the same busy time, the same errors."""
+    zone = NEW_YORK if len(data) % 2 else PARIS
+    results = []
+    for keep in (True, False):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                report = ics._read_busy_full(data, *WINDOWS[0], zone, frozenset(), frozenset(), keep)
+                results.append(([(e.uid, e.start, e.end, e.summary) for e in report.events], report.dropped, None))
+            except IcsError as exc:
+                results.append(([], [], str(exc)))
+    assert results[0] == results[1]
+
+
+def test_a_known_timezone_block_is_not_given_to_icalendar() -> None:
+    """The point: Radicale stores a Paris event with 20 lines of VTIMEZONE, and they are not parsed."""
+    data = _zoned("Europe/Paris", f"BEGIN:VTIMEZONE{PARIS_TZ}END:VTIMEZONE\n")
+    assert "VTIMEZONE" not in ics._lenient_text(data)
+    assert "VTIMEZONE" in ics._lenient_text(data, keep_known_timezones=True)
+    custom = data.replace(b"Europe/Paris", b"Paris custom")
+    assert "VTIMEZONE" in ics._lenient_text(custom)
+    events = ics.busy_intervals(data, *WINDOWS[0], NEW_YORK)
+    assert len(events) == 11 and events[0].start == datetime(2026, 10, 20, 7, tzinfo=UTC)
+    # and the comparison above is not vacuous: a third of the files lose a block there
+    changed = [
+        n for n, d in TIMEZONE_OBJECTS if ics._lenient_text(d) != ics._lenient_text(d, keep_known_timezones=True)
+    ]
+    assert len(changed) > 100

@@ -9,9 +9,10 @@ places (recurring events that do not block, DST shifts, "free" events that
 still block, bookings counted twice). Every rule of the "Calendar behaviour"
 section of the interface lives here, in one place, with a test per rule.
 
-Parsing costs ~0.8 ms per event (icalendar + recurrence expansion), so this
-runs at sync time and its UTC results are stored; it is never on the
-availability query path.
+Parsing costs ~0.8 ms per event through icalendar + recurrence expansion (a
+one-VEVENT, non-recurring object takes the plain reader, :func:`_plain_busy`,
+several times cheaper), so this runs at sync time and its UTC results are
+stored; it is never on the availability query path.
 """
 
 from __future__ import annotations
@@ -620,6 +621,8 @@ _PLAIN_DURATION: Final = re.compile(r"([+-])?P(?:(\d+)W)?(?:(\d+)D)?(?:T(?=\d)(?
 #: Calendar-level properties icalendar reads as text (a typed one could fail the whole resource).
 _PLAIN_CALENDAR_PROPS: Final = frozenset({"VERSION", "PRODID", "CALSCALE", "METHOD"})
 _PLAIN_TEXT_PROPS: Final = frozenset({"UID", "SUMMARY", "TRANSP", "STATUS", "X-MICROSOFT-CDO-BUSYSTATUS"})
+#: Times the plain reader answers for (an event reaching year 9999 overflows the full path's search).
+_PLAIN_SPAN: Final = (datetime(1900, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC))
 #: Anything that makes an object more than one occurrence (or that we write ourselves): full path.
 _NOT_PLAIN_PROPS: Final = frozenset({"RRULE", "RDATE", "EXDATE", "EXRULE", "RECURRENCE-ID", RAW_DURATION})
 
@@ -799,10 +802,9 @@ def _plain_busy(
     if transp == "TRANSPARENT" or status == "CANCELLED" or ms_busy == "FREE" or (declined and all(declined)):
         return BusyReport([], [])
     zone: tzinfo = UTC if isinstance(start, datetime) and start.tzinfo is not None else agent_tz
-    try:
-        ev = BusyEvent(uid, _to_utc(start, agent_tz), length.end(start, zone, agent_tz), texts.get("SUMMARY"))
-    except (ArithmeticError, ValueError):  # e.g. a DURATION of 10**18 days: the full path reports it
-        return None
+    ev = BusyEvent(uid, _to_utc(start, agent_tz), length.end(start, zone, agent_tz), texts.get("SUMMARY"))
+    if ev.start < _PLAIN_SPAN[0] or ev.end > _PLAIN_SPAN[1]:
+        return None  # the full path's window arithmetic overflows on such spans; let it say so
     if ev.start < ev.end and ev.end > window[0] and ev.start < window[1]:
         return BusyReport([ev], [])
     return BusyReport([], [])
@@ -839,7 +841,10 @@ def _read_busy(
 ) -> BusyReport:
     """The plain-event reader when it can answer, else icalendar (:func:`_read_busy_full`)."""
     window = (window_start.astimezone(UTC), window_end.astimezone(UTC))
-    plain = _plain_busy(ics_text, window, agent_tz, own_uids, agent_emails)
+    try:
+        plain = _plain_busy(ics_text, window, agent_tz, own_uids, agent_emails)
+    except (ArithmeticError, ValueError):  # e.g. a DURATION of 10**18 days, year 1 in UTC-: the full path says
+        plain = None
     if plain is not None:
         return plain
     return _read_busy_full(ics_text, window_start, window_end, agent_tz, own_uids, agent_emails)

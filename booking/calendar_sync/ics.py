@@ -9,9 +9,10 @@ places (recurring events that do not block, DST shifts, "free" events that
 still block, bookings counted twice). Every rule of the "Calendar behaviour"
 section of the interface lives here, in one place, with a test per rule.
 
-Parsing costs ~0.8 ms per event (icalendar + recurrence expansion), so this
-runs at sync time and its UTC results are stored; it is never on the
-availability query path.
+Parsing costs ~0.8 ms per event through icalendar + recurrence expansion (a
+one-VEVENT, non-recurring object takes the plain reader, :func:`_plain_busy`,
+several times cheaper), so this runs at sync time and its UTC results are
+stored; it is never on the availability query path.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import heapq
 import logging
 import re
 import uuid as _uuid
+import zoneinfo
 from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
@@ -153,7 +155,53 @@ def _split_line(line: str) -> tuple[str, str, str] | None:
     return None
 
 
-def _lenient_text(ics_text: str | bytes, *, drop_timezones: bool = False) -> str:
+#: The zone names icalendar's zoneinfo provider knows; a VTIMEZONE with one of them is never read.
+_KNOWN_ZONES: Final = frozenset(zoneinfo.available_timezones())
+
+
+def _known_timezone_lines(lines: list[str]) -> set[int]:
+    """Indexes of the lines of every VTIMEZONE whose TZID names a zone zoneinfo has.
+
+    icalendar resolves a TZID through zoneinfo first and builds (and caches) a zone from a
+    VTIMEZONE only when zoneinfo does not know its name (``tzp.cache_timezone_component``), so
+    such a block cannot change what is read - but parsing it was most of the work for a typical
+    object (20 of the 29 lines of an Apple or Thunderbird event in Europe/Paris). A block with
+    anything unusual (not directly in a VCALENDAR, no TZID or two, an escape, another component
+    inside, no END) is kept.
+    """
+    dropped: set[int] = set()
+    outer: list[str] = []  # the components the line is in
+    i = 0
+    while i < len(lines):
+        upper = lines[i].upper()
+        if not (upper.startswith("BEGIN:") and upper[6:].strip() == "VTIMEZONE" and outer == ["VCALENDAR"]):
+            if upper.startswith("BEGIN:"):
+                outer.append(upper[6:].strip())
+            elif upper.startswith("END:") and outer:
+                outer.pop()
+            i += 1
+            continue
+        depth, tzids, plain, j = 1, [], True, i + 1
+        while j < len(lines) and depth:
+            inner = lines[j].upper()
+            if inner.startswith("BEGIN:"):
+                depth += 1
+                plain = plain and inner[6:].strip() in ("STANDARD", "DAYLIGHT")
+            elif inner.startswith("END:"):
+                depth -= 1
+            elif depth == 1:
+                parts = _split_line(lines[j])
+                if parts is not None and parts[0] == "TZID":
+                    tzids.append(parts[2])
+            j += 1
+        known = len(tzids) == 1 and (tzids[0] in _KNOWN_ZONES or tzids[0].strip("/") in _KNOWN_ZONES)
+        if depth == 0 and plain and known and "\\" not in tzids[0]:
+            dropped.update(range(i, j))
+        i = j
+    return dropped
+
+
+def _lenient_text(ics_text: str | bytes, *, drop_timezones: bool = False, keep_known_timezones: bool = False) -> str:
     """Repair, before icalendar sees them, the defects that do not touch an event's time.
 
     Each rule is a real client's output that made a readable event disappear
@@ -169,6 +217,9 @@ def _lenient_text(ics_text: str | bytes, *, drop_timezones: bool = False) -> str
       into ``timedelta(days=3)`` and the difference matters across DST.
     * ``drop_timezones``: last resort for a VTIMEZONE icalendar cannot read at
       all; TZIDs are then resolved by name (or read as floating).
+    * a VTIMEZONE of a zone zoneinfo knows is removed (:func:`_known_timezone_lines`:
+      icalendar would not use it); ``keep_known_timezones`` keeps them, for the test that
+      shows this changes no result.
     """
     if isinstance(ics_text, bytes):
         try:
@@ -180,7 +231,15 @@ def _lenient_text(ics_text: str | bytes, *, drop_timezones: bool = False) -> str
     text = re.sub(r"(?:\r?\n)+[ \t]", "", text)
     out: list[str] = []
     skip_depth = 0
-    for line in re.split(r"\r?\n|\r", text):
+    lines = re.split(r"\r?\n|\r", text)
+    known = (
+        set()
+        if drop_timezones or keep_known_timezones or "VTIMEZONE" not in text.upper()
+        else _known_timezone_lines(lines)
+    )
+    for index, line in enumerate(lines):
+        if index in known:
+            continue
         upper = line.upper()
         skip_name = "VTIMEZONE" if drop_timezones and "VTIMEZONE" in upper else "VALARM"
         if upper.startswith("BEGIN:") and (skip_depth or upper[6:].strip() in ("VALARM", skip_name)):
@@ -207,12 +266,13 @@ def _lenient_text(ics_text: str | bytes, *, drop_timezones: bool = False) -> str
     return "\r\n".join(out) + "\r\n"
 
 
-def _parse(ics_text: str | bytes) -> list[icalendar.Calendar]:
+def _parse(ics_text: str | bytes, keep_known_timezones: bool = False) -> list[icalendar.Calendar]:
     calendars: list[icalendar.Calendar] = []
     for drop_timezones in (False, True):
         try:
             calendars = icalendar.Calendar.from_ical(
-                _lenient_text(ics_text, drop_timezones=drop_timezones), multiple=True
+                _lenient_text(ics_text, drop_timezones=drop_timezones, keep_known_timezones=keep_known_timezones),
+                multiple=True,
             )
             break
         except Exception as exc:  # any parser failure is one malformed resource
@@ -539,6 +599,218 @@ class BusyReport:
     dropped: list[str]
 
 
+# -- the plain-event fast path ---------------------------------------------- #
+#
+# Many calendar objects are one VEVENT with a UTC (or floating, or all-day) start, an end or a
+# duration and no recurrence: one busy interval (19 in 20 of bench/sync.py's calendar). Building
+# icalendar's component tree for them was 31 % of a 10,000-event full pass, nearly half of our own
+# CPU in it (py-spy; Radicale's serving was 35 %), so such objects are read here from their content
+# lines. The reader is deliberately narrow: anything it does not fully understand (a TZID, a
+# VTIMEZONE, a recurrence property, an escaped text, a quoted parameter on a line it needs, a
+# duplicate property, any structural oddity) returns None and the object takes the icalendar path
+# above. The results of both paths are compared on every .ics file under tests/ and on generated
+# variants (tests/calendar_sync/test_ics_plain.py).
+
+#: A content line in its simplest form: an upper-case name, parameters without quotes, backslashes,
+#: carets, commas or blanks (so no escaping rule of icalendar's can apply), then the value.
+_PLAIN_LINE: Final = re.compile(r"([A-Z][A-Z0-9-]*)((?:;[A-Z][A-Z0-9-]*=[^;:\",\\^\s]*)*):(.*)", re.DOTALL)
+#: The name of any content line whose name is plain (inside a VEVENT that is all we need of the
+#: lines we ignore: icalendar reads an Event with ``ignore_exceptions``, so they cannot fail it).
+_LINE_NAME: Final = re.compile(r"([A-Z][A-Z0-9-]*)[;:]")
+_PLAIN_DATETIME: Final = re.compile(r"(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2})(Z?))?")
+_PLAIN_DURATION: Final = re.compile(r"([+-])?P(?:(\d+)W)?(?:(\d+)D)?(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?")
+#: Calendar-level properties icalendar reads as text (a typed one could fail the whole resource).
+_PLAIN_CALENDAR_PROPS: Final = frozenset({"VERSION", "PRODID", "CALSCALE", "METHOD"})
+_PLAIN_TEXT_PROPS: Final = frozenset({"UID", "SUMMARY", "TRANSP", "STATUS", "X-MICROSOFT-CDO-BUSYSTATUS"})
+#: Times the plain reader answers for (an event reaching year 9999 overflows the full path's search).
+_PLAIN_SPAN: Final = (datetime(1900, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC))
+#: Anything that makes an object more than one occurrence (or that we write ourselves): full path.
+_NOT_PLAIN_PROPS: Final = frozenset({"RRULE", "RDATE", "EXDATE", "EXRULE", "RECURRENCE-ID", RAW_DURATION})
+
+
+def _plain_calendar_prop(name: str, params: str) -> bool:
+    """A calendar-level line icalendar cannot fail on: a text property, or any X- one."""
+    return name.startswith("X-") or (name in _PLAIN_CALENDAR_PROPS and "VALUE=" not in params)
+
+
+def _plain_time(value: str, params: str) -> date | datetime | None:
+    """DTSTART/DTEND as icalendar reads it after :func:`_lenient_text`, or None if not plain.
+
+    Eight digits are a DATE whatever the parameters say (the lenient pass's rule); a DATE-TIME is
+    UTC (``Z``) or floating; a TZID, or any other parameter than VALUE, is left to icalendar.
+    """
+    m = _PLAIN_DATETIME.fullmatch(value)
+    if m is None:
+        return None
+    year, month, day, hour, minute, second, z = m.groups()
+    try:
+        if hour is None:
+            return date(int(year), int(month), int(day))
+        if params not in ("", ";VALUE=DATE-TIME"):
+            return None
+        return datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), tzinfo=UTC if z else None)
+    except ValueError:
+        return None
+
+
+def _plain_length(
+    start: date | datetime, end: date | datetime | None, duration: str | None, agent_tz: ZoneInfo
+) -> _Length | None:
+    """:func:`_length` on plain values; None where the full path would raise (it reports those)."""
+    if end is not None:
+        if not isinstance(start, datetime) and not isinstance(end, datetime):
+            days = (end - start).days
+            return None if days < 0 else _Length(max(days, 1), timedelta(0))
+        exact = _to_utc(end, agent_tz) - _to_utc(start, agent_tz)
+        return None if exact < timedelta(0) else _Length(0, exact)
+    if duration is not None:
+        m = _PLAIN_DURATION.fullmatch(duration)
+        if m is None or not any(m.groups()[1:]):
+            return None
+        weeks, days, hours, minutes, seconds = (int(g or 0) for g in m.groups()[1:])
+        if m.group(1) == "-" and (weeks or days or hours or minutes or seconds):
+            return None  # negative: the full path refuses it
+        return _Length(7 * weeks + days, timedelta(hours=hours, minutes=minutes, seconds=seconds))
+    return _Length(0 if isinstance(start, datetime) else 1, timedelta(0))
+
+
+def _plain_busy(
+    ics_text: str | bytes,
+    window: tuple[datetime, datetime],
+    agent_tz: ZoneInfo,
+    own_uids: Container[str],
+    agent_emails: frozenset[str],
+) -> BusyReport | None:
+    """The busy time of a one-VEVENT, non-recurring object read without icalendar, or None.
+
+    None means "not plain": the caller reads the object with icalendar. When it answers, the
+    answer is the one :func:`_read_busy_full` gives (same decoding and unfolding as
+    :func:`_lenient_text`, VALARMs skipped as it does, then the rules of :class:`_Series`).
+    """
+    if isinstance(ics_text, bytes):
+        try:
+            text = ics_text.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = ics_text.decode("latin-1")
+    else:
+        text = ics_text.removeprefix("\ufeff")
+    lines = re.split(r"\r?\n|\r", re.sub(r"(?:\r?\n)+[ \t]", "", text))
+    state = 0  # 0: before VCALENDAR, 1: in it, 2: in the VEVENT, 3: after the VEVENT, 4: after VCALENDAR
+    skip_depth = 0
+    texts: dict[str, str] = {}
+    times: dict[str, tuple[str, str]] = {}
+    duration: str | None = None
+    declined: list[bool] = []  # per ATTENDEE line of the agent: PARTSTAT=DECLINED?
+    own = False
+    for line in lines:
+        if not line:
+            continue
+        if skip_depth:  # inside a VALARM: skipped as _lenient_text skips it
+            upper = line.upper()
+            if upper.startswith("BEGIN:"):
+                skip_depth += 1
+            elif upper.startswith("END:"):
+                skip_depth -= 1
+            continue
+        if state == 2:
+            if line == "END:VEVENT":
+                state = 3
+                continue
+            upper = line.upper()
+            if upper.startswith("BEGIN:"):
+                if upper[6:].strip() != "VALARM":
+                    return None
+                skip_depth = 1
+                continue
+            name_match = _LINE_NAME.match(line)
+            if name_match is None:
+                return None
+            name = name_match.group(1)
+            if name in ("BEGIN", "END") or name in _NOT_PLAIN_PROPS:
+                return None
+            relevant = (
+                name in _PLAIN_TEXT_PROPS
+                or name in ("DTSTART", "DTEND", "DURATION", X_BOOKING_ID)
+                or (name == "ATTENDEE" and agent_emails)
+            )
+            if not relevant:
+                continue
+            m = _PLAIN_LINE.fullmatch(line)
+            if m is None:
+                return None
+            _, params, value = m.groups()
+            if name == X_BOOKING_ID:
+                own = True
+                continue
+            if "\\" in value:
+                return None
+            if name == "ATTENDEE":
+                if value.strip().lower().removeprefix("mailto:") in agent_emails:
+                    found = [p[9:] for p in params.split(";") if p.startswith("PARTSTAT=")]
+                    if len(found) > 1:
+                        return None
+                    declined.append(bool(found) and found[0].strip().upper() == "DECLINED")
+                continue
+            if name in texts or name in times or (name == "DURATION" and duration is not None):
+                return None  # twice: the full path's _first rules apply
+            if name == "DURATION":
+                if params:
+                    return None
+                duration = value
+            elif name in ("DTSTART", "DTEND"):
+                times[name] = (value, params)
+            else:
+                if "VALUE=" in params:
+                    return None
+                texts[name] = value
+        elif state == 1:
+            if line == "BEGIN:VEVENT":
+                state = 2
+                continue
+            if line == "END:VCALENDAR":
+                return None  # no VEVENT at all
+            m = _PLAIN_LINE.fullmatch(line)
+            if m is None or not _plain_calendar_prop(m.group(1), m.group(2)):
+                return None
+        elif state == 3:
+            if line == "END:VCALENDAR":
+                state = 4
+                continue
+            m = _PLAIN_LINE.fullmatch(line)
+            if m is None or not _plain_calendar_prop(m.group(1), m.group(2)):
+                return None
+        elif state == 0 and line == "BEGIN:VCALENDAR":
+            state = 1
+        else:
+            return None  # text before BEGIN:VCALENDAR or after END:VCALENDAR
+    if state != 4 or skip_depth:
+        return None
+    uid = texts.get("UID") or ""
+    if own or uid in own_uids:
+        return BusyReport([], [])
+    if "DTSTART" not in times:
+        return None
+    start = _plain_time(*times["DTSTART"])
+    end = _plain_time(*times["DTEND"]) if "DTEND" in times else None
+    if start is None or ("DTEND" in times and end is None):
+        return None
+    length = _plain_length(start, end, duration, agent_tz)
+    if length is None:
+        return None
+    transp = (texts.get("TRANSP") or "OPAQUE").strip().upper()
+    status = (texts.get("STATUS") or "").strip().upper()
+    ms_busy = (texts.get("X-MICROSOFT-CDO-BUSYSTATUS") or "").strip().upper()
+    if transp == "TRANSPARENT" or status == "CANCELLED" or ms_busy == "FREE" or (declined and all(declined)):
+        return BusyReport([], [])
+    zone: tzinfo = UTC if isinstance(start, datetime) and start.tzinfo is not None else agent_tz
+    ev = BusyEvent(uid, _to_utc(start, agent_tz), length.end(start, zone, agent_tz), texts.get("SUMMARY"))
+    if ev.start < _PLAIN_SPAN[0] or ev.end > _PLAIN_SPAN[1]:
+        return None  # the full path's window arithmetic overflows on such spans; let it say so
+    if ev.start < ev.end and ev.end > window[0] and ev.start < window[1]:
+        return BusyReport([ev], [])
+    return BusyReport([], [])
+
+
 def read_busy(
     ics_text: str | bytes,
     window_start: datetime,
@@ -568,7 +840,28 @@ def _read_busy(
     own_uids: Container[str],
     agent_emails: frozenset[str],
 ) -> BusyReport:
-    calendars = _parse(ics_text)
+    """The plain-event reader when it can answer, else icalendar (:func:`_read_busy_full`)."""
+    window = (window_start.astimezone(UTC), window_end.astimezone(UTC))
+    try:
+        plain = _plain_busy(ics_text, window, agent_tz, own_uids, agent_emails)
+    except (ArithmeticError, ValueError):  # e.g. a DURATION of 10**18 days, year 1 in UTC-: the full path says
+        plain = None
+    if plain is not None:
+        return plain
+    return _read_busy_full(ics_text, window_start, window_end, agent_tz, own_uids, agent_emails)
+
+
+def _read_busy_full(
+    ics_text: str | bytes,
+    window_start: datetime,
+    window_end: datetime,
+    agent_tz: ZoneInfo,
+    own_uids: Container[str],
+    agent_emails: frozenset[str],
+    keep_known_timezones: bool = False,
+) -> BusyReport:
+    """Every VEVENT of every VCALENDAR through icalendar: recurrences, overrides, broken pieces."""
+    calendars = _parse(ics_text, keep_known_timezones)
     window = (window_start.astimezone(UTC), window_end.astimezone(UTC))
     result: set[BusyEvent] = set()
     dropped: list[str] = []

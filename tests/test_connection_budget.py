@@ -63,6 +63,10 @@ def test_the_default_deployment_fits_postgresqls_default_max_connections(monkeyp
     budget["booking-worker.service"] = WORKER_POOL_SIZE + WORKER_MAX_OVERFLOW
     budget["booking-mail-gateway.service"] = INGEST_THREADS
     assert sum(budget.values()) <= POSTGRES_DEFAULT_MAX_CONNECTIONS - SUPERUSER_RESERVED, budget
+    # docs/deploy.md's table says the same total
+    doc = (DEPLOY.parent / "docs" / "deploy.md").read_text().split("## Connection budget", 1)[1]
+    total = re.search(r"\| \*\*(\d+)\*\* \|", doc)
+    assert total is not None and int(total.group(1)) == sum(budget.values()), budget
 
 
 def test_the_web_pool_is_configurable(tmp_path):

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session, scoped_session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from booking.config import Settings
+from booking.db_guards import set_writer_wait
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,7 @@ def install_busy_timeout(engine: Engine, settings: Settings) -> None:
     if engine.dialect.name != "sqlite":
         return
     busy_ms = settings.db_statement_timeout * 1000
+    set_writer_wait(engine, settings.db_statement_timeout)  # the in-process writer queue waits as long
 
     @event.listens_for(engine, "connect")
     def _busy_timeout(dbapi_connection: Any, _record: Any) -> None:

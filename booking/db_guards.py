@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -147,6 +148,20 @@ def _pending_writes(session: Session) -> str | None:
 #: SQLite: one in-process writer queue per database (engine), taken before BEGIN IMMEDIATE.
 _sqlite_writers: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
 _sqlite_writers_guard = threading.Lock()
+#: How long a writer waits in that queue (seconds): the busy timeout (``db_faults.install_busy_timeout``
+#: registers BOOKING_DB_STATEMENT_TIMEOUT), so the queue keeps the promise of that setting.
+_sqlite_writer_wait: weakref.WeakKeyDictionary[Engine, float] = weakref.WeakKeyDictionary()
+DEFAULT_WRITER_WAIT = 15.0
+
+
+def set_writer_wait(engine: Engine, seconds: float) -> None:
+    """The longest a writer of this SQLite database waits for its process's writer queue."""
+    _sqlite_writer_wait[engine] = seconds
+
+
+class WriterQueueTimeout(sa_exc.TimeoutError):
+    """No turn in the SQLite writer queue within the busy timeout: answered 503 like "database is
+    locked" (``db_faults.is_database_unavailable`` knows SQLAlchemy's TimeoutError)."""
 
 
 def _sqlite_writer_queue(session: Session) -> threading.RLock | None:
@@ -191,7 +206,12 @@ def write_transaction(session: Session) -> Iterator[Session]:
     session.commit()  # end any implicit read transaction (a no-op when none is open)
     queue = _sqlite_writer_queue(session)
     if queue is not None:
-        queue.acquire()
+        bind = session.get_bind()
+        wait = _sqlite_writer_wait.get(bind if isinstance(bind, Engine) else bind.engine, DEFAULT_WRITER_WAIT)
+        if not queue.acquire(timeout=wait):
+            # Without a bound the Nth writer waited up to N busy timeouts behind a long writer of
+            # another process (a sync pass of ``booking worker``), past gunicorn's own timeout.
+            raise WriterQueueTimeout(f"no turn to write to the SQLite database within {wait:g} s")
     try:
         session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
         try:

@@ -171,7 +171,9 @@ def after_response(
                 remove_session()
                 pushed.pop()
 
-    if adapters(app).settings.outbox_drain_thread:
+    if adapters(app).settings.outbox_drain_thread and work is None:
+        # Only drains go to the thread: a dropped drain leaves its rows in the outbox for the
+        # scheduler, but a dropped ``work`` (the sign-in mail's lookup) would never be done at all.
         response.call_on_close(partial(DRAINER.submit, run))
     else:
         response.call_on_close(run)

@@ -58,8 +58,10 @@ def test_the_default_deployment_fits_postgresqls_default_max_connections(monkeyp
     listener = 1  # booking.chat.bus: one LISTEN connection per web process
     budget: dict[str, int] = {}
     for unit in ("booking-web.service", "booking-webhooks.service"):
-        workers, concurrent = _gunicorn(monkeypatch, _service_env(unit))
-        budget[unit] = workers * (min(concurrent, pool) + listener)
+        unit_env = _service_env(unit)
+        workers, concurrent = _gunicorn(monkeypatch, unit_env)
+        drainer = 1 if unit_env.get("BOOKING_OUTBOX_DRAIN_THREAD", "").lower() in {"1", "true", "yes", "on"} else 0
+        budget[unit] = workers * (min(concurrent + drainer, pool) + listener)
     budget["booking-worker.service"] = WORKER_POOL_SIZE + WORKER_MAX_OVERFLOW
     budget["booking-mail-gateway.service"] = INGEST_THREADS
     assert sum(budget.values()) <= POSTGRES_DEFAULT_MAX_CONNECTIONS - SUPERUSER_RESERVED, budget

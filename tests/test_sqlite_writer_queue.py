@@ -59,3 +59,39 @@ def test_a_second_writer_waits_its_turn_instead_of_asking_sqlite(tmp_path: Path)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT who FROM log ORDER BY rowid")).scalars().all() == ["first", "second"]
     engine.dispose()
+
+
+def test_the_queue_waits_no_longer_than_the_busy_timeout(tmp_path: Path) -> None:
+    """Review of issue 19: the queue waited without a bound, so the Nth writer behind a long writer
+    of another process waited up to N busy timeouts (past gunicorn's 30 s). It now gives up after the
+    busy timeout, with an error the app answers 503 (as SQLite's own "database is locked")."""
+    from booking.db_faults import is_database_unavailable
+    from booking.db_guards import WriterQueueTimeout, set_writer_wait
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'bounded.sqlite3'}")
+    install_sqlite_pragmas(engine)
+    set_writer_wait(engine, 0.2)
+    inside, release = threading.Event(), threading.Event()
+
+    def first() -> None:
+        with Session(engine) as session, write_transaction(session):
+            session.execute(text("CREATE TABLE t (x INTEGER)"))
+            inside.set()
+            release.wait(30)
+
+    one = threading.Thread(target=first)
+    one.start()
+    try:
+        assert inside.wait(30)
+        with Session(engine) as session:
+            try:
+                with write_transaction(session):
+                    raise AssertionError("the queue let a second writer in")
+            except WriterQueueTimeout as exc:
+                assert is_database_unavailable(exc)
+            else:
+                raise AssertionError("no WriterQueueTimeout")
+    finally:
+        release.set()
+        one.join(30)
+        engine.dispose()

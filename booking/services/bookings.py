@@ -157,21 +157,25 @@ def booking_agent(session: Session, customer: Customer, start: datetime, end: da
 
     Without a backup named, the dedicated agent's time off need not be read here (it is busy time, so
     the slot check refuses it): the agent is read and locked in one statement, as before issue 14.
-    With a backup named, the dedicated agent is locked FIRST (``lock=True``), and only then is their
-    time off read to choose: an admin changing that time off takes the same lock (``time_off``), so
-    the choice is made on committed time off that cannot change before this booking commits (read
-    before the lock, a removal landing in between left the call with the backup while the dedicated
-    agent was free). The backup, when chosen, is locked second: the order is dedicated, then backup.
+    With a backup named and ``lock=True``, both agents are locked FIRST, and only then is the
+    dedicated agent's time off read to choose: an admin changing that time off takes the same lock
+    (``time_off``), so the choice is made on committed time off that cannot change before this
+    booking commits (read before the lock, a removal landing in between left the call with the
+    backup while the dedicated agent was free). They are locked in ascending id order, whichever is
+    the dedicated one: two agents are often each other's backup, and locking "dedicated, then
+    backup" let two bookings of their two customers take the same two locks in opposite orders (a
+    deadlock PostgreSQL breaks by failing one of them).
     """
     if not customer.eligible or customer.backup_agent_id is None:
         return eligible_agent(session, customer, lock=lock)  # raises the plan's message if need be
-    dedicated = schedule.lock_agent(session, customer.agent_id) if lock and customer.agent_id is not None else None
+    locked: dict[int, Agent] = {}
+    if lock:
+        for agent_id in sorted(i for i in (customer.agent_id, customer.backup_agent_id) if i is not None):
+            locked.setdefault(agent_id, schedule.lock_agent(session, agent_id))
     agent = coverage.agent_for_slot(session, customer, start, end)
     if agent is None:
         raise NotEligible("this account has no active dedicated agent")
-    if not lock or (dedicated is not None and agent.id == dedicated.id):
-        return agent  # not locking, or the dedicated agent (already locked above)
-    return schedule.lock_agent(session, agent.id)
+    return locked.get(agent.id, agent)
 
 
 def _within_horizon(start: datetime, settings: Settings, now: datetime) -> bool:

@@ -36,7 +36,13 @@ from booking.core.sla import Severity, callback_due
 from booking.db_guards import is_overlap_error, write_transaction
 from booking.models import Agent, Booking, Call, Callback, Customer, Voicemail
 from booking.services import outbox, requests, schedule
-from booking.services.calls import caller_number, customer_for_number, move_call, on_call_senior, voicemail_team
+from booking.services.calls import (
+    caller_for_number,
+    caller_number,
+    move_call,
+    on_call_senior,
+    voicemail_team,
+)
 from booking.services.errors import Conflict, InvalidInput, NotFound, SlotUnavailable
 from booking.services.schedule import SEARCH_SPAN, reservation_for
 from booking.vocabulary import CALLBACK_TOPIC, BookingKind, BookingStatus, CallbackStatus, CallStatus
@@ -139,13 +145,14 @@ def _assignee(session: Session, severity: Severity, dedicated: Agent | None) -> 
 
 
 def _recording_context(
-    session: Session, rec: RecordingIn
-) -> tuple[int | None, Call | None, Customer | None, Agent | None, bool]:
-    """(callback id if this RecordingSid is stored, call, customer, the call's agent row, whether that
-    agent row was read): for a known call ONE query (the recording check, the call, its customer and
-    the agent the call was routed to - the dedicated agent or the backup covering for them; the
-    customer's agent for a call stored without one), where it was four round trips in a transaction of
-    its own (issue 19)."""
+    session: Session, rec: RecordingIn, now: datetime
+) -> tuple[int | None, Call | None, Customer | None, Agent | None]:
+    """(callback id if this RecordingSid is stored, call, customer, the call's agent row).
+
+    For a known call ONE query: the recording check, the call, its customer and the agent the call was
+    routed to (the dedicated agent or the backup covering for them; the customer's agent for a call
+    stored without one), where it was four round trips in a transaction of its own (issue 19). Without
+    a call row, the agent the voice hook would have rung (``calls.caller_for_number``)."""
     stored = (
         select(Callback.id)
         .join(Voicemail, Voicemail.id == Callback.voicemail_id)
@@ -160,10 +167,12 @@ def _recording_context(
         .where(Call.call_sid == rec.call_sid)
     ).first()
     if row is not None:
-        return row[3], row[0], row[1], row[2], True
-    # The incoming-call hook never reached us; the recording still must not be lost.
+        return row[3], row[0], row[1], row[2]
+    # The incoming-call hook never reached us; the recording still must not be lost. Its callback goes
+    # to the agent that hook would have rung (the backup while the dedicated agent is away).
     existing = _by_recording(session, rec.recording_sid)
-    return existing.id if existing else None, None, customer_for_number(session, rec.from_raw), None, False
+    caller = caller_for_number(session, rec.from_raw, now)
+    return existing.id if existing else None, None, caller.customer, caller.agent
 
 
 def store_voicemail(session: Session, settings: Settings, rec: RecordingIn, now: datetime) -> StoreResult:
@@ -176,19 +185,17 @@ def store_voicemail(session: Session, settings: Settings, rec: RecordingIn, now:
     """
     try:
         with write_transaction(session):
-            stored_id, call, customer, agent_row, agent_read = _recording_context(session, rec)
+            stored_id, call, customer, agent_row = _recording_context(session, rec, now)
             if stored_id is not None:
                 existing = session.get(Callback, stored_id)
-                assert existing is not None
+                if existing is None:  # read in this transaction a moment ago; callbacks are never deleted
+                    raise RuntimeError(f"callback {stored_id} vanished within its transaction")
                 return _result(existing, created=False, outbox_ids=[])
             if call is not None:
                 severity, received_at, phone = Severity(call.severity), call.received_at, call.from_number
             else:
                 severity, received_at, phone = Severity.STANDARD, now, caller_number(rec.from_raw)
-            if agent_read:
-                dedicated = schedule.eligible_agent(customer, agent_row)
-            else:
-                dedicated = schedule.dedicated_agent(session, customer)
+            dedicated = schedule.eligible_agent(customer, agent_row)
             assignee = _assignee(session, severity, dedicated)
             if assignee is not None:
                 assignee = schedule.lock_agent(session, assignee.id)

@@ -201,8 +201,11 @@ def ensure_call(
     call = _call(session, call_sid)
     if call is not None:
         return call
-    customer = customer_for_number(session, from_raw)
-    agent = dedicated_agent(session, customer)
+    # The agent the voice hook would have rung (``coverage.phone_agent``: the backup while the
+    # dedicated agent is away), so a call first seen by a later hook or by the reconciliation is
+    # owned by the same agent as one routed by ``incoming_call``.
+    caller = caller_for_number(session, from_raw, now)
+    customer, agent = caller.customer, caller.agent
     try:
         with write_transaction(session):
             call = _call(session, call_sid)
@@ -235,7 +238,7 @@ class Caller:
     seniors: bool | None  # None when no customer row came back (then no route asks)
 
 
-def _caller(session: Session, raw: str | None, now: datetime) -> Caller:
+def caller_for_number(session: Session, raw: str | None, now: datetime) -> Caller:
     """The caller's customer, its dedicated and backup agents' rows, whether the dedicated agent is on
     time off at ``now`` and whether the service has a senior: ONE query.
 
@@ -342,7 +345,7 @@ def incoming_call(
     # this for calls it received. Hidden callers fall back to the number they dialled.
     caller_id = normalize_e164(from_raw) or to_raw or settings.twilio_from_number or ""
     with write_transaction(session):
-        caller = _caller(session, from_raw, now)
+        caller = caller_for_number(session, from_raw, now)
         customer, agent, seniors = caller.customer, caller.agent, caller.seniors
         after_hours = not settings.calendar.is_open(now)
         route = _route(session, settings, caller_id, agent, after_hours, now, seniors)
@@ -356,14 +359,17 @@ def incoming_call(
                 "agent_id": agent.id if agent else None,
                 "severity": int(Severity.STANDARD),
                 "after_hours": after_hours,
-                "status": _ROUTED[route.kind],
+                # A new call is RINGING and moved to its route at once: the move is checked as
+                # ``move_call`` would (the one rule of call states), only written in the INSERT.
+                "status": check_move(CallStatus.RINGING, _ROUTED[route.kind]),
                 "received_at": now,
             },
         )
         if call is None:  # a replay, or another hook of this call came first: the stored row decides
             stored = select(Call).where(Call.call_sid == call_sid).execution_options(populate_existing=True)
             call = session.scalar(stored)
-            assert call is not None
+            if call is None:  # the conflicting row is committed (the INSERT waited for it): never
+                raise RuntimeError(f"call {call_sid} neither inserted nor found")
             if call.agent_id is None:
                 agent = None
             elif agent is None or agent.id != call.agent_id:

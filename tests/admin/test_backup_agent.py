@@ -231,7 +231,37 @@ def test_the_dedicated_agent_is_locked_before_their_time_off_is_read(client, adm
     reads = [i for i, (sql, _) in enumerate(sent) if sql.startswith("SELECT") and "FROM time_off" in sql]
     assert reads and locks(ids["camille"]) and locks(ids["dana"]), sent
     assert locks(ids["camille"])[0] < reads[0], sent  # the dedicated agent is locked before the read
-    assert locks(ids["camille"])[0] < locks(ids["dana"])[0], sent  # dedicated, then backup
+    assert locks(ids["dana"])[0] < reads[0], sent  # and so is the backup
+    assert locks(ids["camille"])[0] < locks(ids["dana"])[0], sent  # ascending ids (camille's is lower)
+
+
+def test_agents_backing_each_other_up_are_locked_in_one_order(client, admin, acme, make_customer):
+    """Review of issue 19: Camille and Dana are each other's backup. Locking "dedicated, then backup"
+    made Acme's booking lock Camille then Dana while Globex's locked Dana then Camille: at the same
+    instant, a deadlock (PostgreSQL fails one booking). Both now lock in ascending id order."""
+    from sqlalchemy import event, select
+
+    from booking.extensions import db
+    from booking.models import Agent
+
+    globex = make_customer("dana", name="Globex", backup_agent="camille")
+    _time_off(client, admin, slug="dana")
+    ids = {slug: id_ for slug, id_ in db.session.execute(select(Agent.slug, Agent.id))}
+    assert ids["camille"] < ids["dana"]
+    order: list[Any] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if " ".join(statement.split()).startswith("UPDATE agents SET schedule_version"):
+            order.append(_locked_id(parameters))
+
+    db.session.remove()
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        booked = _book(client, globex, AWAY_SLOT)  # Dana is away: Globex's call goes to Camille
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert booked.status_code == 201 and booked.get_json()["agent"] == "camille", booked.get_json()
+    assert order[:2] == [ids["camille"], ids["dana"]], order
 
 
 def _locked_id(params: Any) -> Any:

@@ -77,3 +77,24 @@ def test_without_a_backup_time_off_changes_nothing(hook, client, admin, acme, fr
     _time_off(client, admin)
     frozen(paris(2026, 12, 1, 10, 0))
     assert _dialled(hook, "CAnobackup") == AGENT_PHONE
+
+
+def test_a_recording_whose_voice_hook_never_came_goes_to_the_backup(hook, client, admin, acme, frozen):
+    """Review of issue 19: without a call row (the voice hook lost), the callback was the absent
+    dedicated agent's (``dedicated_agent`` ignored the backup); so was a call first seen by a later
+    hook. Both follow the voice hook's rule now (``calls.caller_for_number``)."""
+    _time_off(client, admin)
+    frozen(paris(2026, 12, 1, 10, 0))
+    hook(
+        "/twilio/voicemail",
+        CallSid="CAlost",
+        RecordingSid="RElost",
+        RecordingUrl="https://api.twilio.com/r/RElost",
+        RecordingDuration="9",
+        RecordingStatus="completed",
+        From=CALLER,
+    )
+    hook("/twilio/voice/dial-status", CallSid="CAlate", DialCallStatus="no-answer", From=CALLER)
+    db.session.rollback()
+    assert _agent_slug(db.session.scalar(select(Callback.agent_id))) == "dana"
+    assert _agent_slug(db.session.scalar(select(Call.agent_id).where(Call.call_sid == "CAlate"))) == "dana"

@@ -66,3 +66,18 @@ def test_without_it_the_drain_runs_in_the_request_thread(hook, line, frozen, fak
     _voicemail(hook, frozen)
     assert drained_in == [threading.current_thread().name]
     assert len(fake_twilio.messages) == 1 and len(smtp_sink.messages) == 1
+
+
+@pytest.mark.env(BOOKING_OUTBOX_DRAIN_THREAD="1")
+def test_work_after_the_response_is_never_handed_to_the_thread(app, drained_in):
+    """Review of issue 19: the thread's queue is bounded and dies with the process; a dropped drain
+    leaves its rows to the scheduler, but a dropped ``work`` (the sign-in mail's lookup) would be lost.
+    So only plain drains go to the thread; a response with work runs it in place."""
+    from flask import Response
+
+    ran_in: list[str] = []
+    with app.test_request_context("/agent/sign-in", method="POST"):
+        response = wiring.after_response(Response("ok"), lambda: ran_in.append(threading.current_thread().name))
+        response.close()
+    wiring.DRAINER.join()
+    assert ran_in == [threading.current_thread().name]

@@ -66,6 +66,8 @@ class Server:
             args += [*extra, app]
         else:
             threads = options.get("threads", "8")
+            if app == "booking:create_app()":  # as `booking serve` runs it: startup heap frozen
+                app = "booking.serving:server_app()"
             args = ["-m", "waitress", f"--threads={threads}", f"--port={self.port}", "--host=127.0.0.1"]
             args += ["--call" if app.endswith("()") else "--", app.removesuffix("()")]
             args = [a for a in args if a != "--"]

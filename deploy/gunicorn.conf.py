@@ -35,6 +35,14 @@ forwarded_allow_ips = "127.0.0.1"
 # concerns `booking serve`; gunicorn never starts one).
 
 
+def post_worker_init(worker):  # noqa: ANN001, ANN201 - gunicorn's hook signature
+    """The worker has built the app: freeze the startup heap (booking.serving.freeze_startup_heap:
+    full garbage collections walked ~170,000 long-lived objects, a 150 ms stall every ~200 requests)."""
+    from booking.serving import freeze_startup_heap
+
+    freeze_startup_heap()
+
+
 def child_exit(server, worker):  # noqa: ANN001, ANN201 - gunicorn's hook signature
     """Forget a dead worker's live gauges in Prometheus' multiprocess directory."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

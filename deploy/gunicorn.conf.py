@@ -16,7 +16,8 @@ workers = int(os.environ.get("BOOKING_WEB_WORKERS", "4"))  # about 2 x cores
 # event streams, and 64 threads in 2 processes took turns on one GIL per process - a thread holding an
 # agent's row lock waited for the GIL after each database round trip, so every voicemail for that agent
 # waited too (16 clients, one run of `python -m bench`, bench/README.md: /twilio/voice p99 88 ms on 4
-# sync workers vs 179 ms on 2 x 64 threads, /twilio/voicemail 277 vs 460 ms; issue 19). A sync worker runs one request alone in its process; its after-response drain goes to a thread
+# sync workers vs 179 ms on 2 x 64 threads, /twilio/voicemail 277 vs 460 ms; issue 19). A sync worker
+# runs one request alone in its process; its after-response drain goes to a thread
 # (BOOKING_OUTBOX_DRAIN_THREAD).
 worker_class = os.environ.get("BOOKING_WEB_WORKER_CLASS", "gthread")
 threads = int(os.environ.get("BOOKING_WEB_THREADS", "64"))

@@ -203,6 +203,22 @@ def _known_timezone_lines(lines: list[str]) -> set[int]:
     return dropped
 
 
+def _unfolded(ics_text: str | bytes) -> str:
+    """The text of an object as both readers see it: UTF-8 (BOM dropped), else Latin-1, lines unfolded.
+
+    One function for :func:`_lenient_text` and :func:`_plain_busy`, so the plain reader can never
+    decode or unfold differently from the icalendar path it must agree with.
+    """
+    if isinstance(ics_text, bytes):
+        try:
+            text = ics_text.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = ics_text.decode("latin-1")
+    else:
+        text = ics_text.removeprefix("\ufeff")
+    return re.sub(r"(?:\r?\n)+[ \t]", "", text)
+
+
 def _lenient_text(ics_text: str | bytes, *, drop_timezones: bool = False, keep_known_timezones: bool = False) -> str:
     """Repair, before icalendar sees them, the defects that do not touch an event's time.
 
@@ -223,14 +239,7 @@ def _lenient_text(ics_text: str | bytes, *, drop_timezones: bool = False, keep_k
       icalendar would not use it); ``keep_known_timezones`` keeps them, for the test that
       shows this changes no result.
     """
-    if isinstance(ics_text, bytes):
-        try:
-            text = ics_text.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            text = ics_text.decode("latin-1")
-    else:
-        text = ics_text.removeprefix("\ufeff")
-    text = re.sub(r"(?:\r?\n)+[ \t]", "", text)
+    text = _unfolded(ics_text)
     out: list[str] = []
     skip_depth = 0
     lines = re.split(r"\r?\n|\r", text)
@@ -689,14 +698,7 @@ def _plain_busy(
     answer is the one :func:`_read_busy_full` gives (same decoding and unfolding as
     :func:`_lenient_text`, VALARMs skipped as it does, then the rules of :class:`_Series`).
     """
-    if isinstance(ics_text, bytes):
-        try:
-            text = ics_text.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            text = ics_text.decode("latin-1")
-    else:
-        text = ics_text.removeprefix("\ufeff")
-    lines = re.split(r"\r?\n|\r", re.sub(r"(?:\r?\n)+[ \t]", "", text))
+    lines = re.split(r"\r?\n|\r", _unfolded(ics_text))
     state = 0  # 0: before VCALENDAR, 1: in it, 2: in the VEVENT, 3: after the VEVENT, 4: after VCALENDAR
     skip_depth = 0
     texts: dict[str, str] = {}

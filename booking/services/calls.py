@@ -267,7 +267,7 @@ def caller_for_number(session: Session, raw: str | None, now: datetime) -> Calle
     if row is None:
         return Caller(None, None, None)
     customer, dedicated, covering, seniors, away_now = row
-    return Caller(customer, coverage.phone_agent(customer, dedicated, covering, bool(away_now)), bool(seniors))
+    return Caller(customer, coverage.phone_agent(customer, dedicated, covering, bool(away_now), now), bool(seniors))
 
 
 def _route(

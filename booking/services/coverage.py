@@ -95,22 +95,20 @@ def coverage(session: Session, customer: Customer, since: datetime) -> Coverage:
 
 
 def phone_agent(
-    customer: Customer | None, dedicated: Agent | None, backup: Agent | None, away_now: bool
+    customer: Customer | None, dedicated: Agent | None, backup: Agent | None, away_now: bool, now: datetime
 ) -> Agent | None:
-    """The agent whose phone a call from ``customer`` rings now: :func:`agent_for_slot`'s rule for the
-    present moment, on rows the incoming-call webhook read in its one query (no reads here).
+    """The agent whose phone a call from ``customer`` rings now: :meth:`Coverage.serving`, the booking
+    page's rule, for the present moment, on rows the incoming-call webhook read in its one query.
 
-    The dedicated agent, unless they are away now (``away_now``: a time off running, or deactivated)
-    and an active backup is named, in which case the backup; None for customers without dedicated
-    support (``Customer.eligible``) or when nobody active can take the call. ``dedicated`` and
-    ``backup`` are the rows of ``customer.agent_id`` and ``customer.backup_agent_id`` (or None).
+    ``dedicated`` and ``backup`` are the rows of ``customer.agent_id`` and ``customer.backup_agent_id``
+    (or None); ``away_now``: a time off of the dedicated agent runs at ``now``. None for customers
+    without dedicated support (``Customer.eligible``) or when nobody active can take the call.
     """
     if customer is None or not customer.eligible or dedicated is None or dedicated.id != customer.agent_id:
         return None
     covering = backup if backup is not None and backup.active and backup.id == customer.backup_agent_id else None
-    if (away_now or not dedicated.active) and covering is not None:
-        return covering
-    return dedicated if dedicated.active else None
+    away = [(now, now + INSTANT)] if away_now else []
+    return Coverage(dedicated, covering, away).serving_at(now)
 
 
 def agent_for_slot(session: Session, customer: Customer, start: datetime, end: datetime) -> Agent | None:

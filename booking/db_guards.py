@@ -164,7 +164,13 @@ class WriterQueueTimeout(sa_exc.TimeoutError):
     locked" (``db_faults.is_database_unavailable`` knows SQLAlchemy's TimeoutError)."""
 
 
-def _sqlite_writer_queue(session: Session) -> threading.RLock | None:
+def session_engine(session: Session) -> Engine:
+    """The engine a session's statements go to (its bind may be a Connection in tests)."""
+    bind = session.get_bind()
+    return bind if isinstance(bind, Engine) else bind.engine
+
+
+def _sqlite_writer_queue(engine: Engine) -> threading.RLock | None:
     """The process's writer lock for this SQLite database; None on PostgreSQL.
 
     SQLite lets one writer in at a time; the others wait in its busy handler, which polls with
@@ -175,8 +181,6 @@ def _sqlite_writer_queue(session: Session) -> threading.RLock | None:
     busy timeout) still serialises writers of other processes (``booking worker``, the CLI).
     Re-entrant, so a service that (wrongly) nests write transactions cannot deadlock itself.
     """
-    bind = session.get_bind()
-    engine = bind if isinstance(bind, Engine) else bind.engine
     if engine.dialect.name != "sqlite":
         return None
     queue = _sqlite_writers.get(engine)
@@ -204,10 +208,10 @@ def write_transaction(session: Session) -> Iterator[Session]:
     if pending is not None:
         raise PendingWritesError(f"write_transaction entered with uncommitted writes: {pending}")
     session.commit()  # end any implicit read transaction (a no-op when none is open)
-    queue = _sqlite_writer_queue(session)
+    engine = session_engine(session)
+    queue = _sqlite_writer_queue(engine)
     if queue is not None:
-        bind = session.get_bind()
-        wait = _sqlite_writer_wait.get(bind if isinstance(bind, Engine) else bind.engine, DEFAULT_WRITER_WAIT)
+        wait = _sqlite_writer_wait.get(engine, DEFAULT_WRITER_WAIT)
         if not queue.acquire(timeout=wait):
             # Without a bound the Nth writer waited up to N busy timeouts behind a long writer of
             # another process (a sync pass of ``booking worker``), past gunicorn's own timeout.

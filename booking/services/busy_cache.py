@@ -33,6 +33,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import InstanceState, Session
 
 from booking.core.intervals import Interval
+from booking.db_guards import session_engine
 from booking.models import Booking, BusyBlock, TimeOff
 
 #: How much of the schedule one miss reads around the requested window.
@@ -94,15 +95,10 @@ def span(start: datetime, end: datetime) -> tuple[datetime, datetime]:
     return start - SPAN_BEFORE, max(end, start + SPAN_AFTER)
 
 
-def _engine(session: Session) -> Engine:
-    bind = session.get_bind()
-    return bind if isinstance(bind, Engine) else bind.engine
-
-
 def lookup(session: Session, agent_id: int, version: int, start: datetime, end: datetime) -> list[Interval] | None:
     """Busy intervals overlapping ``[start, end)`` at ``version``, or None when not cached."""
     with _mutex:
-        entries = _entries(_engine(session))
+        entries = _entries(session_engine(session))
         entry = entries.get(agent_id)
         if entry is None or entry.version != version or start < entry.lo or end > entry.hi:
             return None
@@ -115,7 +111,7 @@ def store(session: Session, agent_id: int, version: int, lo: datetime, hi: datet
     rows = sorted(rows, key=_start_key)
     entry = _Entry(version, lo, hi, [s for s, _ in rows], rows)
     with _mutex:
-        entries = _entries(_engine(session))
+        entries = _entries(session_engine(session))
         current = entries.get(agent_id)
         if current is not None and current.version > version:
             return  # a slower reader of an older version must not replace a newer entry

@@ -93,14 +93,6 @@ def caller_number(raw: str | None) -> str:
     return normalize_e164(raw) or (raw or "unknown").strip()[:32] or "unknown"
 
 
-def customer_for_number(session: Session, raw: str | None) -> Customer | None:
-    """The customer whose stored numbers include the caller's (both sides normalised to E.164)."""
-    e164 = normalize_e164(raw)
-    if e164 is None:
-        return None
-    return session.scalar(select(Customer).join(CustomerPhone).where(CustomerPhone.e164 == e164))
-
-
 def dedicated_agent(session: Session, customer: Customer | None) -> Agent | None:
     """The customer's active dedicated agent, or None: the one rule, ``schedule.dedicated_agent``."""
     return schedule.dedicated_agent(session, customer)
@@ -242,7 +234,7 @@ def caller_for_number(session: Session, raw: str | None, now: datetime) -> Calle
     """The caller's customer, its dedicated and backup agents' rows, whether the dedicated agent is on
     time off at ``now`` and whether the service has a senior: ONE query.
 
-    :func:`customer_for_number`, :func:`dedicated_agent`'s read and :func:`has_seniors` were three
+    The customer by number, :func:`dedicated_agent`'s read and :func:`has_seniors` were three
     round trips while Twilio waited (issue 19); who is rung is decided by
     :func:`booking.services.coverage.phone_agent`, the booking page's backup rule for the present.
     """

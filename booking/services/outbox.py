@@ -34,6 +34,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from booking import links
+from booking.db_guards import write_transaction
 from booking.models import OutboxMessage
 from booking.vocabulary import OutboxStatus
 
@@ -126,11 +127,6 @@ def backoff(attempts: int) -> timedelta:
     return min(timedelta(seconds=30 * 2 ** max(attempts - 1, 0)), timedelta(hours=1))
 
 
-def _write(session: Session) -> None:
-    """Take the write lock up front on SQLite: a deferred read-then-write fails with "database is locked"."""
-    session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
-
-
 def _claim_one(
     session: Session, now: datetime, ids: list[int] | None, handlers: Iterable[str] | None, leased_until: datetime
 ) -> OutboxMessage | None:
@@ -151,12 +147,12 @@ def _claim_one(
         query = query.where(OutboxMessage.handler.in_(list(handlers)))
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    else:
-        _write(session)
-    row = session.scalars(query).first()
-    if row is not None:
-        row.locked_until = leased_until
-    session.commit()
+    # SQLite: the write lock up front (a deferred read-then-write fails with "database is locked"),
+    # taken in the process's writer queue like every other writer's.
+    with write_transaction(session):
+        row = session.scalars(query).first()
+        if row is not None:
+            row.locked_until = leased_until
     return row
 
 
@@ -234,32 +230,30 @@ def _run(ctx: Context, row: OutboxMessage, now: datetime, result: DrainResult) -
         fn(replace(ctx, ref=f"{row_id}.{digest}"), payload, now)
     except Exception as exc:
         session.rollback()
-        _write(session)
-        failed = session.get(OutboxMessage, row_id)
-        assert failed is not None
-        failed.attempts += 1
-        failed.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-        failed.locked_until = None  # released at once: the next try is governed by next_attempt_at
-        if isinstance(exc, PermanentError) or failed.attempts >= MAX_ATTEMPTS:
-            failed.status = OutboxStatus.FAILED
-            result.failed += 1
-            log.error("outbox %s %s failed for good: %s", handler, key, failed.last_error)
-        else:
-            failed.next_attempt_at = now + backoff(failed.attempts)
-            result.retried += 1
-            log.warning("outbox %s %s will retry: %s", handler, key, failed.last_error)
-        session.commit()
+        with write_transaction(session):
+            failed = session.get(OutboxMessage, row_id)
+            assert failed is not None
+            failed.attempts += 1
+            failed.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            failed.locked_until = None  # released at once: the next try is governed by next_attempt_at
+            if isinstance(exc, PermanentError) or failed.attempts >= MAX_ATTEMPTS:
+                failed.status = OutboxStatus.FAILED
+                result.failed += 1
+                log.error("outbox %s %s failed for good: %s", handler, key, failed.last_error)
+            else:
+                failed.next_attempt_at = now + backoff(failed.attempts)
+                result.retried += 1
+                log.warning("outbox %s %s will retry: %s", handler, key, failed.last_error)
         return
     session.commit()  # the handler's own writes; ends any read snapshot it left open
-    _write(session)
-    done = session.get(OutboxMessage, row_id)
-    assert done is not None
-    done.status = OutboxStatus.DONE
-    done.attempts += 1
-    done.done_at = now
-    done.locked_until = None
-    done.last_error = None
-    session.commit()
+    with write_transaction(session):
+        done = session.get(OutboxMessage, row_id)
+        assert done is not None
+        done.status = OutboxStatus.DONE
+        done.attempts += 1
+        done.done_at = now
+        done.locked_until = None
+        done.last_error = None
     result.done += 1
 
 
